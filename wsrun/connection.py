@@ -1,0 +1,286 @@
+"""
+The connection boundary: the only module that imports websockets.
+
+It opens a client connection (RFC 6455 section 4), turns what happens on it
+into plain events (:mod:`wsrun.events`) in arrival order, and translates the
+library's exceptions into :class:`~wsrun.errors.ConnectFailed` once, here.
+
+Seeing incoming ping and pong frames needs a hook that is not public API in
+websockets: :class:`_Hooked` overrides ``process_event``, ``data_received``
+and ``send_data`` of ``websockets.asyncio.client.ClientConnection``. They are
+tested against the pinned range of websockets in ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import ssl
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidStatus,
+    InvalidURI,
+)
+from websockets.frames import CLOSE_CODE_EXPLANATIONS, DATA_OPCODES, Frame, Opcode
+from websockets.protocol import Event as ProtocolEvent
+
+from .errors import ConnectFailed, Disconnected, UsageError
+from .events import Closed, Event, Message, Ping, Pong
+from .model import Tls
+
+__all__ = ["ConnectOptions", "Connection", "describe_close", "open_connection", "tls_context"]
+
+
+def describe_close(code: int, reason: str) -> str:
+    """A close code as people read it: ``1011 (internal error): boom``."""
+    text = f"{code} ({CLOSE_CODE_EXPLANATIONS.get(code, 'application-defined' if code >= 3000 else 'unknown')})"
+    return f"{text}: {reason}" if reason else text
+
+
+def tls_context(tls: Tls | None, base: Path) -> ssl.SSLContext:
+    """Build the TLS context for wss:// URLs; UsageError names an unreadable file."""
+    tls = tls or Tls()
+
+    def path(name: str | None) -> str | None:
+        return None if name is None else str(base / name)
+
+    try:
+        context = ssl.create_default_context(cafile=path(tls.ca_file))
+        if tls.cert_file is not None:
+            context.load_cert_chain(path(tls.cert_file) or "", path(tls.key_file))
+    except FileNotFoundError as exc:
+        raise UsageError(f"tls: cannot read {exc.filename}: no such file") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise UsageError(f"tls: cannot load the certificates: {exc}") from None
+    if tls.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """Everything needed to open a connection, resolved from the scenario."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    subprotocols: list[str] = field(default_factory=list)
+    compression: bool = True
+    connect_timeout: float = 10.0
+    close_timeout: float = 5.0
+    max_message_size: int = 2**20
+    ssl: ssl.SSLContext | None = None
+
+
+class _Hooked(ClientConnection):
+    """ClientConnection that reports every frame, in order, and counts bytes on the wire."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One FIFO of everything that happened, so that pings and pongs keep
+        # their place among data messages.
+        self.wsrun_events: deque[str | Ping | Pong] = deque()
+        self.wsrun_waiter: asyncio.Future[None] | None = None
+        self.wsrun_pings: dict[bytes, float] = {}
+        self.wsrun_bytes_received = 0
+        self.wsrun_bytes_sent = 0
+        self.wsrun_closing_by_us = False
+
+    def _wsrun_put(self, item: str | Ping | Pong) -> None:
+        self.wsrun_events.append(item)
+        if self.wsrun_waiter is not None and not self.wsrun_waiter.done():
+            self.wsrun_waiter.set_result(None)
+
+    def process_event(self, event: ProtocolEvent) -> None:
+        super().process_event(event)
+        if not isinstance(event, Frame) or self.response is None:
+            return
+        if event.opcode in DATA_OPCODES or event.opcode is Opcode.CONT:
+            if event.fin:
+                self._wsrun_put("message")  # complete in the assembler; recv() returns it at once
+        elif event.opcode is Opcode.PING:
+            self._wsrun_put(Ping(bytes(event.data)))
+        elif event.opcode is Opcode.PONG:
+            data = bytes(event.data)
+            sent = self.wsrun_pings.pop(data, None)
+            self._wsrun_put(Pong(data, None if sent is None else time.perf_counter() - sent))
+
+    def data_received(self, data: bytes) -> None:
+        self.wsrun_bytes_received += len(data)
+        super().data_received(data)
+
+    def send_data(self) -> None:
+        self.wsrun_bytes_sent += sum(len(chunk) for chunk in self.protocol.writes)
+        super().send_data()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self._wsrun_put("closed")
+
+
+class Connection:
+    """An open WebSocket connection, seen as facts, actions and a stream of events."""
+
+    def __init__(self, ws: _Hooked, connecting: float) -> None:
+        self._ws = ws
+        self._ping_ids = itertools.count()
+        #: Seconds from the start of the TCP connection to the end of the handshake.
+        self.connecting = connecting
+        assert ws.response is not None
+        self.status = ws.response.status_code
+        self.headers = {name.lower(): value for name, value in ws.response.headers.raw_items()}
+        self.subprotocol: str | None = ws.subprotocol
+        self._closed_event: Closed | None = None
+
+    @property
+    def bytes_sent(self) -> int:
+        return self._ws.wsrun_bytes_sent
+
+    @property
+    def bytes_received(self) -> int:
+        return self._ws.wsrun_bytes_received
+
+    @property
+    def closed(self) -> bool:
+        return self._closed_event is not None or self._ws.protocol.close_sent is not None
+
+    async def next_event(self) -> Event:
+        """Wait for the next event; after :class:`Closed`, keep returning it."""
+        ws = self._ws
+        while not ws.wsrun_events:
+            if self._closed_event is not None:
+                return self._closed_event
+            ws.wsrun_waiter = ws.loop.create_future()
+            try:
+                await ws.wsrun_waiter
+            finally:
+                ws.wsrun_waiter = None
+        item = ws.wsrun_events.popleft()
+        if item == "message":
+            try:
+                return Message(await ws.recv())
+            except ConnectionClosed:  # pragma: no cover - recv() drains queued messages first
+                return await self.next_event()
+        if item == "closed":
+            self._closed_event = self._close_facts()
+            return self._closed_event
+        assert isinstance(item, (Ping, Pong))
+        return item
+
+    def _close_facts(self) -> Closed:
+        protocol = self._ws.protocol
+        received, sent = protocol.close_rcvd, protocol.close_sent
+        if protocol.parser_exc is not None and sent is not None:
+            # We failed the connection because of what the server sent (RFC 6455 7.1.7).
+            error = f"connection failed with {describe_close(sent.code, sent.reason)}"
+            return Closed(sent.code, sent.reason, "client", error)
+        server_first = received is not None and protocol.close_rcvd_then_sent is not False
+        if self._ws.wsrun_closing_by_us and not server_first:
+            frame = received or sent
+            return Closed(frame.code if frame else 1006, frame.reason if frame else "", "client", None)
+        if received is None:
+            return Closed(1006, "", "server", "connection dropped without a close frame (1006)")
+        if received.code in (1000, 1001):
+            return Closed(received.code, received.reason, "server", None)
+        error = f"server closed the connection with {describe_close(received.code, received.reason)}"
+        return Closed(received.code, received.reason, "server", error)
+
+    async def send(self, data: str | bytes) -> None:
+        """Send a data message; Disconnected if the connection is closed."""
+        try:
+            await self._ws.send(data)
+        except ConnectionClosed:
+            raise Disconnected("the connection is closed") from None
+
+    async def ping(self, data: bytes | None = None) -> None:
+        """Send a ping; its pong arrives as a :class:`Pong` event with ``rtt`` set."""
+        if data is None:
+            data = b"wsrun-%d" % next(self._ping_ids)
+        if data in self._ws.wsrun_pings:
+            raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
+        self._ws.wsrun_pings[data] = time.perf_counter()
+        try:
+            waiter = await self._ws.ping(data)
+        except ConnectionClosed:
+            del self._ws.wsrun_pings[data]
+            raise Disconnected("the connection is closed") from None
+        # The library's own future fails when the connection closes first; the
+        # Pong event carries the round trip, so its outcome is not needed.
+        cast("asyncio.Future[float]", waiter).add_done_callback(lambda future: future.cancelled() or future.exception())
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake and wait for it, bounded by the close timeout."""
+        self._ws.wsrun_closing_by_us = True
+        await self._ws.close(code, reason)
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once, without a closing handshake."""
+        self._ws.wsrun_closing_by_us = True
+        self._ws.transport.abort()
+
+
+def _translate(exc: BaseException, options: ConnectOptions) -> ConnectFailed:
+    """One place where opening errors become wsrun's, with words for the report."""
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        body = bytes(response.body).decode("utf-8", errors="replace")
+        return ConnectFailed(
+            f"handshake failed: server answered HTTP {response.status_code} {response.reason_phrase}".rstrip(),
+            status=response.status_code,
+            headers={name.lower(): value for name, value in response.headers.raw_items()},
+            body=body,
+        )
+    if isinstance(exc, InvalidURI):
+        return ConnectFailed(f"invalid URL {options.url!r}: {exc.msg}")
+    if isinstance(exc, InvalidHandshake):
+        return ConnectFailed(f"handshake failed: {exc}")
+    if isinstance(exc, TimeoutError):
+        return ConnectFailed(f"connect timed out after {options.connect_timeout:g}s")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectFailed(f"TLS certificate verification failed: {exc.verify_message}")
+    if isinstance(exc, ssl.SSLError):
+        return ConnectFailed(f"TLS error: {exc.reason or exc}")
+    if isinstance(exc, socket.gaierror):
+        return ConnectFailed(f"cannot resolve the host of {options.url}: {exc.strerror}")
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectFailed(f"connection refused by {options.url}")
+    if isinstance(exc, OSError):
+        return ConnectFailed(f"cannot connect to {options.url}: {exc.strerror or exc}")
+    if isinstance(exc, (ConnectionClosed, EOFError)):
+        return ConnectFailed("handshake failed: the server closed the connection")
+    return ConnectFailed(f"cannot connect: {exc}")  # pragma: no cover
+
+
+async def open_connection(options: ConnectOptions) -> Connection:
+    """Open a connection and complete the handshake, or raise ConnectFailed."""
+    secure = options.url.startswith("wss://")
+    started = time.perf_counter()
+    tls: dict[str, Any] = {"ssl": options.ssl or True} if secure else {}
+    try:
+        ws = await connect(
+            options.url,
+            additional_headers=options.headers or None,
+            subprotocols=options.subprotocols or None,  # type: ignore[arg-type]
+            compression="deflate" if options.compression else None,
+            proxy=None,  # connect directly: a system proxy must not reroute a test
+            open_timeout=options.connect_timeout,
+            ping_interval=None,  # the scenario decides when to ping
+            ping_timeout=None,
+            close_timeout=options.close_timeout,
+            max_size=options.max_message_size,
+            create_connection=_Hooked,
+            **tls,
+        )
+    except Exception as exc:  # every failure to open is translated, once, here
+        raise _translate(exc, options) from exc
+    assert isinstance(ws, _Hooked)
+    return Connection(ws, time.perf_counter() - started)

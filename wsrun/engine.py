@@ -1,0 +1,372 @@
+"""
+The interpreter: runs one session of a scenario's rules against a connection.
+
+One loop per session takes events from the connection and fires timers on
+absolute due times; rules run one at a time, in file order, like handlers in
+k6's event loop. Every wait has a deadline: the scenario's ``timeout`` bounds
+the session, and ``close_timeout`` bounds what runs after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import conditions
+from .connection import Connection, describe_close, open_connection
+from .errors import ConnectFailed, Disconnected, TemplateError
+from .events import Closed, Event, Message, Ping, Pong
+from .model import CheckAction, Close, Log, Rule, Send, SendBinary, SendJson, Store
+from .model import Ping as PingAction
+from .namespace import dig
+from .plan import Plan, clock_fact
+from .results import CheckResult, Frame, LogLine, SessionResult
+from .templates import MISSING, render, render_value, text_of
+
+__all__ = ["Session", "run_session"]
+
+LogSink = Callable[[LogLine], None]
+
+
+class _Skipped(Exception):
+    """An action could not run; the reason goes to the report as an error."""
+
+
+def _preview(data: str | bytes, limit: int = 120) -> str:
+    text = data if isinstance(data, str) else f"<{len(data)} bytes: {data[:48].hex()}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Session:
+    """One connection's life: connect, run the rules, close, evaluate the checks."""
+
+    def __init__(self, plan: Plan, on_log: LogSink | None = None) -> None:
+        self.plan = plan
+        self.scenario = plan.scenario
+        self._on_log = on_log
+        self._loop = asyncio.get_running_loop()
+        self._started = time.perf_counter()
+        self._conn: Connection | None = None
+        self._stored: dict[str, Any] = {}
+        self._last_message: Any = MISSING
+        self._stopping = False
+        self._timeout: asyncio.Timeout | None = None
+        self._counts = {"pings_received": 0, "pongs_received": 0}
+        self.result = SessionResult(
+            scenario=self.scenario.name, file=plan.file, url=plan.options.url, tags=dict(self.scenario.tags)
+        )
+        self._register_checks()
+
+    # -- the namespace ----------------------------------------------------------------------
+
+    def lookup(self, name: str) -> Any:
+        """The value of a name (see README, "Names"), or MISSING."""
+        root, *path = name.split(".")
+        result, counters = self.result, self.result.metrics.counters
+        if root in self._stored:
+            return dig(self._stored[root], path)
+        if root in self.plan.variables:
+            return dig(self.plan.variables[root], path)
+        if root == "env":
+            return dig(self.plan.env.get(path[0], MISSING), path[1:]) if path else MISSING
+        if root == "headers":
+            return dig(result.headers.get(path[0].lower(), MISSING), path[1:]) if path else MISSING
+        facts: dict[str, Any] = {
+            "url": result.url,
+            "status": result.status,
+            "subprotocol": result.subprotocol,
+            "message": self._last_message,
+            "error": result.errors[-1].text if result.errors else MISSING,
+            "close_code": result.close_code,
+            "close_reason": result.close_reason,
+            "closed_by": result.closed_by,
+            "messages_sent": counters["ws_msgs_sent"],
+            "messages_received": counters["ws_msgs_received"],
+            "errors": len(result.errors),
+            **self._counts,
+        }
+        if root in facts:
+            value = facts[root]
+            return dig(MISSING if value is None and root != "subprotocol" else value, path)
+        return clock_fact(root) if not path else MISSING
+
+    # -- what the session records -----------------------------------------------------------
+
+    def _now(self) -> float:
+        return time.perf_counter() - self._started
+
+    def _log(self, text: str, kind: str = "log") -> None:
+        line = LogLine(self._now(), text, kind)  # type: ignore[arg-type]
+        if kind == "error":
+            self.result.errors.append(line)
+        else:
+            self.result.logs.append(line)
+        if self._on_log is not None:
+            self._on_log(line)
+
+    def _frame(self, direction: str, kind: str, text: str) -> None:
+        self.result.transcript.append(Frame(self._now(), direction, kind, text))  # type: ignore[arg-type]
+
+    def _register_checks(self) -> None:
+        checks = self.result.checks
+        for index, check in enumerate(self.scenario.checks):
+            checks.setdefault(check.name, CheckResult(check.name, f"checks[{index}]"))
+        for r, rule in enumerate(self.scenario.rules):
+            for a, action in enumerate(rule.do):
+                if isinstance(action, CheckAction):
+                    checks.setdefault(action.check.name, CheckResult(action.check.name, f"rules[{r}].do[{a}]"))
+        self.result.has_checks = bool(checks)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """End the session now (Ctrl-C): what runs after is bounded by the close timeout."""
+        self._stopping = True
+        if self._timeout is not None and not self._timeout.expired():
+            self._timeout.reschedule(self._loop.time())
+
+    async def run(self) -> SessionResult:
+        self.result.metrics.counters["ws_sessions"] += 1
+        try:
+            try:
+                async with asyncio.timeout(self.scenario.timeout) as self._timeout:
+                    if self._stopping:
+                        self._timeout.reschedule(self._loop.time())
+                    await self._session()
+            except TimeoutError:
+                if self._timeout is None or not self._timeout.expired():
+                    raise
+                await self._end_early()
+        finally:
+            if self._conn is not None and not self._conn.closed:
+                self._conn.abort()  # nothing outlives the session, even on cancellation
+        self._finish()
+        return self.result
+
+    async def _session(self) -> None:
+        try:
+            self._conn = conn = await open_connection(self.plan.options)
+        except ConnectFailed as exc:
+            self.result.status, self.result.headers = exc.status, exc.headers
+            self._frame("received", "error", str(exc))
+            self._log(str(exc), "error")
+            await self._fire("error")
+            return
+        self.result.status, self.result.headers, self.result.subprotocol = conn.status, conn.headers, conn.subprotocol
+        self.result.metrics.trends["ws_connecting"].add(conn.connecting * 1000)
+        self._frame(
+            "received",
+            "open",
+            f"HTTP {conn.status}" + (f", subprotocol {conn.subprotocol}" if conn.subprotocol else ""),
+        )
+        await self._fire("open")
+        await self._loop_events(conn)
+
+    async def _loop_events(self, conn: Connection) -> None:
+        opened = self._loop.time()
+        # Timers: [due, file order, rule index, rule]; due times are absolute so they never drift.
+        timers: list[list[Any]] = []
+        for index, rule in enumerate(self.scenario.rules):
+            delay = rule.every if rule.every is not None else rule.after
+            if delay is not None:
+                timers.append([opened + delay, index, rule])
+        while True:
+            due = min((timer[0] for timer in timers), default=None)
+            event = await self._next_event(conn, due)
+            if event is None:
+                timers.sort(key=lambda timer: (timer[0], timer[1]))
+                timer = timers[0]
+                _, index, rule = timer
+                if rule.every is None:
+                    timers.remove(timer)
+                else:
+                    # Next slot after now: a late run does not cause a burst of catch-up runs.
+                    late = self._loop.time() - timer[0]
+                    timer[0] += rule.every * max(1, math.ceil(late / rule.every))
+                await self._run_rule(index, rule)
+                continue
+            if isinstance(event, Closed):
+                await self._closed(event)
+                return
+            await self._dispatch(event)
+
+    async def _next_event(self, conn: Connection, due: float | None) -> Event | None:
+        """The next event, or None when the next timer is due first."""
+        if due is None:
+            return await conn.next_event()
+        try:
+            async with asyncio.timeout_at(due) as deadline:
+                return await conn.next_event()
+        except TimeoutError:
+            if deadline.expired():
+                return None
+            raise
+
+    async def _dispatch(self, event: Event) -> None:
+        counters = self.result.metrics.counters
+        if isinstance(event, Message):
+            counters["ws_msgs_received"] += 1
+            self._last_message = event.data
+            kind = "text" if isinstance(event.data, str) else "binary"
+            self._frame("received", kind, _preview(event.data))
+            await self._fire("message" if kind == "text" else "binary")
+        elif isinstance(event, Ping):
+            self._counts["pings_received"] += 1
+            self._frame("received", "ping", _preview(event.data))
+            await self._fire("ping")
+        elif isinstance(event, Pong):
+            self._counts["pongs_received"] += 1
+            if event.rtt is not None:
+                self.result.metrics.trends["ws_ping"].add(event.rtt * 1000)
+            rtt = f" after {event.rtt * 1000:.1f}ms" if event.rtt is not None else " (unsolicited)"
+            self._frame("received", "pong", _preview(event.data) + rtt)
+            await self._fire("pong")
+
+    async def _closed(self, event: Closed) -> None:
+        result = self.result
+        result.close_code, result.close_reason, result.closed_by = event.code, event.reason, event.by
+        direction = "received" if event.by == "server" else "sent"
+        self._frame(direction, "close", describe_close(event.code, event.reason))
+        if event.error is not None:
+            self._log(event.error, "error")
+            await self._fire("error")
+        await self._fire("close")
+
+    async def _end_early(self) -> None:
+        """The deadline passed or Ctrl-C: say so, close, and let error and close rules run, bounded."""
+        conn = self._conn
+        if self._stopping:
+            self.result.interrupted = True
+            self._log("interrupted", "note")
+        else:
+            self.result.timed_out = True
+            self._log(f"session timed out after {self.scenario.timeout:g}s", "error")
+        grace = min(self.scenario.close_timeout, 1.0) if self._stopping else self.scenario.close_timeout
+        try:
+            async with asyncio.timeout(grace):
+                if not self._stopping:
+                    await self._fire("error")
+                if conn is not None and not conn.closed:
+                    await conn.close(1001, "wsrun: interrupted" if self._stopping else "wsrun: session timeout")
+                if conn is not None:
+                    event = await conn.next_event()
+                    while not isinstance(event, Closed):
+                        await self._dispatch(event)
+                        event = await conn.next_event()
+                    if not self._stopping:
+                        await self._closed(event)
+                    else:
+                        result = self.result
+                        result.close_code, result.close_reason, result.closed_by = event.code, event.reason, event.by
+        except TimeoutError:
+            self._log(f"the session did not end within {grace:g}s after its deadline; connection dropped", "note")
+
+    def _finish(self) -> None:
+        result, conn = self.result, self._conn
+        result.duration = self._now()
+        if conn is not None:
+            result.metrics.counters["data_sent"] += conn.bytes_sent
+            result.metrics.counters["data_received"] += conn.bytes_received
+            result.metrics.trends["ws_session_duration"].add(result.duration * 1000)
+        for index, check in enumerate(self.scenario.checks):
+            self._check(check, f"checks[{index}]")
+        for tally in result.checks.values():
+            if not tally.passes and not tally.fails:
+                tally.record(
+                    False, f"never evaluated: the rule holding it ({tally.where}) did not run", result.duration
+                )
+
+    # -- rules and actions ----------------------------------------------------------------------
+
+    async def _fire(self, event: str) -> None:
+        """Run every rule for an event, in file order."""
+        for index, rule in enumerate(self.scenario.rules):
+            if rule.on != event:
+                continue
+            if rule.when is not None:
+                actual = self.lookup(rule.when.that)
+                try:
+                    if not conditions.evaluate(rule.when, actual, self.lookup).passed:
+                        continue
+                except TemplateError as exc:
+                    self._log(f"rules[{index}].when: {exc}", "error")
+                    continue
+            await self._run_rule(index, rule)
+
+    async def _run_rule(self, index: int, rule: Rule) -> None:
+        for position, action in enumerate(rule.do):
+            where = f"rules[{index}].do[{position}]"
+            try:
+                await self._act(action, where)
+            except TemplateError as exc:
+                self._log(f"{where} ({rule.trigger}): {exc}", "error")
+            except _Skipped as exc:
+                self._log(f"{where} ({rule.trigger}): {exc}", "error")
+
+    def _connection(self, what: str) -> Connection:
+        conn = self._conn
+        if conn is None:
+            raise _Skipped(f"{what} skipped: there is no connection")
+        if conn.closed:
+            raise _Skipped(f"{what} skipped: the connection is closed")
+        return conn
+
+    async def _send(self, data: str | bytes, what: str) -> None:
+        conn = self._connection(what)
+        try:
+            await conn.send(data)
+        except Disconnected:
+            raise _Skipped(f"{what} failed: the connection is closed") from None
+        self.result.metrics.counters["ws_msgs_sent"] += 1
+        self._frame("sent", "text" if isinstance(data, str) else "binary", _preview(data))
+
+    async def _act(self, action: Any, where: str) -> None:
+        if isinstance(action, Log):
+            self._log(render(action.log, self.lookup))
+        elif isinstance(action, Send):
+            await self._send(render(action.send, self.lookup), "send")
+        elif isinstance(action, SendJson):
+            payload = render_value(action.send_json, self.lookup)
+            await self._send(json.dumps(payload, ensure_ascii=False, default=text_of), "send_json")
+        elif isinstance(action, SendBinary):
+            await self._send(action.send_binary.data, "send_binary")
+        elif isinstance(action, PingAction):
+            conn = self._connection("ping")
+            data = action.ping.data if action.ping is not None else None
+            payload = render(data, self.lookup).encode() if data is not None else None
+            try:
+                await conn.ping(payload)
+            except ValueError as exc:
+                raise _Skipped(f"ping skipped: {exc}") from None
+            except Disconnected:
+                raise _Skipped("ping failed: the connection is closed") from None
+            self._frame("sent", "ping", _preview(payload or b""))
+        elif isinstance(action, Close):
+            conn = self._connection("close")
+            options = action.close
+            code, reason = (options.code, render(options.reason, self.lookup)) if options else (1000, "")
+            self._frame("sent", "close", describe_close(code, reason))
+            await conn.close(code, reason)
+        elif isinstance(action, CheckAction):
+            self._check(action.check, where)
+        elif isinstance(action, Store):
+            value = self.lookup(action.store.from_)
+            if value is MISSING:
+                raise _Skipped(f"store skipped: {action.store.from_} is not set")
+            self._stored[action.store.as_] = value
+
+    def _check(self, check: Any, where: str) -> None:
+        try:
+            outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup)
+        except TemplateError as exc:
+            outcome = conditions.Outcome(False, f"{where}: {exc}")
+        self.result.checks[check.name].record(outcome.passed, outcome.reason, self._now())
+
+
+async def run_session(plan: Plan, on_log: LogSink | None = None) -> SessionResult:
+    """Run one session of a prepared scenario and return what happened."""
+    return await Session(plan, on_log).run()

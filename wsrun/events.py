@@ -1,0 +1,50 @@
+"""
+What a connection tells the engine: plain data, independent of the WebSocket library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Closed", "Event", "Message", "Ping", "Pong"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A complete data message: ``str`` for text, ``bytes`` for binary."""
+
+    data: str | bytes
+
+
+@dataclass(frozen=True)
+class Ping:
+    """The server pinged us; the pong has already been sent back."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Pong:
+    """A pong arrived; ``rtt`` (seconds) is set when it answers one of our pings."""
+
+    data: bytes
+    rtt: float | None
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The connection is closed (TCP included); always the last event.
+
+    ``error`` is set when the close was not a normal one: the server closed
+    with a code other than 1000/1001, the TCP connection dropped without a
+    close frame (1006), or the client failed the connection on a protocol error.
+    """
+
+    code: int
+    reason: str
+    by: Literal["client", "server"]
+    error: str | None
+
+
+Event = Message | Ping | Pong | Closed

@@ -1,0 +1,113 @@
+"""
+The embedded test server: what examples and first runs connect to.
+
+Paths choose the behaviour:
+
+- any path: echo every message back, text as text and binary as binary;
+- ``/json``: answer each JSON request ``{"id": …}`` with ``{"id": …, "type": "reply", "request": …}``;
+- ``/headers``: first send the handshake request as JSON (path, headers, subprotocol), then echo;
+- ``/close/<code>``: echo the first message, then close with that code;
+- ``/status/<code>``: refuse the handshake with that HTTP status.
+
+With ``ping_every``, the server also pings each client at that interval.
+Any subprotocol the client offers is accepted (the first one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+__all__ = ["running"]
+
+
+def _refuse(connection: ServerConnection, request: Request) -> Response | None:
+    parts = request.path.split("?", 1)[0].strip("/").split("/")
+    if len(parts) == 2 and parts[0] == "status" and parts[1].isdigit():
+        code = int(parts[1])
+        try:
+            phrase = http.HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Refused"
+        body = f"refused with {code} as asked\n".encode()
+        headers = Headers([("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return Response(code, phrase, headers, body)
+    return None
+
+
+def _first_offered(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    return offered[0] if offered else None
+
+
+def _reply(text: str | bytes) -> str:
+    try:
+        request = json.loads(text)
+    except ValueError:
+        return json.dumps({"type": "error", "error": "not JSON"})
+    request_id = request.get("id") if isinstance(request, dict) else None
+    return json.dumps({"id": request_id, "type": "reply", "request": request})
+
+
+async def _pinger(ws: ServerConnection, every: float) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            await asyncio.sleep(every)
+            await ws.ping()
+
+
+async def _handle(ws: ServerConnection, ping_every: float | None) -> None:
+    path = ws.request.path.split("?", 1)[0] if ws.request else "/"
+    pinger = asyncio.create_task(_pinger(ws, ping_every)) if ping_every else None
+    try:
+        if path == "/headers":
+            assert ws.request is not None
+            headers: dict[str, Any] = {name.lower(): value for name, value in ws.request.headers.raw_items()}
+            await ws.send(json.dumps({"path": ws.request.path, "headers": headers, "subprotocol": ws.subprotocol}))
+        close_code = int(path.rsplit("/", 1)[1]) if path.startswith("/close/") and path[7:].isdigit() else None
+        async for message in ws:
+            await ws.send(_reply(message) if path == "/json" else message)
+            if close_code is not None:
+                await ws.close(close_code, "closing as asked")
+                break
+    except ConnectionClosed:
+        pass
+    finally:
+        if pinger is not None:
+            pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pinger
+
+
+@contextlib.asynccontextmanager
+async def running(host: str = "127.0.0.1", port: int = 0, ping_every: float | None = None) -> AsyncIterator[Server]:
+    """Run the test server while the block runs; ``port=0`` picks a free port."""
+
+    async def handler(ws: ServerConnection) -> None:
+        await _handle(ws, ping_every)
+
+    async with serve(
+        handler,
+        host,
+        port,
+        process_request=_refuse,
+        select_subprotocol=_first_offered,
+        ping_interval=None,
+        max_size=None,
+    ) as server:
+        yield server
+
+
+def url_of(server: Server, path: str = "") -> str:
+    """The ws:// URL the server listens on."""
+    host, port = next(iter(server.sockets)).getsockname()[:2]
+    return f"ws://{host}:{port}{path}"
