@@ -384,7 +384,9 @@ class Rule(_Strict):
     on: Event | None = Field(None, description="Run on each of these events.")
     every: PositiveDuration | None = Field(None, description="Run repeatedly, first this long after open.")
     after: Duration | None = Field(None, description="Run once, this long after open.")
-    when: Condition | None = Field(None, description="Only with on: message or binary: run for matching messages.")
+    when: Condition | None = Field(
+        None, description="Run only when this condition holds (by default it tests the current message)."
+    )
     do: list[Action] = Field(min_length=1, description="The actions to run, in order.")
 
     @model_validator(mode="after")
@@ -393,8 +395,6 @@ class Rule(_Strict):
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
             raise ValueError(f"a rule has exactly one trigger, one of: on, every, after (found: {found})")
-        if self.when is not None and self.on not in ("message", "binary"):
-            raise ValueError("when: applies only to rules with on: message or on: binary")
         return self
 
     @property

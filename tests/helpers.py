@@ -1,0 +1,56 @@
+"""Helpers for the tests: custom servers on 127.0.0.1 (port 0) and running scenarios."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import textwrap
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
+
+from wsrun.engine import Session
+from wsrun.loader import load_text
+from wsrun.plan import prepare
+from wsrun.results import LogLine, SessionResult
+
+#: Every timeout in the tests is a multiple of this; raise WSRUN_TEST_UNIT on a slow machine.
+UNIT = float(os.environ.get("WSRUN_TEST_UNIT", "1"))
+
+
+@contextlib.asynccontextmanager
+async def serving(handler: Callable[[ServerConnection], Awaitable[None]], **kwargs: Any) -> AsyncIterator[str]:
+    """A websockets server with a custom handler; yields its ws:// URL."""
+    async with serve(handler, "127.0.0.1", 0, ping_interval=None, **kwargs) as server:
+        host, port = next(iter(server.sockets)).getsockname()[:2]
+        yield f"ws://{host}:{port}"
+
+
+class Run:
+    """What a scenario run gave: the result and the log lines as they were printed."""
+
+    def __init__(self, result: SessionResult, lines: list[LogLine]) -> None:
+        self.result = result
+        self.lines = lines
+
+    @property
+    def logs(self) -> list[str]:
+        return [line.text for line in self.lines if line.kind == "log"]
+
+    @property
+    def errors(self) -> list[str]:
+        return [line.text for line in self.result.errors]
+
+    def check(self, name: str) -> tuple[int, int, str]:
+        tally = self.result.checks[name]
+        return tally.passes, tally.fails, tally.reason
+
+
+async def run_yaml(text: str, url: str | None = None, **prepare_args: Any) -> Run:
+    """Validate a scenario given as YAML text and run one session of it."""
+    scenario = load_text(textwrap.dedent(text), "scenario.yaml")
+    plan = prepare(scenario, file="scenario.yaml", url=url, **prepare_args)
+    lines: list[LogLine] = []
+    result = await Session(plan, lines.append).run()
+    return Run(result, lines)
