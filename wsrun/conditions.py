@@ -33,6 +33,8 @@ def show(value: Any, limit: int = 200) -> str:
     """A value as the report shows it: JSON-like, cut to ``limit`` characters."""
     if value is MISSING:
         return "(not set)"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bytes):
         text = f"<{len(value)} bytes: {value[:64].hex()}{'…' if len(value) > 64 else ''}>"
     else:
@@ -54,25 +56,43 @@ def _number(value: Any) -> float | None:
 
 
 def _equal(actual: Any, expected: Any) -> bool:
-    if actual == expected and type(actual) is type(expected):
-        return True
+    """JSON equality, where true is not 1, and a text message may stand for what it spells."""
+    if isinstance(actual, bytes):
+        actual = actual.hex()  # a binary message reads as hex
     if isinstance(actual, bool) or isinstance(expected, bool):
-        # true is not 1: compare booleans as JSON text only when one side is text.
-        if isinstance(actual, str) or isinstance(expected, str):
-            return text_of(actual) == text_of(expected)
-        return False
+        if isinstance(actual, bool) and isinstance(expected, bool):
+            return actual is expected
+        # A text message compared with a boolean compares as JSON text: "true" equals true.
+        return isinstance(actual, str) and actual == text_of(expected)
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
         return float(actual) == float(expected)
-    # A text message compared with a number or null compares as text: "101" equals 101.
-    if isinstance(actual, (str, bytes)) or isinstance(expected, str):
-        return text_of(actual) == text_of(expected)
-    return bool(actual == expected)
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(_equal(actual[k], expected[k]) for k in actual)
+    if isinstance(actual, list) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(_equal(a, e) for a, e in zip(actual, expected, strict=True))
+    if isinstance(actual, str) and isinstance(expected, (dict, list)):
+        # A JSON text message compared with a mapping or list compares as JSON, whatever its spacing.
+        try:
+            return _equal(json.loads(actual), expected)
+        except ValueError:
+            return False
+    if isinstance(actual, str) and not isinstance(expected, str):
+        # A text message compared with a number or null compares as text: "101" equals 101.
+        return actual == text_of(expected)
+    if isinstance(expected, str) and (actual is None or isinstance(actual, (int, float))):
+        return text_of(actual) == expected
+    return type(actual) is type(expected) and bool(actual == expected)
 
 
 def _contains(actual: Any, expected: Any) -> bool:
     if isinstance(actual, bytes):
-        needle = expected.encode() if isinstance(expected, str) else bytes(expected)
-        return needle in actual
+        # A binary message reads as hex: look for the hex digits at a byte boundary.
+        needle = text_of(expected).replace(" ", "").lower()
+        haystack = actual.hex()
+        position = haystack.find(needle)
+        while position != -1 and position % 2:
+            position = haystack.find(needle, position + 1)
+        return bool(needle) and len(needle) % 2 == 0 and position != -1
     if isinstance(actual, str):
         return text_of(expected) in actual
     if isinstance(actual, list):
@@ -96,12 +116,13 @@ def evaluate(condition: Condition, actual: Any, lookup: Lookup) -> Outcome:
             passed,
             "" if passed else f"expected {that} {'to be set' if expected else 'not to be set'}, got {show(actual)}",
         )
+    shown = f"/{expected}/" if name == "matches" else show(expected)
     if actual is MISSING:
-        return Outcome(False, f"expected {that} {name} {show(expected)}, but {that} is not set")
+        return Outcome(False, f"expected {that} {name} {shown}, but {that} is not set")
     if name in ("at_least", "at_most"):
         number = _number(actual)
         if number is None:
-            return Outcome(False, f"expected {that} {name} {expected:g}, got {show(actual)}, which is not a number")
+            return Outcome(False, f"expected {that} {name} {show(expected)}, got {show(actual)}, which is not a number")
         passed = number >= expected if name == "at_least" else number <= expected
     elif name == "equals":
         passed = _equal(actual, expected)
@@ -112,9 +133,7 @@ def evaluate(condition: Condition, actual: Any, lookup: Lookup) -> Outcome:
     elif name == "not_contains":
         passed = not _contains(actual, expected)
     else:  # matches
-        subject = actual.decode(errors="replace") if isinstance(actual, bytes) else text_of(actual)
-        passed = _regex(str(expected)).search(subject) is not None
+        passed = _regex(str(expected)).search(text_of(actual)) is not None
     if passed:
         return Outcome(True)
-    shown = f"/{expected}/" if name == "matches" else show(expected)
     return Outcome(False, f"expected {that} {name} {shown}, got {show(actual)}")

@@ -168,25 +168,27 @@ class Session:
 
     async def _loop_events(self, conn: Connection) -> None:
         opened = self._loop.time()
-        # Timers: [due, file order, rule index, rule]; due times are absolute so they never drift.
+        # Timers: [due, file order, rule, runs so far]. Due times are computed from
+        # the open time (opened + n * every), never by adding up delays, so they
+        # do not drift; ties run in file order.
         timers: list[list[Any]] = []
         for index, rule in enumerate(self.scenario.rules):
             delay = rule.every if rule.every is not None else rule.after
             if delay is not None:
-                timers.append([opened + delay, index, rule])
+                timers.append([opened + delay, index, rule, 1])
         while True:
-            due = min((timer[0] for timer in timers), default=None)
-            event = await self._next_event(conn, due)
+            timers.sort(key=lambda timer: (timer[0], timer[1]))
+            event = await self._next_event(conn, timers[0][0] if timers else None)
             if event is None:
-                timers.sort(key=lambda timer: (timer[0], timer[1]))
                 timer = timers[0]
-                _, index, rule = timer
+                _, index, rule, runs = timer
                 if rule.every is None:
                     timers.remove(timer)
                 else:
-                    # Next slot after now: a late run does not cause a burst of catch-up runs.
-                    late = self._loop.time() - timer[0]
-                    timer[0] += rule.every * max(1, math.ceil(late / rule.every))
+                    # The next slot after now: a late run causes no burst of catch-up runs.
+                    behind = (self._loop.time() - opened) / rule.every
+                    timer[3] = max(runs + 1, math.floor(behind) + 1)
+                    timer[0] = opened + rule.every * timer[3]
                 await self._run_rule(index, rule)
                 continue
             if isinstance(event, Closed):

@@ -175,11 +175,13 @@ class Condition(_Strict):
             found = ", ".join(given) if given else "none"
             raise ValueError(f"give exactly one comparison, one of: {', '.join(COMPARISONS)} (found: {found})")
         name, expected = self.comparison
-        if name == "matches":
+        if name == "matches" and expected is not None:
             try:
                 re.compile(str(expected))
             except re.error as exc:
                 raise ValueError(f"matches: {expected!r} is not a valid regular expression: {exc}") from None
+        elif name == "matches" and expected is None:
+            raise ValueError("matches needs a regular expression")
         elif name in ("at_least", "at_most") and expected is None:
             raise ValueError(f"{name} needs a number")
         elif name == "exists" and expected is None:

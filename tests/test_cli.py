@@ -1,0 +1,214 @@
+"""The command line: exit codes, output, validate, schema, summary export, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from wsrun.cli import main
+from wsrun.model import json_schema
+
+from .helpers import UNIT
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str, name: str = "s.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return str(path)
+
+
+PASSING = """
+url: ws://127.0.0.1:9/echo
+vars: {word: hello}
+rules:
+  - on: open
+    do: [{send: "{{ word }}"}]
+  - on: message
+    do: [{log: "got {{ message }}"}, close]
+checks:
+  - {name: status is 101, that: status, equals: 101}
+  - {name: echo, that: message, equals: "{{ word }}"}
+"""
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the version and exits 0."""
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("wsrun 0.")
+
+
+def test_committed_schema_is_generated() -> None:
+    """schema.json is exactly what the models generate: `wsrun schema > schema.json`."""
+    committed = json.loads((ROOT / "schema.json").read_text(encoding="utf-8"))
+    assert committed == json_schema(), "schema.json is stale: run `wsrun schema > schema.json`"
+
+
+def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """wsrun schema prints the JSON Schema."""
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == json_schema()
+
+
+def test_run_passing_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A passing scenario exits 0; logs, checks and k6 metrics are printed."""
+    code = main([write(tmp_path, PASSING), "--serve"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "s] got hello" in out
+    assert "✓ status is 101" in out and "✓ echo" in out
+    for metric in ("ws_connecting", "ws_msgs_sent", "ws_msgs_received", "ws_session_duration", "ws_sessions"):
+        assert metric in out
+    assert "checks" in out and "100.00% ✓ 2 ✗ 0" in out
+
+
+def test_var_overrides_keep_the_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--var replaces a variable; a failing check then exits 1 and shows the transcript."""
+    code = main([write(tmp_path, PASSING), "--serve", "--var", "word=bye"])
+    out = capsys.readouterr().out
+    assert code == 0 and "got bye" in out
+    scenario = write(tmp_path, PASSING.replace('equals: "{{ word }}"', "equals: hello"), "fail.yaml")
+    code = main([scenario, "--serve", "--var", "word=bye"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "✗ echo" in out and 'expected message equals "hello", got "bye"' in out
+    assert "last " in out and "→ text   bye" in out and "← text   bye" in out
+
+
+def test_unknown_var_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--var for a variable the scenario lacks is refused (exit 2), never silently ignored."""
+    assert main([write(tmp_path, PASSING), "--serve", "--var", "wrod=x"]) == 2
+    assert "--var wrod: not a variable of the scenario (its vars: word)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--var", "novalue"], "--var 'novalue': write NAME=VALUE"),
+        (["--url", "http://x"], "is not a WebSocket URL"),
+        (["--url", "ws://x", "--serve"], "--serve and --url both say where to connect"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    """Bad options exit 2 with a one-line message and no traceback."""
+    assert main([write(tmp_path, PASSING), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_invalid_scenario_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An invalid scenario exits 2, listing every problem with file and line."""
+    path = write(tmp_path, "url: ws://h\nrules:\n  - on: opn\n    do: [ping]\ntimout: 1s\n")
+    assert main([path]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:3:9: rules[0].on: 'opn' is not allowed" in err
+    assert f"{path}:5:1: timout: unknown key" in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing scenario file exits 2."""
+    assert main([str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: no such file" in capsys.readouterr().err
+
+
+def test_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """validate checks files without connecting: 0 when all are valid, 2 otherwise."""
+    good = write(tmp_path, PASSING)
+    assert main(["validate", good]) == 0
+    assert "valid (2 rules, 2 checks)" in capsys.readouterr().out
+    bad = write(tmp_path, "url: ws://h\nrules:\n  - on: open\n    do: [{send: '{{ nope }}'}]\n", "bad.yaml")
+    assert main(["validate", good, bad]) == 2
+    assert f"{bad}:4:17: rules[0].do[0].send: unknown name 'nope'" in capsys.readouterr().err
+
+
+def test_connection_refused_fails_the_status_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing listening: the report still comes, status is 101 fails, exit 1."""
+    code = main([write(tmp_path, PASSING), "--url", "ws://127.0.0.1:9"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "✗ status is 101" in out and "connection refused" in out
+
+
+def test_no_checks_and_an_error_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without checks, a session that ended in an error fails."""
+    path = write(tmp_path, "url: ws://127.0.0.1:9/close/4000\nrules:\n  - {on: open, do: [{send: x}]}\n")
+    assert main([path, "--serve"]) == 1
+    out = capsys.readouterr().out
+    assert "server closed the connection with 4000" in out and "✗ failed" in out
+
+
+def test_several_files_and_summary_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Several files run in turn; one failing makes exit 1; the summary has k6's shape."""
+    good = write(tmp_path, PASSING, "good.yaml")
+    bad = write(tmp_path, PASSING.replace("equals: 101", "equals: 200"), "bad.yaml")
+    export = tmp_path / "summary.json"
+    assert main([good, bad, "--serve", "-q", "--summary-export", str(export)]) == 1
+    out = capsys.readouterr().out
+    assert "2 scenarios: 1 passed, 1 failed" in out and "got hello" not in out  # -q hides log lines
+    summary = json.loads(export.read_text())
+    metrics = summary["metrics"]
+    assert metrics["ws_sessions"]["count"] == 2 and metrics["ws_sessions"]["rate"] > 0
+    assert metrics["ws_msgs_sent"]["count"] == 2
+    assert set(metrics["ws_connecting"]) == {"avg", "min", "med", "max", "p(90)", "p(95)"}
+    assert metrics["checks"] == {"passes": 3, "fails": 1, "value": 0.75}
+    checks = summary["root_group"]["checks"]
+    assert checks["status is 101"]["passes"] == 1 and checks["status is 101"]["fails"] == 1
+
+
+def test_ctrl_c_prints_the_report_and_exits_130(tmp_path: Path) -> None:
+    """Ctrl-C ends the session within a second, prints the report so far and exits 130."""
+    path = write(tmp_path, "url: ws://127.0.0.1:9\nrules:\n  - {every: 50ms, do: [{log: tick}]}\n")
+    with subprocess.Popen(
+        [sys.executable, "-m", "wsrun", path, "--serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as process:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the session is running
+        assert "tick" in line
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10 * UNIT)
+        elapsed = time.monotonic() - sent
+    assert process.returncode == 130, err
+    assert "interrupted" in out and "ws_sessions" in out
+    assert "Traceback" not in err
+    assert elapsed < 3 * UNIT
+
+
+def test_serve_command(tmp_path: Path) -> None:
+    """wsrun serve runs the test server until Ctrl-C; a scenario passes against it."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "wsrun", "serve", "--port", "0", "--ping-every", "100ms"],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        url = next(word for word in banner.split() if word.startswith("ws://"))
+        assert url.startswith("ws://127.0.0.1:")
+        scenario = write(
+            tmp_path,
+            """
+            url: ws://unused
+            rules:
+              - {on: ping, do: [close]}
+            checks:
+              - {name: pinged, that: pings_received, equals: 1}
+            """,
+        )
+        assert main([scenario, "--url", url, "-q"]) == 0
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10 * UNIT) == 0

@@ -1,0 +1,173 @@
+"""Scenario files: safe YAML, and one located, readable message per problem."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from wsrun.errors import ScenarioError
+from wsrun.loader import load, load_text
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        load_text(textwrap.dedent(text).lstrip("\n"), "s.yaml")
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_on_stays_a_word() -> None:
+    """YAML 1.1 would read the key `on` as true; the loader keeps it the word "on"."""
+    scenario = load_text("url: ws://h\nrules:\n  - on: open\n    do: [ping]\n")
+    assert scenario.rules[0].on == "open"
+
+
+def test_yes_and_no_are_strings() -> None:
+    """Only true/false are booleans: yes, no, on, off stay text."""
+    scenario = load_text("url: ws://h\nvars: {a: yes, b: off, c: true}\n")
+    assert scenario.vars == {"a": "yes", "b": "off", "c": True}
+
+
+def test_every_problem_is_located() -> None:
+    """Each problem names file, line, column, the path in the scenario, and what is allowed."""
+    found = problems(
+        """
+        url: ws://127.0.0.1:1
+        rules:
+          - on: open
+            do:
+              - snd: x
+          - on: opn
+            do: [ping]
+          - every: 1
+            do: [ping]
+        checks:
+          - name: status is 101
+            that: status
+            equal: 101
+        timout: 3s
+        """
+    )
+    assert found == [
+        "s.yaml:5:9: rules[0].do[0]: unknown action 'snd': did you mean 'send'? an action is a mapping with one key,"
+        " one of: log, send, send_json, send_binary, ping, close, check, store (or the bare word ping or close)",
+        "s.yaml:6:9: rules[1].on: 'opn' is not allowed: use 'open', 'message', 'binary', 'ping', 'pong', 'close' or 'error'",
+        "s.yaml:8:12: rules[2].every: 1 has no unit: write a duration with a unit, like 250ms, 1s, 1.5s, 2m or 1m30s",
+        "s.yaml:13:5: checks[0].equal: unknown key 'equal': did you mean 'equals'? allowed here: that, equals,"
+        " not_equals, contains, not_contains, matches, at_least, at_most, exists, name",
+        "s.yaml:14:1: timout: unknown key 'timout': did you mean 'timeout'? allowed here: name, description, url,"
+        " headers, subprotocols, tags, compression, connect_timeout, close_timeout, max_message_size, tls, timeout,"
+        " vars, rules, checks",
+    ]
+
+
+def test_missing_url() -> None:
+    """A required key that is missing is named."""
+    assert problems("rules: []\n") == ["s.yaml:1:1: url: required key is missing"]
+
+
+def test_nested_unknown_key_lists_the_allowed_ones() -> None:
+    """An unknown key in an action's options lists that action's keys."""
+    found = problems("url: ws://h\nrules:\n  - on: open\n    do: [{close: {code: 4000, reson: x}}]\n")
+    assert found == [
+        "s.yaml:4:31: rules[0].do[0].close.reson: unknown key 'reson': did you mean 'reason'? allowed here: code, reason"
+    ]
+
+
+def test_wrong_type_shows_the_value() -> None:
+    """A value of the wrong type is shown with what was expected."""
+    found = problems("url: ws://h\nrules:\n  - on: open\n    do: [{send: [1, 2]}]\n")
+    assert found == ["s.yaml:4:17: rules[0].do[0].send: must be a valid string, got [1, 2]"]
+
+
+def test_unknown_template_name() -> None:
+    """A template naming something no scenario defines is caught before connecting."""
+    found = problems(
+        """
+        url: ws://h
+        vars: {token: abc}
+        rules:
+          - on: open
+            do: [{send: "{{ tokn }}"}]
+        """
+    )
+    assert len(found) == 1
+    assert found[0].startswith("s.yaml:5:17: rules[0].do[0].send: unknown name 'tokn'; known names: ")
+    assert "token" in found[0] and "now_ms" in found[0]
+
+
+def test_names_need_their_key_and_vars_their_order() -> None:
+    """env and headers need a key; a variable may only use variables above it."""
+    found = problems(
+        """
+        url: ws://h
+        vars:
+          a: "{{ b }}"
+          b: x
+          status: 3
+        checks:
+          - {name: n, that: env, exists: true}
+        """
+    )
+    assert found == [
+        "s.yaml:7:21: checks[0].that: env needs a name after it, like env.HOME",
+        "s.yaml:5:11: vars.status: 'status' is a built-in name; choose another name for this variable",
+        "s.yaml:3:6: vars.a: {{ b }}: a variable may use only variables defined above it",
+    ]
+
+
+def test_not_a_template() -> None:
+    """Only names go between braces: expressions are refused with an example."""
+    found = problems("url: ws://h\nrules:\n  - on: open\n    do: [{log: '{{ 1 + 1 }}'}]\n")
+    assert len(found) == 1 and "is not a template" in found[0] and "rules[0].do[0].log" in found[0]
+
+
+def test_duplicate_keys_are_an_error() -> None:
+    """A repeated key is refused, naming both lines: a reviewer must not be fooled by a shadowed key."""
+    found = problems("url: ws://a\nname: x\nurl: ws://b\n")
+    assert found == ["s.yaml:3:1: duplicate key 'url' (first at line 1)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "s.yaml: the file is empty: a scenario needs at least url"),
+        ("- a\n- b\n", "s.yaml:1:1: a scenario is a mapping of keys (url, rules, checks, …), not a list"),
+        (
+            "url: [\n",
+            "s.yaml:2:1: invalid YAML: while parsing a flow node expected the node content, but found '<stream end>'",
+        ),
+        ("url: !!python/object:os.system x\n", "invalid YAML"),
+        ("url: !!python/name:os.system\n", "invalid YAML"),
+    ],
+)
+def test_yaml_that_is_not_a_scenario(text: str, expected: str) -> None:
+    """Empty files, lists, broken YAML and object tags are refused with a located message."""
+    found = problems(text)
+    assert len(found) == 1 and expected in found[0]
+
+
+def test_python_tags_never_construct_objects() -> None:
+    """A python/object tag is refused before anything is built."""
+    found = problems("url: !!python/object/apply:os.system ['true']\n")
+    assert "could not determine a constructor" in found[0]
+
+
+def test_load_names_the_missing_file(tmp_path: Path) -> None:
+    """A missing file, a folder and non-UTF-8 bytes each get a one-line error."""
+    with pytest.raises(ScenarioError, match=r"nope\.yaml: no such file"):
+        load(tmp_path / "nope.yaml")
+    with pytest.raises(ScenarioError, match="is a folder"):
+        load(tmp_path)
+    binary = tmp_path / "junk.yaml"
+    binary.write_bytes(b"\xff\xfe\x00junk")
+    with pytest.raises(ScenarioError, match="not UTF-8 text"):
+        load(binary)
+
+
+def test_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
+    """Without name:, the report uses the file name."""
+    path = tmp_path / "login-flow.yaml"
+    path.write_text("url: ws://h\n")
+    assert load(path).name == "login-flow"
