@@ -47,10 +47,10 @@ class Run:
         return tally.passes, tally.fails, tally.reason
 
 
-async def run_yaml(text: str, url: str | None = None, **prepare_args: Any) -> Run:
+async def run_yaml(text: str, url: str | None = None, file: str = "scenario.yaml", **prepare_args: Any) -> Run:
     """Validate a scenario given as YAML text and run one session of it."""
-    scenario = load_text(textwrap.dedent(text), "scenario.yaml")
-    plan = prepare(scenario, file="scenario.yaml", url=url, **prepare_args)
+    scenario = load_text(textwrap.dedent(text), file)
+    plan = prepare(scenario, file=file, url=url, **prepare_args)
     lines: list[LogLine] = []
     result = await Session(plan, lines.append).run()
     return Run(result, lines)

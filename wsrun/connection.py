@@ -49,16 +49,15 @@ def describe_close(code: int, reason: str) -> str:
 def tls_context(tls: Tls | None, base: Path) -> ssl.SSLContext:
     """Build the TLS context for wss:// URLs; UsageError names an unreadable file."""
     tls = tls or Tls()
-
-    def path(name: str | None) -> str | None:
-        return None if name is None else str(base / name)
-
+    files = {"ca_file": tls.ca_file, "cert_file": tls.cert_file, "key_file": tls.key_file}
+    paths = {key: None if name is None else str(base / name) for key, name in files.items()}
+    for key, path in paths.items():
+        if path is not None and not Path(path).is_file():
+            raise UsageError(f"tls.{key}: cannot read {path}: no such file")
     try:
-        context = ssl.create_default_context(cafile=path(tls.ca_file))
-        if tls.cert_file is not None:
-            context.load_cert_chain(path(tls.cert_file) or "", path(tls.key_file))
-    except FileNotFoundError as exc:
-        raise UsageError(f"tls: cannot read {exc.filename}: no such file") from None
+        context = ssl.create_default_context(cafile=paths["ca_file"])
+        if paths["cert_file"] is not None:
+            context.load_cert_chain(paths["cert_file"], paths["key_file"])
     except (ssl.SSLError, OSError) as exc:
         raise UsageError(f"tls: cannot load the certificates: {exc}") from None
     if tls.insecure:
@@ -257,6 +256,8 @@ def _translate(exc: BaseException, options: ConnectOptions) -> ConnectFailed:
         return ConnectFailed(f"cannot connect to {options.url}: {exc.strerror or exc}")
     if isinstance(exc, (ConnectionClosed, EOFError)):
         return ConnectFailed("handshake failed: the server closed the connection")
+    if isinstance(exc, ValueError):  # urllib's verdict on the URL
+        return ConnectFailed(f"invalid URL {options.url!r}: {exc}")
     return ConnectFailed(f"cannot connect: {exc}")  # pragma: no cover
 
 

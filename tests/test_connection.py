@@ -1,0 +1,213 @@
+"""The connection boundary: the websockets hook, opening errors translated once, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import trustme
+import websockets
+from websockets.asyncio.server import ServerConnection, serve
+
+from wsrun.connection import ConnectOptions, open_connection, tls_context
+from wsrun.errors import ConnectFailed, UsageError
+from wsrun.events import Closed, Message, Ping, Pong
+from wsrun.model import Tls
+
+from .helpers import UNIT, run_yaml, serving
+
+
+def test_websockets_is_in_the_tested_range() -> None:
+    """The hook overrides ClientConnection internals: pyproject pins websockets to >=15,<18."""
+    major = int(websockets.__version__.split(".")[0])
+    assert 15 <= major < 18
+
+
+async def test_hook_reports_frames_in_arrival_order() -> None:
+    """Pings, pongs and messages come out as events in the order the server sent them."""
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("one")
+        await ws.ping(b"p1")
+        await ws.send(b"\x00\x01")
+        await ws.pong(b"unsolicited")
+        await ws.send("two")
+        await ws.close(1000, "done")
+
+    async with serving(handler) as url:
+        conn = await open_connection(ConnectOptions(url))
+        events = []
+        while not isinstance(event := await asyncio.wait_for(conn.next_event(), 5 * UNIT), Closed):
+            events.append(event)
+    assert events == [Message("one"), Ping(b"p1"), Message(b"\x00\x01"), Pong(b"unsolicited", None), Message("two")]
+    assert event == Closed(1000, "done", "server", None)
+    assert conn.status == 101 and conn.headers["upgrade"].lower() == "websocket"
+    assert await conn.next_event() == event  # Closed stays the last event
+
+
+async def test_our_pings_are_timed_and_bytes_counted(echo_url: str) -> None:
+    """A pong answering our ping carries its round trip; bytes on the wire are counted."""
+    conn = await open_connection(ConnectOptions(echo_url, compression=False))
+    handshake_received = conn.bytes_received
+    assert conn.bytes_sent > 100 and handshake_received > 100  # the HTTP upgrade itself
+    await conn.ping()
+    pong = await asyncio.wait_for(conn.next_event(), 5 * UNIT)
+    assert isinstance(pong, Pong) and pong.rtt is not None and 0 <= pong.rtt < 5 * UNIT
+    await conn.send("x" * 100)
+    assert await asyncio.wait_for(conn.next_event(), 5 * UNIT) == Message("x" * 100)
+    assert conn.bytes_received >= handshake_received + 100
+    await conn.close()
+    assert await asyncio.wait_for(conn.next_event(), 5 * UNIT) == Closed(1000, "", "client", None)
+
+
+async def test_compression_is_negotiated_only_when_asked(echo_url: str) -> None:
+    """compression: true offers permessage-deflate; false does not."""
+    with_deflate = await open_connection(ConnectOptions(echo_url, compression=True))
+    without = await open_connection(ConnectOptions(echo_url, compression=False))
+    try:
+        assert "permessage-deflate" in with_deflate.headers.get("sec-websocket-extensions", "")
+        assert "sec-websocket-extensions" not in without.headers
+    finally:
+        await with_deflate.close()
+        await without.close()
+
+
+async def test_session_leaves_no_task_behind(echo_url: str) -> None:
+    """After a session, no task of it is left running."""
+    before = asyncio.all_tasks()
+    run = await run_yaml(
+        "url: ws://x\nrules:\n  - {on: open, do: [ping, {send: a}]}\n  - {on: message, do: [close]}\n", url=echo_url
+    )
+    assert run.result.passed
+    left = {task for task in asyncio.all_tasks() - before if "protocol_handler" not in repr(task)}  # server side
+    assert left == set()
+
+
+@contextlib.asynccontextmanager
+async def silent_tcp() -> AsyncIterator[int]:
+    """A TCP server that accepts connections and never answers: a handshake that never ends."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ws://nonexistent.invalid:80", "cannot resolve the host of ws://nonexistent.invalid:80"),
+        ("ws://127.0.0.1:9", "connection refused by ws://127.0.0.1:9"),
+        ("ws://[bad", "invalid URL 'ws://[bad'"),
+    ],
+)
+async def test_opening_errors_are_translated(url: str, message: str) -> None:
+    """Refused, unresolvable and malformed URLs become one clear ConnectFailed."""
+    with pytest.raises(ConnectFailed) as caught:
+        await open_connection(ConnectOptions(url, connect_timeout=5 * UNIT))
+    assert str(caught.value).startswith(message)
+    assert caught.value.status is None
+
+
+async def test_handshake_that_never_answers_times_out() -> None:
+    """A server that accepts TCP but never answers: connect_timeout ends the wait."""
+    async with silent_tcp() as port:
+        with pytest.raises(ConnectFailed, match=r"connect timed out after 0\.2s"):
+            await open_connection(ConnectOptions(f"ws://127.0.0.1:{port}", connect_timeout=0.2))
+
+
+async def test_http_refusal_keeps_status_headers_and_body(echo_url: str) -> None:
+    """An HTTP 500 answer is kept: status, headers and body."""
+    with pytest.raises(ConnectFailed) as caught:
+        await open_connection(ConnectOptions(echo_url + "/status/500"))
+    failed = caught.value
+    assert str(failed) == "handshake failed: server answered HTTP 500 Internal Server Error"
+    assert failed.status == 500 and failed.headers["content-type"] == "text/plain"
+    assert failed.body == "refused with 500 as asked\n"
+
+
+# -- TLS ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@contextlib.asynccontextmanager
+async def tls_echo(ca: trustme.CA, host: str = "localhost") -> AsyncIterator[int]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(host).configure_cert(context)
+
+    async def echo(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", 0, ssl=context, ping_interval=None) as server:
+        yield next(iter(server.sockets)).getsockname()[1]
+
+
+async def test_tls_self_signed_fails_by_default(ca: trustme.CA) -> None:
+    """A certificate from an unknown CA fails verification, with the reason."""
+    async with tls_echo(ca) as port:
+        options = ConnectOptions(f"wss://localhost:{port}", ssl=tls_context(None, Path(".")))
+        with pytest.raises(ConnectFailed, match=r"TLS certificate verification failed: .*certificate"):
+            await open_connection(options)
+
+
+async def test_tls_with_ca_file_or_insecure(ca: trustme.CA, tmp_path: Path) -> None:
+    """Giving the CA file passes; so does the explicit opt-out of verification."""
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    async with tls_echo(ca) as port:
+        for tls in (Tls(ca_file="ca.pem"), Tls(insecure=True)):
+            conn = await open_connection(ConnectOptions(f"wss://localhost:{port}", ssl=tls_context(tls, tmp_path)))
+            await conn.send("secure")
+            assert await asyncio.wait_for(conn.next_event(), 5 * UNIT) == Message("secure")
+            await conn.close()
+
+
+async def test_tls_wrong_host_name_fails(ca: trustme.CA, tmp_path: Path) -> None:
+    """A certificate for another host name fails, even with the right CA."""
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    async with tls_echo(ca, host="example.org") as port:
+        options = ConnectOptions(f"wss://localhost:{port}", ssl=tls_context(Tls(ca_file="ca.pem"), tmp_path))
+        with pytest.raises(ConnectFailed, match=r"TLS certificate verification failed: .*[Hh]ostname mismatch"):
+            await open_connection(options)
+
+
+async def test_tls_scenario_end_to_end(ca: trustme.CA, tmp_path: Path) -> None:
+    """A wss:// scenario with tls.ca_file relative to the file passes its checks."""
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    async with tls_echo(ca) as port:
+        scenario = tmp_path / "s.yaml"
+        run = await run_yaml(
+            f"""
+            url: wss://localhost:{port}
+            tls: {{ca_file: ca.pem}}
+            rules:
+              - {{on: open, do: [{{send: hi}}]}}
+              - {{on: message, do: [close]}}
+            checks:
+              - {{name: status is 101, that: status, equals: 101}}
+            """,
+            file=str(scenario),
+        )
+    assert run.result.passed, run.errors
+
+
+def test_unreadable_ca_file_is_a_usage_error(tmp_path: Path) -> None:
+    """A CA file that does not exist is named, before any connection."""
+    with pytest.raises(UsageError, match=r"tls\.ca_file: cannot read .*missing\.pem: no such file"):
+        tls_context(Tls(ca_file="missing.pem"), tmp_path)
