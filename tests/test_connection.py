@@ -147,9 +147,12 @@ def ca() -> trustme.CA:
 
 
 @contextlib.asynccontextmanager
-async def tls_echo(ca: trustme.CA, host: str = "localhost") -> AsyncIterator[int]:
+async def tls_echo(ca: trustme.CA, host: str = "localhost", client_ca: trustme.CA | None = None) -> AsyncIterator[int]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(host).configure_cert(context)
+    if client_ca is not None:  # require a client certificate signed by client_ca
+        client_ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
 
     async def echo(ws: ServerConnection) -> None:
         async for message in ws:
@@ -205,6 +208,26 @@ async def test_tls_scenario_end_to_end(ca: trustme.CA, tmp_path: Path) -> None:
             file=str(scenario),
         )
     assert run.result.passed, run.errors
+
+
+async def test_tls_client_certificate(ca: trustme.CA, tmp_path: Path) -> None:
+    """cert_file and key_file present a client certificate to a server that requires one."""
+    client_ca = trustme.CA()
+    client = client_ca.issue_cert("wsrun-client")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    client.cert_chain_pems[0].write_to_path(str(tmp_path / "client.pem"))
+    client.private_key_pem.write_to_path(str(tmp_path / "client.key"))
+    async with tls_echo(ca, client_ca=client_ca) as port:
+        url = f"wss://localhost:{port}"
+        with_cert = Tls(ca_file="ca.pem", cert_file="client.pem", key_file="client.key")
+        conn = await open_connection(ConnectOptions(url, ssl=tls_context(with_cert, tmp_path)))
+        await conn.send("me")
+        assert await asyncio.wait_for(conn.next_event(), 5 * UNIT) == Message("me")
+        await conn.close()
+        without = ConnectOptions(url, ssl=tls_context(Tls(ca_file="ca.pem"), tmp_path))
+        # The server refuses us at the TLS level: it closes before answering the upgrade.
+        with pytest.raises(ConnectFailed, match="the server closed the connection without answering"):
+            await open_connection(without)
 
 
 def test_unreadable_ca_file_is_a_usage_error(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 
+import pytest
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -15,11 +16,32 @@ from .helpers import UNIT, run_yaml, serving
 # -- events ---------------------------------------------------------------------------------
 
 
-async def test_k6_reference_sequence(pinging_url: str) -> None:
+async def plain_echo_that_pings(ws: ServerConnection) -> None:
+    """Any echo server that pings its clients: here, websockets' own, not wsrun's."""
+
+    async def pings() -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            await ws.ping()
+
+    pinger = asyncio.create_task(pings())
+    try:
+        async for message in ws:
+            await ws.send(message)
+    finally:
+        pinger.cancel()
+
+
+@pytest.mark.parametrize("server", ["embedded", "plain"])
+async def test_k6_reference_sequence(server: str, pinging_url: str) -> None:
     """The k6 Socket.on example prints its lines in k6's order and closes at about 2 s."""
     with open("scenarios/k6-socket-on.yaml", encoding="utf-8") as file:
         text = file.read()
-    run = await run_yaml(text, url=pinging_url)
+    if server == "embedded":
+        run = await run_yaml(text, url=pinging_url)
+    else:
+        async with serving(plain_echo_that_pings) as url:
+            run = await run_yaml(text, url=url)
     logs = run.logs
     assert logs[0] == "connected"
     assert logs[1].startswith("Received message: ") and logs[1].split(": ")[1].isdigit()
@@ -131,11 +153,21 @@ async def test_server_pings_fire_ping_rules(pinging_url: str) -> None:
     assert run.result.passed
 
 
-async def test_server_close_1000_fires_close_only() -> None:
-    """A normal close by the server runs close rules and no error rules."""
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (1000, ["close 1000 bye by server"]),
+        (1001, ["close 1001 bye by server"]),
+        (1008, ["error server closed the connection with 1008 (policy violation): bye", "close 1008 bye by server"]),
+        (1011, ["error server closed the connection with 1011 (internal error): bye", "close 1011 bye by server"]),
+        (4000, ["error server closed the connection with 4000 (application-defined): bye", "close 4000 bye by server"]),
+    ],
+)
+async def test_server_close_codes(code: int, expected: list[str]) -> None:
+    """The server closes: 1000 and 1001 run close rules only; other codes run error, then close."""
 
     async def handler(ws: ServerConnection) -> None:
-        await ws.close(1000, "bye")
+        await ws.close(code, "bye")
 
     async with serving(handler) as url:
         run = await run_yaml(
@@ -151,54 +183,9 @@ async def test_server_close_1000_fires_close_only() -> None:
             """,
             url=url,
         )
-    assert run.logs == ["close 1000 bye by server"]
-    assert run.errors == []
-    assert run.result.passed
-
-
-async def test_server_close_1001_fires_close_only() -> None:
-    """1001 (going away) is a normal close too."""
-
-    async def handler(ws: ServerConnection) -> None:
-        await ws.close(1001)
-
-    async with serving(handler) as url:
-        run = await run_yaml(
-            """
-            url: ws://unused
-            rules:
-              - {on: close, do: [{log: "close {{ close_code }}"}]}
-              - {on: error, do: [{log: error}]}
-            """,
-            url=url,
-        )
-    assert run.logs == ["close 1001"]
-    assert run.result.passed
-
-
-async def test_server_close_with_error_code_fires_error_then_close() -> None:
-    """Any other code: error, then close; the error text names the code."""
-
-    async def handler(ws: ServerConnection) -> None:
-        await ws.close(4000, "custom")
-
-    async with serving(handler) as url:
-        run = await run_yaml(
-            """
-            url: ws://unused
-            rules:
-              - {on: close, do: [{log: "close {{ close_code }}"}]}
-              - {on: error, do: [{log: "error {{ error }}"}]}
-            checks:
-              - {name: code, that: close_code, equals: 4000}
-            """,
-            url=url,
-        )
-    assert run.logs == [
-        "error server closed the connection with 4000 (application-defined): custom",
-        "close 4000",
-    ]
-    assert run.result.passed  # the check covers it: the close code was expected
+    assert run.logs == expected
+    assert len(run.errors) == len(expected) - 1
+    assert run.result.passed  # the check covers the close: an expected error does not fail it
 
 
 async def test_dropped_tcp_is_1006_error_then_close() -> None:

@@ -27,6 +27,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
+    InvalidMessage,
     InvalidStatus,
     InvalidURI,
 )
@@ -240,6 +241,8 @@ def _translate(exc: BaseException, options: ConnectOptions) -> ConnectFailed:
         )
     if isinstance(exc, InvalidURI):
         return ConnectFailed(f"invalid URL {options.url!r}: {exc.msg}")
+    if isinstance(exc, InvalidMessage) and isinstance(exc.__cause__, EOFError):
+        return ConnectFailed("handshake failed: the server closed the connection without answering the upgrade request")
     if isinstance(exc, InvalidHandshake):
         return ConnectFailed(f"handshake failed: {exc}")
     if isinstance(exc, TimeoutError):
