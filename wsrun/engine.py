@@ -22,8 +22,8 @@ from .errors import ConnectFailed, Disconnected, TemplateError
 from .events import Closed, Event, Message, Ping, Pong
 from .model import CheckAction, Close, Log, Rule, Send, SendBinary, SendJson, Store
 from .model import Ping as PingAction
-from .namespace import dig
-from .plan import Plan, clock_fact
+from .namespace import look_up
+from .plan import Plan
 from .results import CheckResult, Frame, LogLine, SessionResult
 from .templates import MISSING, render, render_value, text_of
 
@@ -55,6 +55,8 @@ class Session:
         self._last_message: Any = MISSING
         self._stopping = False
         self._timeout: asyncio.Timeout | None = None
+        self._grace: asyncio.Timeout | None = None
+        self._closed_seen = False
         self._counts = {"pings_received": 0, "pongs_received": 0}
         self.result = SessionResult(
             scenario=self.scenario.name, file=plan.file, url=plan.options.url, tags=dict(self.scenario.tags)
@@ -65,34 +67,29 @@ class Session:
 
     def lookup(self, name: str) -> Any:
         """The value of a name (see README, "Names"), or MISSING."""
-        root, *path = name.split(".")
+        scopes = (self._stored, self.plan.variables, self._facts())
+        return look_up(name, scopes, self.plan.env, self.result.headers)
+
+    def _facts(self) -> dict[str, Any]:
         result, counters = self.result, self.result.metrics.counters
-        if root in self._stored:
-            return dig(self._stored[root], path)
-        if root in self.plan.variables:
-            return dig(self.plan.variables[root], path)
-        if root == "env":
-            return dig(self.plan.env.get(path[0], MISSING), path[1:]) if path else MISSING
-        if root == "headers":
-            return dig(result.headers.get(path[0].lower(), MISSING), path[1:]) if path else MISSING
-        facts: dict[str, Any] = {
+
+        def unset_if_none(value: Any) -> Any:
+            return MISSING if value is None else value
+
+        return {
             "url": result.url,
-            "status": result.status,
-            "subprotocol": result.subprotocol,
+            "status": unset_if_none(result.status),
+            "subprotocol": result.subprotocol,  # null when none was negotiated
             "message": self._last_message,
             "error": result.errors[-1].text if result.errors else MISSING,
-            "close_code": result.close_code,
-            "close_reason": result.close_reason,
-            "closed_by": result.closed_by,
+            "close_code": unset_if_none(result.close_code),
+            "close_reason": unset_if_none(result.close_reason),
+            "closed_by": unset_if_none(result.closed_by),
             "messages_sent": counters["ws_msgs_sent"],
             "messages_received": counters["ws_msgs_received"],
             "errors": len(result.errors),
             **self._counts,
         }
-        if root in facts:
-            value = facts[root]
-            return dig(MISSING if value is None and root != "subprotocol" else value, path)
-        return clock_fact(root) if not path else MISSING
 
     # -- what the session records -----------------------------------------------------------
 
@@ -128,6 +125,10 @@ class Session:
         self._stopping = True
         if self._timeout is not None and not self._timeout.expired():
             self._timeout.reschedule(self._loop.time())
+        elif self._grace is not None:  # already ending after the timeout: shorten what is left
+            when = self._grace.when()
+            soon = self._loop.time() + 1.0
+            self._grace.reschedule(soon if when is None else min(when, soon))
 
     async def run(self) -> SessionResult:
         self.result.metrics.counters["ws_sessions"] += 1
@@ -229,6 +230,7 @@ class Session:
             await self._fire("pong")
 
     async def _closed(self, event: Closed) -> None:
+        self._closed_seen = True
         result = self.result
         result.close_code, result.close_reason, result.closed_by = event.code, event.reason, event.by
         direction = "received" if event.by == "server" else "sent"
@@ -249,7 +251,9 @@ class Session:
             self._log(f"session timed out after {self.scenario.timeout:g}s", "error")
         grace = min(self.scenario.close_timeout, 1.0) if self._stopping else self.scenario.close_timeout
         try:
-            async with asyncio.timeout(grace):
+            async with asyncio.timeout(grace) as self._grace:
+                if self._closed_seen:  # the deadline passed while close rules ran: they do not run twice
+                    return
                 if not self._stopping:
                     await self._fire("error")
                 if conn is not None and not conn.closed:

@@ -6,15 +6,18 @@ Pure functions: which names exist, and how a dotted path reads a value.
 
 from __future__ import annotations
 
+import datetime
 import json
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from . import templates
 from .model import CheckAction, Close, Log, Ping, Scenario, Send, SendJson, Store
 from .templates import MISSING
 
-__all__ = ["FACTS", "dig", "scenario_names", "unknown_names"]
+__all__ = ["FACTS", "clock_fact", "dig", "look_up", "scenario_names", "unknown_names"]
 
 #: The session's facts, with what they mean; README documents the same list.
 FACTS: dict[str, str] = {
@@ -62,6 +65,40 @@ def dig(value: Any, path: list[str]) -> Any:
         if value is MISSING:
             return MISSING
     return value
+
+
+def clock_fact(name: str) -> Any:
+    """The facts that need no session: now_ms, now, uuid; MISSING for any other name."""
+    if name == "now_ms":
+        return time.time_ns() // 1_000_000
+    if name == "now":
+        return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    if name == "uuid":
+        return str(uuid.uuid4())
+    return MISSING
+
+
+def look_up(
+    name: str,
+    scopes: Sequence[Mapping[str, Any]],
+    env: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """The value of a (dotted) name: env.*, headers.*, the first scope that has it, or a clock fact.
+
+    Returns MISSING when the name is not set.
+    """
+    root, *path = name.split(".")
+    if root == "env":
+        return dig(env.get(path[0], MISSING), path[1:]) if path else MISSING
+    if root == "headers":
+        if headers is None or not path:
+            return MISSING
+        return dig(headers.get(path[0].lower(), MISSING), path[1:])
+    for scope in scopes:
+        if root in scope:
+            return dig(scope[root], path)
+    return clock_fact(root) if not path else MISSING
 
 
 def _template_strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:

@@ -5,9 +5,6 @@ resolved variables, URL, headers and TLS settings. Fails before any connection.
 
 from __future__ import annotations
 
-import datetime
-import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,21 +13,10 @@ from typing import Any
 from .connection import ConnectOptions, tls_context
 from .errors import TemplateError, UsageError
 from .model import Scenario
-from .namespace import dig
-from .templates import MISSING, render
+from .namespace import look_up
+from .templates import render
 
-__all__ = ["Plan", "clock_fact", "prepare"]
-
-
-def clock_fact(name: str) -> Any:
-    """The facts that need no session: now_ms, now, uuid; MISSING for any other name."""
-    if name == "now_ms":
-        return time.time_ns() // 1_000_000
-    if name == "now":
-        return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-    if name == "uuid":
-        return str(uuid.uuid4())
-    return MISSING
+__all__ = ["Plan", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -73,12 +59,7 @@ def prepare(
     variables: dict[str, Any] = {}
 
     def lookup(name: str) -> Any:
-        root, *path = name.split(".")
-        if root == "env":
-            return env.get(path[0], MISSING) if path else MISSING
-        if root in variables:
-            return dig(variables[root], path)
-        return clock_fact(name)
+        return look_up(name, (variables,), env)
 
     def resolve(where: str, text: str) -> str:
         try:
