@@ -57,8 +57,8 @@ def test_every_problem_is_located() -> None:
         "s.yaml:13:5: checks[0].equal: unknown key 'equal': did you mean 'equals'? allowed here: that, equals,"
         " not_equals, contains, not_contains, matches, at_least, at_most, exists, name",
         "s.yaml:14:1: timout: unknown key 'timout': did you mean 'timeout'? allowed here: name, description, url,"
-        " headers, subprotocols, tags, compression, connect_timeout, close_timeout, max_message_size, tls, timeout,"
-        " vars, rules, checks",
+        " headers, subprotocols, tags, compression, connect_timeout, close_timeout, pong_timeout, max_message_size, tls,"
+        " timeout, vars, rules, checks",
     ]
 
 
@@ -110,10 +110,10 @@ def test_names_need_their_key_and_vars_their_order() -> None:
           - {name: n, that: env, exists: true}
         """
     )
-    assert found == [
-        "s.yaml:7:21: checks[0].that: env needs a name after it, like env.HOME",
-        "s.yaml:5:11: vars.status: 'status' is a built-in name; choose another name for this variable",
+    assert found == [  # in file order
         "s.yaml:3:6: vars.a: {{ b }}: a variable may use only variables defined above it",
+        "s.yaml:5:11: vars.status: 'status' is a built-in name; choose another name for this variable",
+        "s.yaml:7:21: checks[0].that: env needs a name after it, like env.HOME",
     ]
 
 
@@ -136,7 +136,7 @@ def test_duplicate_keys_are_an_error() -> None:
         ("- a\n- b\n", "s.yaml:1:1: a scenario is a mapping of keys (url, rules, checks, …), not a list"),
         (
             "url: [\n",
-            "s.yaml:2:1: invalid YAML: while parsing a flow node expected the node content, but found '<stream end>'",
+            "s.yaml:2:1: invalid YAML: while parsing a flow node",
         ),
         ("url: !!python/object:os.system x\n", "invalid YAML"),
         ("url: !!python/name:os.system\n", "invalid YAML"),

@@ -239,7 +239,7 @@ def test_non_websocket_url_refused(url: str) -> None:
 
 def test_tls_needs_wss() -> None:
     """tls settings are refused with a ws:// URL and accepted with wss://."""
-    with pytest.raises(ValidationError, match="tls: applies only to wss:// URLs"):
+    with pytest.raises(ValidationError, match="applies only to wss:// URLs"):
         Scenario.model_validate({"url": URL, "tls": {"insecure": True}})
     tls = Scenario.model_validate({"url": "wss://h", "tls": {"insecure": True}}).tls
     assert tls is not None and tls.insecure is True

@@ -133,7 +133,10 @@ def evaluate(condition: Condition, actual: Any, lookup: Lookup) -> Outcome:
     elif name == "not_contains":
         passed = not _contains(actual, expected)
     else:  # matches
-        passed = _regex(str(expected)).search(text_of(actual)) is not None
+        try:
+            passed = _regex(str(expected)).search(text_of(actual)) is not None
+        except re.error as exc:  # only possible when a template made the pattern
+            return Outcome(False, f"matches: {expected!r} is not a valid regular expression: {exc}")
     if passed:
         return Outcome(True)
     return Outcome(False, f"expected {that} {name} {shown}, got {show(actual)}")

@@ -94,6 +94,7 @@ class _Hooked(ClientConnection):
         self.wsrun_bytes_received = 0
         self.wsrun_bytes_sent = 0
         self.wsrun_closing_by_us = False
+        self.wsrun_aborted = False
 
     def _wsrun_put(self, item: str | Ping | Pong) -> None:
         self.wsrun_events.append(item)
@@ -111,8 +112,15 @@ class _Hooked(ClientConnection):
             self._wsrun_put(Ping(bytes(event.data)))
         elif event.opcode is Opcode.PONG:
             data = bytes(event.data)
-            sent = self.wsrun_pings.pop(data, None)
-            self._wsrun_put(Pong(data, None if sent is None else time.perf_counter() - sent))
+            sent = self.wsrun_pings.get(data)
+            if sent is not None:
+                # A pong answers its ping and every earlier one (RFC 6455 5.5.3 allows
+                # answering only the most recent), as websockets itself assumes.
+                for earlier in list(self.wsrun_pings):
+                    del self.wsrun_pings[earlier]
+                    if earlier == data:
+                        break
+            self._wsrun_put(Pong(data, None if sent is None else self.loop.time() - sent))
 
     def data_received(self, data: bytes) -> None:
         self.wsrun_bytes_received += len(data)
@@ -151,7 +159,8 @@ class Connection:
 
     @property
     def closed(self) -> bool:
-        return self._closed_event is not None or self._ws.protocol.close_sent is not None
+        """True once a close frame was sent or the connection is lost: no more data can go out."""
+        return self._ws.protocol.close_sent is not None or self._ws.connection_lost_waiter.done()
 
     async def next_event(self) -> Event:
         """Wait for the next event; after :class:`Closed`, keep returning it."""
@@ -177,16 +186,24 @@ class Connection:
         return item
 
     def _close_facts(self) -> Closed:
-        protocol = self._ws.protocol
+        """How the connection ended (RFC 6455 section 7), in the user's words."""
+        ws = self._ws
+        protocol = ws.protocol
         received, sent = protocol.close_rcvd, protocol.close_sent
-        if protocol.parser_exc is not None and sent is not None:
-            # We failed the connection because of what the server sent (RFC 6455 7.1.7).
-            error = f"connection failed with {describe_close(sent.code, sent.reason)}"
-            return Closed(sent.code, sent.reason, "client", error)
         server_first = received is not None and protocol.close_rcvd_then_sent is not False
-        if self._ws.wsrun_closing_by_us and not server_first:
+        if ws.wsrun_aborted:  # we dropped it ourselves (timeout, Ctrl-C): not the server's fault
             frame = received or sent
             return Closed(frame.code if frame else 1006, frame.reason if frame else "", "client", None)
+        if sent is not None and not server_first and not ws.wsrun_closing_by_us:
+            # We failed the connection because of what the server sent (RFC 6455 7.1.7):
+            # a message too big (1009), invalid UTF-8 (1007), a protocol error (1002).
+            error = f"connection failed with {describe_close(sent.code, sent.reason)}"
+            return Closed(sent.code, sent.reason, "client", error)
+        if ws.wsrun_closing_by_us and not server_first:
+            if received is None:
+                error = "the server did not complete the closing handshake: no close frame came back (1006)"
+                return Closed(1006, "", "client", error)
+            return Closed(received.code, received.reason, "client", None)
         if received is None:
             return Closed(1006, "", "server", "connection dropped without a close frame (1006)")
         if received.code in (1000, 1001):
@@ -203,11 +220,13 @@ class Connection:
 
     async def ping(self, data: bytes | None = None) -> None:
         """Send a ping; its pong arrives as a :class:`Pong` event with ``rtt`` set."""
+        if data is not None and len(data) > 125:
+            raise ValueError(f"a ping payload is at most 125 bytes (RFC 6455 5.5), this one is {len(data)}")
         if data is None:
             data = b"wsrun-%d" % next(self._ping_ids)
         if data in self._ws.wsrun_pings:
             raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
-        self._ws.wsrun_pings[data] = time.perf_counter()
+        self._ws.wsrun_pings[data] = self._ws.loop.time()
         try:
             waiter = await self._ws.ping(data)
         except ConnectionClosed:
@@ -219,13 +238,24 @@ class Connection:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake and wait for it, bounded by the close timeout."""
+        size = len(reason.encode())
+        if size > 123:
+            raise ValueError(f"a close reason is at most 123 bytes (RFC 6455 5.5), this one is {size}")
         self._ws.wsrun_closing_by_us = True
         await self._ws.close(code, reason)
 
-    def abort(self) -> None:
-        """Drop the TCP connection at once, without a closing handshake."""
-        self._ws.wsrun_closing_by_us = True
-        self._ws.transport.abort()
+    def oldest_unanswered_ping(self) -> float | None:
+        """When (event loop time) the oldest ping still waiting for its pong was sent."""
+        return next(iter(self._ws.wsrun_pings.values()), None)
+
+    async def abort(self) -> None:
+        """Drop the TCP connection at once, without a closing handshake, and wait until it is gone."""
+        ws = self._ws
+        if ws.connection_lost_waiter.done():
+            return
+        ws.wsrun_aborted = True
+        ws.transport.abort()  # the socket is closed on the next turn of the event loop
+        await asyncio.shield(ws.connection_lost_waiter)
 
 
 def _translate(exc: BaseException, options: ConnectOptions) -> ConnectFailed:

@@ -57,6 +57,7 @@ class Session:
         self._timeout: asyncio.Timeout | None = None
         self._grace: asyncio.Timeout | None = None
         self._closed_seen = False
+        self._done = False
         self._counts = {"pings_received": 0, "pongs_received": 0}
         self.result = SessionResult(
             scenario=self.scenario.name, file=plan.file, url=plan.options.url, tags=dict(self.scenario.tags)
@@ -122,6 +123,8 @@ class Session:
 
     def stop(self) -> None:
         """End the session now (Ctrl-C): what runs after is bounded by the close timeout."""
+        if self._done:
+            return
         self._stopping = True
         if self._timeout is not None and not self._timeout.expired():
             self._timeout.reschedule(self._loop.time())
@@ -143,8 +146,9 @@ class Session:
                     raise
                 await self._end_early()
         finally:
-            if self._conn is not None and not self._conn.closed:
-                self._conn.abort()  # nothing outlives the session, even on cancellation
+            self._done = True
+            if self._conn is not None:  # nothing outlives the session, even on cancellation
+                await asyncio.wait_for(self._conn.abort(), 1.0)
         self._finish()
         return self.result
 
@@ -177,10 +181,16 @@ class Session:
             delay = rule.every if rule.every is not None else rule.after
             if delay is not None:
                 timers.append([opened + delay, index, rule, 1])
+        handled = 0
         while True:
             timers.sort(key=lambda timer: (timer[0], timer[1]))
-            event = await self._next_event(conn, timers[0][0] if timers else None)
+            due = timers[0][0] if timers else None
+            pong_due = self._pong_due(conn)
+            event = await self._next_event(conn, due if pong_due is None else min(due or pong_due, pong_due))
             if event is None:
+                if pong_due is not None and self._loop.time() >= pong_due:
+                    await self._pong_timed_out(conn)
+                    continue
                 timer = timers[0]
                 _, index, rule, runs = timer
                 if rule.every is None:
@@ -196,11 +206,30 @@ class Session:
                 await self._closed(event)
                 return
             await self._dispatch(event)
+            handled += 1
+            if handled % 64 == 0:
+                # Queued events never suspend: let the deadline and Ctrl-C be seen during a flood.
+                await asyncio.sleep(0)
+
+    def _pong_due(self, conn: Connection) -> float | None:
+        sent = conn.oldest_unanswered_ping()
+        timeout = self.scenario.pong_timeout
+        return None if sent is None or timeout is None or conn.closed else sent + timeout
+
+    async def _pong_timed_out(self, conn: Connection) -> None:
+        """No pong in time: the peer is gone or stuck. Error rules run, then the connection is closed with 1011."""
+        self._log(f"no pong within {self.scenario.pong_timeout:g}s of a ping: closing with 1011", "error")
+        await self._fire("error")
+        if not conn.closed:
+            self._frame("sent", "close", "1011 (internal error): pong timeout")
+            await conn.close(1011, "pong timeout")
 
     async def _next_event(self, conn: Connection, due: float | None) -> Event | None:
-        """The next event, or None when the next timer is due first."""
+        """The next event, or None when ``due`` (a timer, a pong deadline) comes first."""
         if due is None:
             return await conn.next_event()
+        if self._loop.time() >= due:
+            return None
         try:
             async with asyncio.timeout_at(due) as deadline:
                 return await conn.next_event()
@@ -209,32 +238,36 @@ class Session:
                 return None
             raise
 
-    async def _dispatch(self, event: Event) -> None:
+    async def _dispatch(self, event: Event, *, fire: bool = True) -> None:
+        """Count and record an event, then run its rules (unless interrupted)."""
         counters = self.result.metrics.counters
         if isinstance(event, Message):
             counters["ws_msgs_received"] += 1
             self._last_message = event.data
             kind = "text" if isinstance(event.data, str) else "binary"
             self._frame("received", kind, _preview(event.data))
-            await self._fire("message" if kind == "text" else "binary")
+            if fire:
+                await self._fire("message" if kind == "text" else "binary")
         elif isinstance(event, Ping):
             self._counts["pings_received"] += 1
             self._frame("received", "ping", _preview(event.data))
-            await self._fire("ping")
+            if fire:
+                await self._fire("ping")
         elif isinstance(event, Pong):
             self._counts["pongs_received"] += 1
             if event.rtt is not None:
                 self.result.metrics.trends["ws_ping"].add(event.rtt * 1000)
             rtt = f" after {event.rtt * 1000:.1f}ms" if event.rtt is not None else " (unsolicited)"
             self._frame("received", "pong", _preview(event.data) + rtt)
-            await self._fire("pong")
+            if fire:
+                await self._fire("pong")
 
     async def _closed(self, event: Closed) -> None:
         self._closed_seen = True
         result = self.result
         result.close_code, result.close_reason, result.closed_by = event.code, event.reason, event.by
-        direction = "received" if event.by == "server" else "sent"
-        self._frame(direction, "close", describe_close(event.code, event.reason))
+        if event.by == "server" or event.error is None:  # the server's close frame, or its answer to ours
+            self._frame("received", "close", describe_close(event.code, event.reason))
         if event.error is not None:
             self._log(event.error, "error")
             await self._fire("error")
@@ -257,11 +290,14 @@ class Session:
                 if not self._stopping:
                     await self._fire("error")
                 if conn is not None and not conn.closed:
-                    await conn.close(1001, "wsrun: interrupted" if self._stopping else "wsrun: session timeout")
+                    reason = "wsrun: interrupted" if self._stopping else "wsrun: session timeout"
+                    self._frame("sent", "close", describe_close(1001, reason))
+                    await conn.close(1001, reason)
                 if conn is not None:
                     event = await conn.next_event()
                     while not isinstance(event, Closed):
-                        await self._dispatch(event)
+                        # What arrives while closing is counted; after Ctrl-C no rule runs.
+                        await self._dispatch(event, fire=not self._stopping)
                         event = await conn.next_event()
                     if not self._stopping:
                         await self._closed(event)
@@ -291,19 +327,18 @@ class Session:
     async def _fire(self, event: str) -> None:
         """Run every rule for an event, in file order."""
         for index, rule in enumerate(self.scenario.rules):
-            if rule.on != event:
-                continue
-            if rule.when is not None:
-                actual = self.lookup(rule.when.that)
-                try:
-                    if not conditions.evaluate(rule.when, actual, self.lookup).passed:
-                        continue
-                except TemplateError as exc:
-                    self._log(f"rules[{index}].when: {exc}", "error")
-                    continue
-            await self._run_rule(index, rule)
+            if rule.on == event:
+                await self._run_rule(index, rule)
 
     async def _run_rule(self, index: int, rule: Rule) -> None:
+        """Run a rule's actions in order, if its condition holds; a failing action does not stop the rest."""
+        if rule.when is not None:
+            try:
+                if not conditions.evaluate(rule.when, self.lookup(rule.when.that), self.lookup).passed:
+                    return
+            except TemplateError as exc:
+                self._log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
+                return
         for position, action in enumerate(rule.do):
             where = f"rules[{index}].do[{position}]"
             try:
@@ -355,8 +390,11 @@ class Session:
             conn = self._connection("close")
             options = action.close
             code, reason = (options.code, render(options.reason, self.lookup)) if options else (1000, "")
+            try:
+                await conn.close(code, reason)
+            except ValueError as exc:
+                raise _Skipped(f"close skipped: {exc}") from None
             self._frame("sent", "close", describe_close(code, reason))
-            await conn.close(code, reason)
         elif isinstance(action, CheckAction):
             self._check(action.check, where)
         elif isinstance(action, Store):

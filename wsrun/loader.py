@@ -1,75 +1,27 @@
 """
-Scenario files to Scenario models: safe YAML, with every problem located.
+Scenario files to Scenario models, with every problem located and explained.
 
-YAML is read with a safe loader that builds plain data only (no object tags),
-refuses duplicate keys, and reads booleans the YAML 1.2 way, so that the key
-``on`` stays the word "on" instead of becoming ``True``.
+Reading the YAML safely is :mod:`wsrun.yamlfile`'s job; this module validates
+the data with the models and turns each problem into a message for the person
+fixing the file: where, what was found, what is allowed.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from .errors import Problem, ScenarioError
 from .model import ACTION_HELP, ACTIONS, Scenario
 from .namespace import unknown_names
+from .yamlfile import Document, YamlProblem, read_yaml
 
 __all__ = ["load", "load_text"]
 
 Loc = tuple[str | int, ...]
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and duplicate keys refused."""
-
-
-# Copy the resolvers before changing them, so that yaml.SafeLoader stays untouched.
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-class _Duplicate(Exception):
-    def __init__(self, key: str, node: yaml.Node, first: yaml.Node) -> None:
-        self.key, self.node, self.first = key, node, first
-
-
-def _check_duplicates(node: yaml.Node) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
-            if key in seen:
-                raise _Duplicate(str(key), key_node, seen[key])
-            seen[key] = key_node
-            _check_duplicates(value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _check_duplicates(item)
-
-
-def _positions(node: yaml.Node, loc: Loc, out: dict[Loc, tuple[int, int]], keys: dict[Loc, tuple[int, int]]) -> None:
-    """Record where each location's value (and each mapping key) starts, 1-based."""
-    out.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            child = (*loc, key)
-            keys.setdefault(child, (key_node.start_mark.line + 1, key_node.start_mark.column + 1))
-            _positions(value_node, child, out, keys)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _positions(item, (*loc, index), out, keys)
 
 
 def format_loc(loc: Loc) -> str:
@@ -91,15 +43,25 @@ def _clean_loc(loc: tuple[Any, ...]) -> Loc:
             continue
         if part in ("from_", "as_"):
             part = part.rstrip("_")
-        cleaned.append(part)
+        if part != "[key]":  # pydantic's marker for a problem with a mapping's key
+            cleaned.append(part)
     return tuple(cleaned)
 
 
-def _message(error: Any) -> str:
+def _message(error: Any, loc: Loc) -> str:
     kind = error["type"]
     value = error.get("input")
+    if kind == "string_pattern_mismatch":
+        for part in reversed(loc):
+            if part in _PATTERN_HELP:
+                return f"{value!r}: {_PATTERN_HELP[str(part)]}"
+        return f"{value!r} is not a name: write a name or a dotted path, like status or message.user.id"
+    if kind in ("model_type", "model_attributes_type"):
+        keys = ", ".join(allowed_keys((*loc, ""))) or "see the README"
+        return f"must be a mapping with the keys: {keys}; got {value!r}"
+    if kind == "too_short" and loc and loc[-1] == "do":
+        return "must list at least one action"
     if kind == "extra_forbidden":
-        loc = _clean_loc(error["loc"])
         allowed = [key for key in allowed_keys(loc) if key != loc[-1]]
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
@@ -156,85 +118,70 @@ def allowed_keys(loc: Loc) -> list[str]:
     return []
 
 
+_PATTERN_HELP = {
+    "as": "must be a variable name: letters, digits and _, not starting with a digit",
+    "vars": "a variable name is letters, digits and _, not starting with a digit",
+    "subprotocols": "a subprotocol is an HTTP token: letters, digits and !#$%&'*+-.^_`|~",
+    "headers": "a header name is an HTTP token (letters, digits and !#$%&'*+-.^_`|~), a value has no line break",
+}
+
+
+def _problems(error_list: list[Any], document: Document, file: str) -> list[Problem]:
+    problems = []
+    for error in error_list:
+        loc = _clean_loc(error["loc"])
+        line, column = document.locate(loc, key=error["type"] == "extra_forbidden" or "[key]" in error["loc"])
+        problems.append(Problem(file, line, column, format_loc(loc), _message(error, loc)))
+    return problems
+
+
 def load_text(text: str, file: str = "<scenario>") -> Scenario:
-    """Parse and validate a scenario; ScenarioError lists every problem, located."""
+    """Parse and validate a scenario; ScenarioError lists every problem, located, in file order."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise ScenarioError([Problem(file, line, column, "", f"invalid YAML: {what}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(file, None, None, "", f"invalid YAML: {exc}")]) from None
-    if node is None:
+        document = read_yaml(text)
+    except YamlProblem as problem:
+        raise ScenarioError([Problem(file, problem.line, problem.column, "", problem.message)]) from None
+    data = document.data
+    if data is None:
         raise ScenarioError([Problem(file, None, None, "", "the file is empty: a scenario needs at least url")])
-    try:
-        _check_duplicates(node)
-    except _Duplicate as dup:
-        mark, first = dup.node.start_mark, dup.first.start_mark
-        raise ScenarioError(
-            [
-                Problem(
-                    file,
-                    mark.line + 1,
-                    mark.column + 1,
-                    "",
-                    f"duplicate key {dup.key!r} (first at line {first.line + 1})",
-                )
-            ]
-        ) from None
-    try:
-        data = _Loader(text).get_single_data()
-    except yaml.YAMLError as exc:  # a constructor refused a tag
-        mark = getattr(exc, "problem_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise ScenarioError(
-            [Problem(file, line, column, "", f"invalid YAML: {getattr(exc, 'problem', exc)}")]
-        ) from None
     if not isinstance(data, dict):
-        kind = type(data).__name__ if data is not None else "empty"
+        kind = "list" if isinstance(data, list) else type(data).__name__
         raise ScenarioError(
             [Problem(file, 1, 1, "", f"a scenario is a mapping of keys (url, rules, checks, …), not a {kind}")]
         )
-
-    values: dict[Loc, tuple[int, int]] = {}
-    keys: dict[Loc, tuple[int, int]] = {}
-    _positions(node, (), values, keys)
-
-    def locate(loc: Loc, *, key: bool = False) -> tuple[int | None, int | None]:
-        for end in range(len(loc), -1, -1):
-            prefix = loc[:end]
-            found = (keys.get(prefix) if key and end == len(loc) else None) or values.get(prefix)
-            if found:
-                return found
-        return None, None
-
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = _clean_loc(error["loc"])
-            line, column = locate(loc, key=error["type"] == "extra_forbidden")
-            problems.append(Problem(file, line, column, format_loc(loc), _message(error)))
-        raise ScenarioError(problems) from None
-
+        problems = _problems(exc.errors(), document, file)
+        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
     names = unknown_names(scenario)
     if names:
-        problems = []
-        for loc, message in names:
-            line, column = locate(loc)
-            problems.append(Problem(file, line, column, format_loc(loc), message))
-        raise ScenarioError(problems)
+        problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
+        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     return scenario
+
+
+#: Scenario files are small; a larger file is refused before parsing.
+MAX_FILE_BYTES = 10 * 2**20
 
 
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file; the name defaults to the file's stem."""
     file = str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES and Path(path).is_file():
+            raise ScenarioError(
+                [
+                    Problem(
+                        file,
+                        None,
+                        None,
+                        "",
+                        f"the file is {size / 2**20:.0f} MiB; scenario files are limited to 10 MiB",
+                    )
+                ]
+            )
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError([Problem(file, None, None, "", "no such file")]) from None

@@ -22,6 +22,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     JsonValue,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -59,7 +60,9 @@ COMPARISONS = ("equals", "not_equals", "contains", "not_contains", "matches", "a
 # Durations: "250ms", "1s", "1.5s", "2m", "1m30s", "1h".
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_DURATION = re.compile(rf"(?:{_DURATION_PART.pattern})+")
+_NUMBER = r"\d+(?:\.\d+)?"
+# Each unit at most once, largest first: 1h30m, 1m30s, 1s500ms; never 1s1s.
+_DURATION = re.compile(rf"(?=\d)(?:{_NUMBER}h)?(?:{_NUMBER}m(?!s))?(?:{_NUMBER}s)?(?:{_NUMBER}ms)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 DURATION_HELP = "a duration with a unit, like 250ms, 1s, 1.5s, 2m or 1m30s"
 
@@ -100,6 +103,10 @@ Duration = Annotated[float, BeforeValidator(parse_duration), _DurationSchema, Fi
 PositiveDuration = Annotated[float, BeforeValidator(parse_duration), _DurationSchema, Field(gt=0)]
 
 
+# An HTTP token (RFC 9110 5.6.2): header names and subprotocols.
+_HTTP_TOKEN = r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$"  # noqa: S105 - a pattern, not a password
+
+
 def _check_template(value: str) -> str:
     list(templates.names(value))  # raises ValueError naming what is wrong
     return value
@@ -119,7 +126,8 @@ Scalar = str | int | float | bool
 class _Strict(BaseModel):
     """Every model refuses unknown keys: a typo is an error, never silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # strict: no silent conversions ("off" is not false, true is not 1, "4000" is not a number).
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 def _walk_templates(value: Any) -> None:
@@ -283,9 +291,16 @@ class SendBinary(_Strict):
 
 
 class PingOptions(_Strict):
-    data: TemplateText | None = Field(
-        None, description="Payload of the ping frame (text, at most 125 bytes).", max_length=125
-    )
+    data: TemplateText | None = Field(None, description="Payload of the ping frame (text, at most 125 bytes in UTF-8).")
+
+    @field_validator("data")
+    @classmethod
+    def _fits_a_control_frame(cls, data: str | None) -> str | None:
+        if data is not None and len(data.encode()) > 125:
+            raise ValueError(
+                f"a ping payload is at most 125 bytes in UTF-8 (RFC 6455 5.5), this is {len(data.encode())}"
+            )
+        return data
 
 
 class Ping(_BareWord, _Strict):
@@ -297,7 +312,16 @@ class Ping(_BareWord, _Strict):
 
 class CloseOptions(_Strict):
     code: int = Field(1000, description="The close code: 1000, 1001, or 3000-4999.", examples=[1000, 4000])
-    reason: TemplateText = Field("", description="The close reason (at most 123 bytes).", max_length=123)
+    reason: TemplateText = Field("", description="The close reason (at most 123 bytes in UTF-8).")
+
+    @field_validator("reason")
+    @classmethod
+    def _fits_a_close_frame(cls, reason: str) -> str:
+        if len(reason.encode()) > 123:
+            raise ValueError(
+                f"a close reason is at most 123 bytes in UTF-8 (RFC 6455 5.5), this is {len(reason.encode())}"
+            )
+        return reason
 
     @field_validator("code")
     @classmethod
@@ -435,14 +459,21 @@ class Scenario(_Strict):
         description="The ws:// or wss:// URL to connect to (templates allowed); --url overrides it.",
         examples=["ws://127.0.0.1:8765", "wss://example.com/socket?token={{ token }}"],
     )
-    headers: dict[str, str] = Field(
+    headers: dict[Annotated[str, Field(pattern=_HTTP_TOKEN)], Annotated[str, Field(pattern=r"^[^\r\n]*$")]] = Field(
         default_factory=dict, description="Extra HTTP headers for the handshake (templates allowed)."
     )
-    subprotocols: list[str] = Field(default_factory=list, description="Subprotocols to offer, in order of preference.")
+    subprotocols: list[Annotated[str, Field(pattern=_HTTP_TOKEN)]] = Field(
+        default_factory=list, description="Subprotocols to offer, in order of preference.", examples=[["chat.v2"]]
+    )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags for this scenario's metrics, as in k6.")
     compression: bool = Field(True, description="Offer permessage-deflate compression.")
     connect_timeout: PositiveDuration = Field(10.0, description="Deadline for TCP, TLS and the opening handshake.")
     close_timeout: PositiveDuration = Field(5.0, description="Deadline for the closing handshake.")
+    pong_timeout: PositiveDuration | None = Field(
+        None,
+        description="If set, each of our pings must be answered within this time; otherwise it is an error "
+        "and the connection is closed with 1011.",
+    )
     max_message_size: int = Field(
         2**20, gt=0, description="Largest incoming message in bytes; larger ones close the connection with 1009."
     )
@@ -469,17 +500,28 @@ class Scenario(_Strict):
         _walk_templates(headers)
         return headers
 
+    @field_validator("vars", mode="before")
+    @classmethod
+    def _scalars_only(cls, variables: Any) -> Any:
+        if isinstance(variables, dict):
+            for name, value in variables.items():
+                if value is None or isinstance(value, (dict, list)):
+                    kind = "null" if value is None else type(value).__name__
+                    raise ValueError(f"vars.{name}: a variable is a string, number or boolean, not a {kind}")
+        return variables
+
     @field_validator("vars")
     @classmethod
     def _var_templates(cls, variables: dict[str, Any]) -> dict[str, Any]:
         _walk_templates(variables)
         return variables
 
-    @model_validator(mode="after")
-    def _tls_needs_wss(self) -> Scenario:
-        if self.tls is not None and self.url.startswith("ws://"):
-            raise ValueError("tls: applies only to wss:// URLs")
-        return self
+    @field_validator("tls")
+    @classmethod
+    def _tls_needs_wss(cls, tls: Tls | None, info: ValidationInfo) -> Tls | None:
+        if tls is not None and str(info.data.get("url", "")).startswith("ws://"):
+            raise ValueError("applies only to wss:// URLs, and url is ws://")
+        return tls
 
 
 def json_schema() -> dict[str, Any]:

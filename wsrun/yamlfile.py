@@ -1,0 +1,158 @@
+"""
+Reading YAML safely: plain data only, every value located, hostile documents refused.
+
+- A safe loader builds plain data (no object tags), with libyaml when available.
+- Booleans are read the YAML 1.2 way: only true/false, so the key ``on`` stays "on".
+- Duplicate keys and merge keys (``<<``) are refused: a reviewer must never be
+  fooled by a key that silently overrides another.
+- Anchors and aliases are allowed, but the document they expand to is bounded
+  (no "billion laughs"), and so is nesting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "Document", "YamlProblem", "read_yaml"]
+
+Loc = tuple[str | int, ...]
+
+#: Limits on what a scenario document may expand to; real scenarios are far smaller.
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
+
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type, misc]
+    """A safe loader with YAML 1.2 booleans."""
+
+
+# Copy the resolvers before changing them, so that yaml's own loaders stay untouched.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass(frozen=True)
+class YamlProblem(Exception):
+    """Why a text is not a usable YAML document, and where (1-based)."""
+
+    line: int | None
+    column: int | None
+    message: str
+
+
+@dataclass
+class Document:
+    """The data of a YAML document and where each value (and each mapping key) starts."""
+
+    data: Any
+    values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, loc: Loc, *, key: bool = False) -> tuple[int | None, int | None]:
+        """Where a location is written, or its nearest written parent."""
+        for end in range(len(loc), -1, -1):
+            prefix = loc[:end]
+            found = (self.keys.get(prefix) if key and end == len(loc) else None) or self.values.get(prefix)
+            if found:
+                return found
+        return None, None
+
+
+def _at(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _check(root: yaml.Node) -> None:
+    """Refuse duplicate keys, merge keys, and documents too large or deep once aliases expand."""
+    budget = MAX_VALUES
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise YamlProblem(
+                None, None, f"the document expands to more than {MAX_VALUES:,} values (anchors and aliases included)"
+            )
+        if depth > MAX_DEPTH:
+            raise YamlProblem(*_at(node), f"values are nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, yaml.Node] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise YamlProblem(
+                        *_at(key_node), "merge keys (<<) are not allowed: they let one key silently override another"
+                    )
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        first = seen[key_node.value].start_mark.line + 1
+                        raise YamlProblem(*_at(key_node), f"duplicate key {key_node.value!r} (first at line {first})")
+                    seen[key_node.value] = key_node
+                else:
+                    stack.append((key_node, depth + 1))
+                stack.append((value_node, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+
+
+def _positions(root: yaml.Node, document: Document) -> None:
+    stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
+    while stack:
+        node, loc = stack.pop()
+        document.values.setdefault(loc, _at(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+                document.keys.setdefault((*loc, key), _at(key_node))
+                stack.append((value_node, (*loc, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*loc, index)) for index, item in enumerate(node.value))
+
+
+def _problem(exc: yaml.YAMLError, text: str) -> YamlProblem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        line, column = mark.line + 1, mark.column + 1
+    elif isinstance(getattr(exc, "position", None), int):  # a ReaderError: a character YAML refuses
+        before = text[: exc.position]  # type: ignore[attr-defined]
+        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+    else:
+        line = column = None
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    what = " ".join(str(part) for part in parts if part)
+    if not what:
+        character = getattr(exc, "character", None)
+        if isinstance(character, str):
+            character = ord(character)
+        what = f"character U+{character:04X} is not allowed" if character is not None else str(exc).splitlines()[0]
+    return YamlProblem(line, column, f"invalid YAML: {what}")
+
+
+def read_yaml(text: str) -> Document:
+    """Parse one YAML document into located plain data; YamlProblem says what is wrong."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Document(None)
+        _check(node)
+        document = Document(None)
+        _positions(node, document)
+        document.data = loader.construct_document(node)
+        return document
+    except yaml.YAMLError as exc:  # bad syntax, or a tag the safe constructor refuses
+        raise _problem(exc, text) from None
+    except RecursionError:  # nesting deep enough to exhaust the parser itself
+        raise YamlProblem(None, None, f"values are nested more than {MAX_DEPTH} levels deep") from None
+    finally:
+        loader.dispose()
