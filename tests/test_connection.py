@@ -19,6 +19,7 @@ from wsrun.events import Closed, Message, Ping, Pong
 from wsrun.model import Tls
 
 from .helpers import UNIT, run_yaml, serving
+from .hostile import silent_tcp
 
 
 def test_websockets_is_in_the_tested_range() -> None:
@@ -85,24 +86,6 @@ async def test_session_leaves_no_task_behind(echo_url: str) -> None:
     assert run.result.passed
     left = {task for task in asyncio.all_tasks() - before if "protocol_handler" not in repr(task)}  # server side
     assert left == set()
-
-
-@contextlib.asynccontextmanager
-async def silent_tcp() -> AsyncIterator[int]:
-    """A TCP server that accepts connections and never answers: a handshake that never ends."""
-    writers: list[asyncio.StreamWriter] = []
-
-    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        for writer in writers:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.mark.parametrize(

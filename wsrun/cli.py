@@ -98,19 +98,23 @@ async def _maybe_server(serve: bool) -> AsyncIterator[str | None]:
 async def _run_jobs(
     jobs: list[_Job], url: str | None, serve: bool, reporter: Reporter
 ) -> tuple[list[SessionResult], bool]:
-    """Run the scenarios one after the other; Ctrl-C ends the current one and skips the rest."""
+    """Run the scenarios one after the other; Ctrl-C ends the current one and skips the rest.
+
+    Every scenario is prepared before the first one runs, so that a missing
+    environment variable or CA file stops everything before any connection.
+    """
     from .engine import Session
     from .plan import prepare
 
     current: Session | None = None
     interrupted = False
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
 
     def on_sigint() -> None:
         nonlocal interrupted
-        if interrupted:  # a second Ctrl-C: stop waiting for anything
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
+        if interrupted and main is not None:  # a second Ctrl-C: stop waiting for anything
+            main.cancel()
             return
         interrupted = True
         if current is not None:
@@ -120,25 +124,35 @@ async def _run_jobs(
     results: list[SessionResult] = []
     try:
         async with _maybe_server(serve) as served:
-            for job in jobs:
-                plan = prepare(job.scenario, file=job.file, url=url, overrides=job.overrides, env=os.environ)
-                if served is not None:
-                    plan = prepare(
-                        job.scenario,
-                        file=job.file,
-                        url=_serve_url(plan.options.url, served),
-                        overrides=job.overrides,
-                        env=os.environ,
-                    )
-                current = Session(plan, reporter.log)
+            relocate = None if served is None else (lambda target: _serve_url(target, served))
+            plans = [
+                prepare(
+                    job.scenario, file=job.file, url=url, overrides=job.overrides, env=os.environ, relocate=relocate
+                )
+                for job in jobs
+            ]
+            for plan in plans:
                 if interrupted:
                     break
+                current = Session(plan, reporter.log)
                 result = await current.run()
                 results.append(result)
                 reporter.session(result)
+    except asyncio.CancelledError:  # the second Ctrl-C: what ran is reported, the rest is dropped
+        reporter.console.print("stopped at once (second Ctrl-C): the running scenario has no report")
     finally:
         loop.remove_signal_handler(signal.SIGINT)
     return results, interrupted
+
+
+def _check_writable(path: str) -> None:
+    """Fail before running, not after, when an output file cannot be written."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--summary-export {path}: no such folder {str(folder)!r}")
+    if target.is_dir() or not os.access(target if target.exists() else folder, os.W_OK):
+        raise UsageError(f"--summary-export {path}: cannot write there")
 
 
 def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[_Job]:
@@ -180,6 +194,8 @@ def run(argv: Sequence[str]) -> int:
     try:
         if args.serve and args.url:
             raise UsageError("--serve and --url both say where to connect; give one")
+        if args.summary_export:
+            _check_writable(args.summary_export)
         jobs = _load_all(args.scenarios, _parse_vars(args.var))
         started = time.perf_counter()
         results, interrupted = asyncio.run(_run_jobs(jobs, args.url, args.serve, reporter))
@@ -232,13 +248,23 @@ def schema(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
 def serve(argv: Sequence[str]) -> int:
     from .model import parse_duration
     from .server import running, url_of
 
     parser = argparse.ArgumentParser(prog="wsrun serve", description="Run the embedded test server until Ctrl-C.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=_port, default=8765, help="0 picks a free port")
     parser.add_argument("--ping-every", metavar="DURATION", help="ping each client at this interval, like 500ms")
     args = parser.parse_args(argv)
     try:
@@ -276,3 +302,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"run": run, "validate": validate, "schema": schema, "serve": serve}[command](argv)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C before a run started (while loading, say)
+        print("wsrun: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

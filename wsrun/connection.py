@@ -33,6 +33,7 @@ from websockets.exceptions import (
 )
 from websockets.frames import CLOSE_CODE_EXPLANATIONS, DATA_OPCODES, Frame, Opcode
 from websockets.protocol import Event as ProtocolEvent
+from websockets.uri import parse_uri
 
 from .errors import ConnectFailed, Disconnected, UsageError
 from .events import Closed, Event, Message, Ping, Pong
@@ -45,6 +46,19 @@ def describe_close(code: int, reason: str) -> str:
     """A close code as people read it: ``1011 (internal error): boom``."""
     text = f"{code} ({CLOSE_CODE_EXPLANATIONS.get(code, 'application-defined' if code >= 3000 else 'unknown')})"
     return f"{text}: {reason}" if reason else text
+
+
+def check_url(url: str) -> None:
+    """UsageError unless ``url`` is a well-formed ws:// or wss:// URL (RFC 6455 section 3)."""
+    if not url.startswith(("ws://", "wss://")):
+        raise UsageError(f"{url!r} is not a WebSocket URL: it must start with ws:// or wss://")
+    try:
+        parsed = parse_uri(url)
+        if not parsed.host:
+            raise ValueError("no host")
+    except (InvalidURI, ValueError) as exc:
+        reason = exc.msg if isinstance(exc, InvalidURI) else str(exc)
+        raise UsageError(f"{url!r} is not a valid WebSocket URL: {reason}") from None
 
 
 def tls_context(tls: Tls | None, base: Path) -> ssl.SSLContext:
@@ -95,6 +109,7 @@ class _Hooked(ClientConnection):
         self.wsrun_bytes_sent = 0
         self.wsrun_closing_by_us = False
         self.wsrun_aborted = False
+        self.wsrun_close_timer: asyncio.TimerHandle | None = None
 
     def _wsrun_put(self, item: str | Ping | Pong) -> None:
         self.wsrun_events.append(item)
@@ -108,6 +123,8 @@ class _Hooked(ClientConnection):
         if event.opcode in DATA_OPCODES or event.opcode is Opcode.CONT:
             if event.fin:
                 self._wsrun_put("message")  # complete in the assembler; recv() returns it at once
+        elif event.opcode is Opcode.CLOSE:
+            self._wsrun_bound_closing()
         elif event.opcode is Opcode.PING:
             self._wsrun_put(Ping(bytes(event.data)))
         elif event.opcode is Opcode.PONG:
@@ -122,6 +139,16 @@ class _Hooked(ClientConnection):
                         break
             self._wsrun_put(Pong(data, None if sent is None else self.loop.time() - sent))
 
+    def _wsrun_bound_closing(self) -> None:
+        """Once a close frame went either way, the TCP connection must end within close_timeout.
+
+        websockets bounds this only when close() started the closing handshake; when
+        the server started it, or when the library failed the connection (1007, 1009),
+        it would wait forever for a server that never closes TCP (RFC 6455 7.1.1).
+        """
+        if self.wsrun_close_timer is None and self.close_timeout is not None:
+            self.wsrun_close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
+
     def data_received(self, data: bytes) -> None:
         self.wsrun_bytes_received += len(data)
         super().data_received(data)
@@ -129,8 +156,12 @@ class _Hooked(ClientConnection):
     def send_data(self) -> None:
         self.wsrun_bytes_sent += sum(len(chunk) for chunk in self.protocol.writes)
         super().send_data()
+        if self.protocol.close_sent is not None:
+            self._wsrun_bound_closing()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.wsrun_close_timer is not None:
+            self.wsrun_close_timer.cancel()
         super().connection_lost(exc)
         self._wsrun_put("closed")
 
@@ -285,8 +316,11 @@ def _translate(exc: BaseException, options: ConnectOptions) -> ConnectFailed:
         return ConnectFailed(f"cannot resolve the host of {options.url}: {exc.strerror}")
     if isinstance(exc, ConnectionRefusedError):
         return ConnectFailed(f"connection refused by {options.url}")
+    if isinstance(exc, ConnectionResetError):
+        hint = " during the TLS handshake: is it a TLS server?" if options.url.startswith("wss://") else ""
+        return ConnectFailed(f"connection reset by {options.url}{hint}")
     if isinstance(exc, OSError):
-        return ConnectFailed(f"cannot connect to {options.url}: {exc.strerror or exc}")
+        return ConnectFailed(f"cannot connect to {options.url}: {exc.strerror or exc or type(exc).__name__}")
     if isinstance(exc, (ConnectionClosed, EOFError)):
         return ConnectFailed("handshake failed: the server closed the connection")
     if isinstance(exc, ValueError):  # urllib's verdict on the URL

@@ -40,6 +40,9 @@ FACTS: dict[str, str] = {
     "errors": "errors so far",
 }
 
+#: The facts known before connecting, usable in vars.
+CLOCK_FACTS = ("now_ms", "now", "uuid")
+
 #: Names that need a key after them (``env.HOME``, ``headers.server``).
 NEEDS_KEY = ("env", "headers")
 
@@ -181,15 +184,26 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
             if name in FACTS or name in NEEDS_KEY or name in scenario.vars:
                 what = "a variable" if name in scenario.vars else "a built-in name"
                 problems.append((("rules", r, "do", a, "store", "as"), f"{name!r} is {what}; store into another name"))
-    # Variables may use earlier variables and env, never later ones.
+    # Variables are resolved before connecting: they may use env.*, the clock
+    # facts and variables above them, nothing else.
     earlier: set[str] = set()
     for var, value in scenario.vars.items():
         if isinstance(value, str):
             for name in templates.names(value):
-                root = name.partition(".")[0]
-                if root in scenario.vars and root not in earlier:
-                    problems.append(
-                        (("vars", var), f"{{{{ {name} }}}}: a variable may use only variables defined above it")
+                root, _, rest = name.partition(".")
+                if (root == "env" and rest) or (root in CLOCK_FACTS and not rest) or root in earlier:
+                    continue
+                if root in NEEDS_KEY and not rest:
+                    message = f"{root} needs a name after it, like {root}.HOME"
+                elif root in scenario.vars:
+                    message = f"{{{{ {name} }}}}: a variable may use only variables defined above it"
+                elif root in FACTS or root in NEEDS_KEY or root in defined:
+                    message = (
+                        f"{{{{ {name} }}}} is not known before connecting: a variable may use env.NAME,"
+                        f" {', '.join(CLOCK_FACTS)} and variables above it"
                     )
+                else:
+                    message = f"unknown name {root!r}; a variable may use env.NAME, {', '.join(CLOCK_FACTS)} and variables above it"
+                problems.append((("vars", var), message))
         earlier.add(var)
     return problems

@@ -5,12 +5,12 @@ resolved variables, URL, headers and TLS settings. Fails before any connection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .connection import ConnectOptions, tls_context
+from .connection import ConnectOptions, check_url, tls_context
 from .errors import TemplateError, UsageError
 from .model import Scenario
 from .namespace import look_up
@@ -52,8 +52,13 @@ def prepare(
     url: str | None = None,
     overrides: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    relocate: Callable[[str], str] | None = None,
 ) -> Plan:
-    """Resolve everything that can be resolved before connecting; UsageError otherwise."""
+    """Resolve everything that can be resolved before connecting; UsageError otherwise.
+
+    ``relocate`` moves the resolved URL elsewhere (``--serve`` keeps its path on the
+    embedded server), so that variables are resolved once, with one uuid.
+    """
     env = dict(env or {})
     overrides = overrides or {}
     variables: dict[str, Any] = {}
@@ -78,8 +83,9 @@ def prepare(
             variables[name] = value
 
     target = url if url is not None else resolve("url", scenario.url)
-    if not target.startswith(("ws://", "wss://")):
-        raise UsageError(f"{target!r} is not a WebSocket URL: it must start with ws:// or wss://")
+    if relocate is not None:
+        target = relocate(target)
+    check_url(target)
     if scenario.tls is not None and not target.startswith("wss://"):
         raise UsageError(f"{file}: tls: applies only to wss:// URLs, and the URL is {target}")
     headers = {name: resolve(f"headers.{name}", value) for name, value in scenario.headers.items()}

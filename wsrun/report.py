@@ -7,6 +7,7 @@ for each failure with a short transcript, and k6's metrics summary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -19,6 +20,17 @@ __all__ = ["Reporter", "format_bytes", "format_ms"]
 
 TRANSCRIPT_SHOWN = 20
 _ARROWS = {"sent": "→", "received": "←"}
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from a server or a file, made safe for a terminal: control characters become \\xNN.
+
+    A server must not be able to recolour or rewrite the report with escape sequences.
+    """
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def format_ms(ms: float) -> str:
@@ -51,16 +63,21 @@ class Reporter:
             return
         stamp = f"[dim]\\[{line.at:8.3f}s][/dim]"
         if line.kind == "error":
-            self.console.print(f"{stamp} [red]✗ {escape(line.text)}[/red]")
+            self.console.print(f"{stamp} [red]✗ {escape(printable(line.text))}[/red]")
         elif line.kind == "note":
-            self.console.print(f"{stamp} [yellow]{escape(line.text)}[/yellow]")
+            self.console.print(f"{stamp} [yellow]{escape(printable(line.text))}[/yellow]")
         else:
-            self.console.print(f"{stamp} {escape(line.text)}")
+            self.console.print(f"{stamp} {escape(printable(line.text))}")
 
     def session(self, result: SessionResult) -> None:
         """The report of one scenario's session."""
         out = self.console
-        verdict = "[green]✓ passed[/green]" if result.passed else "[red]✗ failed[/red]"
+        if result.interrupted:
+            verdict = "[yellow]interrupted[/yellow]"
+        else:
+            verdict = "[green]✓ passed[/green]" if result.passed else "[red]✗ failed[/red]"
+        if result.timed_out:
+            verdict += " [yellow](timed out)[/yellow]"
         tags = " · " + " ".join(f"{k}={v}" for k, v in result.tags.items()) if result.tags else ""
         out.print()
         out.print(
@@ -73,14 +90,14 @@ class Reporter:
             reason = f" {result.close_reason!r}" if result.close_reason else ""
             out.print(f"  closed by {result.closed_by}: {result.close_code}{escape(reason)}")
         for error in result.errors:
-            out.print(f"  [red]error at {error.at:.3f}s: {escape(error.text)}[/red]")
+            out.print(f"  [red]error at {error.at:.3f}s: {escape(printable(error.text))}[/red]")
         out.print()
         for check in result.checks.values():
             if check.fails:
                 tally = f"[dim]{check.passes} passed, {check.fails} failed[/dim]"
                 out.print(f"  [red]✗ {escape(check.name)}[/red]  {tally}")
                 at = f"at {check.failed_at:.3f}s, " if check.failed_at is not None else ""
-                out.print(f"    [red]↳ {escape(check.reason)}[/red] [dim]({at}{check.where})[/dim]")
+                out.print(f"    [red]↳ {escape(printable(check.reason))}[/red] [dim]({at}{check.where})[/dim]")
             else:
                 count = f"  [dim]{check.passes} passed[/dim]" if check.passes > 1 else ""
                 out.print(f"  [green]✓[/green] {escape(check.name)}{count}")
@@ -100,7 +117,7 @@ class Reporter:
         self.console.print(f"  [bold]last {len(frames)} frames[/bold] [dim](→ sent, ← received)[/dim]")
         for frame in frames:
             line = Text(f"    {frame.at:8.3f}s {_ARROWS[frame.direction]} {frame.kind:<6} ", style="dim")
-            line.append(frame.text)
+            line.append(printable(frame.text))
             self.console.print(line)
 
     def _metrics(self, metrics: Metrics, checks: tuple[int, int], duration: float) -> None:

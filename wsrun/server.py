@@ -31,17 +31,26 @@ from websockets.typing import Subprotocol
 __all__ = ["running"]
 
 
+def _sendable(code: int) -> bool:
+    return code in (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014) or 3000 <= code <= 4999
+
+
+def _text_response(code: int, text: str) -> Response:
+    try:
+        phrase = http.HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Refused"
+    body = text.encode()
+    headers = Headers([("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return Response(code, phrase, headers, body)
+
+
 def _refuse(connection: ServerConnection, request: Request) -> Response | None:
     parts = request.path.split("?", 1)[0].strip("/").split("/")
-    if len(parts) == 2 and parts[0] == "status" and parts[1].isdigit():
-        code = int(parts[1])
-        try:
-            phrase = http.HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "Refused"
-        body = f"refused with {code} as asked\n".encode()
-        headers = Headers([("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
-        return Response(code, phrase, headers, body)
+    if len(parts) == 2 and parts[0] == "close" and not (parts[1].isdigit() and _sendable(int(parts[1]))):
+        return _text_response(400, f"/close/{parts[1]}: the code must be 1000-1003, 1007-1014 or 3000-4999\n")
+    if len(parts) == 2 and parts[0] == "status" and parts[1].isdigit() and 100 <= int(parts[1]) <= 599:
+        return _text_response(int(parts[1]), f"refused with {parts[1]} as asked\n")
     return None
 
 

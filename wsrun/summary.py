@@ -39,7 +39,8 @@ def k6_summary(results: Sequence[SessionResult], duration: float) -> dict[str, A
     seconds = max(duration, 1e-9)
     out: dict[str, Any] = {}
     for name in sorted(metrics.trends):
-        out[name] = metrics.trends[name].stats()
+        if metrics.trends[name].samples:  # as k6, no entry for a metric that was never measured
+            out[name] = metrics.trends[name].stats()
     for name in sorted(metrics.counters):
         out[name] = {"count": metrics.counters[name], "rate": metrics.counters[name] / seconds}
     passes = sum(entry["passes"] for entry in checks.values())
