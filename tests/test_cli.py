@@ -212,3 +212,114 @@ def test_serve_command(tmp_path: Path) -> None:
         assert main([scenario, "--url", url, "-q"]) == 0
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10 * UNIT) == 0
+
+
+def test_serve_resolves_variables_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With --serve, a uuid variable in the URL is the same one the rules see."""
+    path = write(
+        tmp_path,
+        """
+        url: "ws://127.0.0.1:9/headers?id={{ id }}"
+        vars: {id: "{{ uuid }}"}
+        rules:
+          - {on: message, do: [close]}
+        checks:
+          - {name: same id, that: message.path, equals: "/headers?id={{ id }}"}
+        """,
+    )
+    assert main([path, "--serve", "-q"]) == 0, capsys.readouterr().out
+
+
+def test_everything_is_prepared_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing environment variable in the second file stops the run before the first connects."""
+    monkeypatch.delenv("WSRUN_TEST_TOKEN", raising=False)
+    first = write(tmp_path, PASSING, "first.yaml")
+    second = write(tmp_path, 'url: ws://127.0.0.1:9\nvars: {t: "{{ env.WSRUN_TEST_TOKEN }}"}\n', "second.yaml")
+    assert main([first, second, "--serve"]) == 2
+    captured = capsys.readouterr()
+    assert "got hello" not in captured.out  # the first scenario did not run
+    assert "vars.t: {{ env.WSRUN_TEST_TOKEN }} is not set (set that environment variable)" in captured.err
+
+
+def test_unwritable_summary_export_is_refused_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--summary-export into a missing folder is a usage error before the run."""
+    assert main([write(tmp_path, PASSING), "--serve", "--summary-export", str(tmp_path / "no" / "s.json")]) == 2
+    captured = capsys.readouterr()
+    assert "no such folder" in captured.err and "got hello" not in captured.out
+
+
+@pytest.mark.parametrize("url", ["ws://", "ws://127.0.0.1:99999", "ws://[::1"])
+def test_malformed_url_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str) -> None:
+    """A URL that cannot be connected to as written exits 2, naming it."""
+    assert main([write(tmp_path, PASSING), "--url", url]) == 2
+    assert "is not a valid WebSocket URL" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
+    """wsrun serve --port 99999 is a usage error, not a traceback."""
+    assert main(["serve", "--port", "99999"]) == 2
+    assert "99999 is not a port number (0-65535)" in capsys.readouterr().err
+
+
+def test_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
+    """A second Ctrl-C while the first is still closing stops at once with 130, no traceback."""
+    path = write(
+        tmp_path,
+        """
+        url: ws://127.0.0.1:9
+        close_timeout: 30s
+        rules:
+          - {on: open, do: [{log: started}]}
+          - {on: close, do: [{log: closed}]}
+        """,
+    )
+    # The session is closing slowly: a server that never answers the close frame.
+    with subprocess.Popen(
+        [sys.executable, "-c", SLOW_CLOSER, path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert "started" in process.stdout.readline()
+            process.send_signal(signal.SIGINT)
+            assert "interrupted" in process.stdout.readline()
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=10 * UNIT)
+        finally:
+            process.kill()
+    assert process.returncode == 130, err
+    assert "second Ctrl-C" in out and "Traceback" not in err
+
+
+# Runs wsrun against a TCP server that answers the handshake and then ignores everything.
+SLOW_CLOSER = """
+import asyncio, base64, hashlib, sys, threading
+from wsrun.cli import main
+
+async def handle(reader, writer):
+    head = await reader.readuntil(b"\\r\\n\\r\\n")
+    key = [l.split(b":", 1)[1].strip() for l in head.split(b"\\r\\n") if l.lower().startswith(b"sec-websocket-key")][0]
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    writer.write(b"HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n"
+                 b"Sec-WebSocket-Accept: " + accept + b"\\r\\n\\r\\n")
+    while await reader.read(65536):
+        pass
+
+def serve(ready, box):
+    async def run():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        box.append(server.sockets[0].getsockname()[1])
+        ready.set()
+        await asyncio.Event().wait()
+    asyncio.run(run())
+
+ready, box = threading.Event(), []
+threading.Thread(target=serve, args=(ready, box), daemon=True).start()
+ready.wait(10)
+sys.exit(main([sys.argv[1], "--url", f"ws://127.0.0.1:{box[0]}"]))
+"""

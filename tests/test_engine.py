@@ -465,3 +465,55 @@ async def test_stop_ends_the_session_promptly(echo_url: str) -> None:
     result = await asyncio.wait_for(task, 2 * UNIT)
     assert result.interrupted and not result.timed_out
     assert result.closed_by == "client"
+
+
+async def test_when_applies_to_timer_rules(echo_url: str) -> None:
+    """A condition on an every rule is evaluated each time the timer is due."""
+    run = await run_yaml(
+        """
+        url: ws://unused
+        rules:
+          - {on: open, do: [{send: a}]}
+          - every: 50ms
+            when: {that: messages_received, at_least: 100}
+            do: [{log: should not run}]
+          - {every: 50ms, when: {that: messages_received, equals: 1}, do: [{log: tick}, close]}
+        """,
+        url=echo_url,
+    )
+    assert run.logs == ["tick"]
+
+
+async def test_runtime_values_that_break_limits_are_errors_not_crashes(echo_url: str) -> None:
+    """A templated regex that is invalid, a ping payload over 125 bytes: errors naming the rule."""
+    run = await run_yaml(
+        """
+        url: ws://unused
+        vars: {pattern: "(", long: ""}
+        rules:
+          - on: open
+            do:
+              - {ping: {data: "{{ long }}"}}
+              - {check: {name: regex, that: url, matches: "{{ pattern }}"}}
+              - close
+        """,
+        url=echo_url,
+        overrides={"long": "x" * 126},
+    )
+    assert run.errors == [
+        "rules[0].do[0] (on: open): ping skipped: a ping payload is at most 125 bytes (RFC 6455 5.5), this one is 126"
+    ]
+    assert run.check("regex")[2].startswith("matches: '(' is not a valid regular expression")
+    assert run.result.closed_by == "client"
+
+
+async def test_stop_after_the_end_is_harmless(echo_url: str) -> None:
+    """stop() on a finished session does nothing."""
+    from wsrun.engine import Session
+    from wsrun.loader import load_text
+    from wsrun.plan import prepare
+
+    session = Session(prepare(load_text("url: ws://x\nrules: [{on: open, do: [close]}]\n"), file="s", url=echo_url))
+    result = await session.run()
+    session.stop()
+    assert result.closed_by == "client" and not result.interrupted

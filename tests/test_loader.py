@@ -171,3 +171,84 @@ def test_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
     path = tmp_path / "login-flow.yaml"
     path.write_text("url: ws://h\n")
     assert load(path).name == "login-flow"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("url: ws://h\ncompression: off\n", "s.yaml:2:14: compression: must be a valid boolean"),
+        ("url: ws://h\nmax_message_size: true\n", "s.yaml:2:19: max_message_size: must be a valid integer"),
+        (
+            "url: ws://h\nrules:\n  - {on: open, do: [{close: {code: '4000'}}]}\n",
+            "rules[0].do[0].close.code: must be a valid integer",
+        ),
+        ("url: ws://h\ncheck_s: 1\n", "unknown key 'check_s'"),
+        ("url: ws://h\nrules:\n  - {after: 1s1s, do: [ping]}\n", "'1s1s' is not a duration"),
+        ("url: ws://h\nsubprotocols: ['a b']\n", "'a b': a subprotocol is an HTTP token"),
+        ("url: ws://h\nvars: {a: [1]}\n", "vars.a: a variable is a string, number or boolean, not a list"),
+        ("url: ws://h\nrules:\n  - {on: open, do: []}\n", "rules[0].do: must list at least one action"),
+        ("url: ws://h\nrules:\n  - {on: open, do: [{ping: 5}]}\n", "must be a mapping with the keys: data"),
+        (
+            "url: ws://h\nrules:\n  - {on: open, do: [{store: {from: message, as: 1x}}]}\n",
+            "'1x': must be a variable name",
+        ),
+    ],
+)
+def test_no_silent_conversion_and_clear_messages(text: str, expected: str) -> None:
+    """Types are strict (off is not false, true is not 1), and each message says what is allowed."""
+    found = problems(text)
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_vars_templates_are_checked() -> None:
+    """A variable may use env.NAME, now_ms, now, uuid and variables above it, nothing else."""
+    found = problems(
+        """
+        url: ws://h
+        vars:
+          a: "{{ nope }}"
+          b: "{{ status }}"
+          c: "{{ env.HOME }}-{{ uuid }}-{{ a }}"
+        """
+    )
+    assert found == [
+        "s.yaml:3:6: vars.a: unknown name 'nope'; a variable may use env.NAME, now_ms, now, uuid and variables above it",
+        "s.yaml:4:6: vars.b: {{ status }} is not known before connecting: a variable may use env.NAME, now_ms, now,"
+        " uuid and variables above it",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rules: &a [{on: open, do: *a}]\n", "nested more than 64 levels"),
+        ("url: " + "[" * 200 + "]" * 200 + "\n", "nest"),
+        (
+            "url: ws://h\nbase: &r {on: open, do: [ping]}\nrules:\n  - <<: *r\n    on: close\n",
+            "s.yaml:4:5: merge keys (<<) are not allowed",
+        ),
+        (
+            "a: &a [1,2,3,4,5,6,7,8,9,10]\n"
+            + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True)),
+            "expands to more than 100,000 values",
+        ),
+        ('url: ws://h\nname: "a\x07b"\n', "s.yaml:2:9: invalid YAML: character U+0007 is not allowed"),
+        ("url: ws://h\n\tname: x\n", "s.yaml:2:1: invalid YAML"),
+    ],
+)
+def test_hostile_yaml_is_refused_quickly(text: str, expected: str) -> None:
+    """Self-referencing aliases, deep nesting, merge keys, alias bombs and control characters: one located message."""
+    found = problems(text)
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    """A file over 10 MiB is refused without being parsed."""
+    path = tmp_path / "huge.yaml"
+    with path.open("w") as file:
+        file.write("url: ws://h\ndescription: |\n")
+        line = "  " + "x" * 1022 + "\n"
+        for _ in range(11 * 1024):
+            file.write(line)
+    with pytest.raises(ScenarioError, match="limited to 10 MiB"):
+        load(path)

@@ -253,6 +253,13 @@ class SendJson(_Strict):
         description="The JSON value to send.", examples=[{"type": "subscribe", "id": "{{ uuid }}"}]
     )
 
+    @field_validator("send_json", mode="before")
+    @classmethod
+    def _mapping_or_list(cls, value: Any) -> Any:
+        if not isinstance(value, (dict, list)):
+            raise ValueError(f"must be a mapping or a list (the JSON to send), got {value!r}")
+        return value
+
     @field_validator("send_json")
     @classmethod
     def _templates(cls, value: Any) -> Any:
