@@ -58,7 +58,7 @@ def test_every_problem_is_located() -> None:
         " not_equals, contains, not_contains, matches, at_least, at_most, exists, name",
         "s.yaml:14:1: timout: unknown key 'timout': did you mean 'timeout'? allowed here: name, description, url,"
         " headers, subprotocols, tags, compression, connect_timeout, close_timeout, pong_timeout, max_message_size, tls,"
-        " timeout, vars, rules, checks",
+        " timeout, vars, secrets, rules, checks",
     ]
 
 

@@ -13,7 +13,9 @@ import asyncio
 import json
 import math
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from . import conditions
@@ -60,8 +62,11 @@ class Session:
         self._done = False
         self._counts = {"pings_received": 0, "pongs_received": 0}
         self.result = SessionResult(
-            scenario=self.scenario.name, file=plan.file, url=plan.options.url, tags=dict(self.scenario.tags)
+            scenario=self.scenario.name, file=plan.file, url=plan.mask(plan.options.url), tags=dict(self.scenario.tags)
         )
+        tls = self.scenario.tls
+        if tls is not None and tls.insecure and plan.options.url.startswith("wss://"):
+            self.result.warnings.append("TLS verification is off (tls.insecure): the server's identity was not checked")
         self._register_checks()
 
     # -- the namespace ----------------------------------------------------------------------
@@ -78,7 +83,7 @@ class Session:
             return MISSING if value is None else value
 
         return {
-            "url": result.url,
+            "url": self.plan.options.url,
             "status": unset_if_none(result.status),
             "subprotocol": result.subprotocol,  # null when none was negotiated
             "message": self._last_message,
@@ -98,7 +103,7 @@ class Session:
         return time.perf_counter() - self._started
 
     def _log(self, text: str, kind: str = "log") -> None:
-        line = LogLine(self._now(), text, kind)  # type: ignore[arg-type]
+        line = LogLine(self._now(), self.plan.mask(text), kind)  # type: ignore[arg-type]
         if kind == "error":
             self.result.errors.append(line)
         else:
@@ -107,7 +112,18 @@ class Session:
             self._on_log(line)
 
     def _frame(self, direction: str, kind: str, text: str) -> None:
-        self.result.transcript.append(Frame(self._now(), direction, kind, text))  # type: ignore[arg-type]
+        self.result.transcript.append(Frame(self._now(), direction, kind, self.plan.mask(text)))  # type: ignore[arg-type]
+
+    def _hide(self, secret: str) -> None:
+        """Mask a secret learnt during the session, also in what was already recorded."""
+        mask = self.plan.mask
+        mask.add(secret)
+        result = self.result
+        result.transcript = deque(
+            (replace(frame, text=mask(frame.text)) for frame in result.transcript), maxlen=result.transcript.maxlen
+        )
+        result.logs = [replace(line, text=mask(line.text)) for line in result.logs]
+        result.errors = [replace(line, text=mask(line.text)) for line in result.errors]
 
     def _register_checks(self) -> None:
         checks = self.result.checks
@@ -402,13 +418,15 @@ class Session:
             if value is MISSING:
                 raise _Skipped(f"store skipped: {action.store.from_} is not set")
             self._stored[action.store.as_] = value
+            if action.store.as_ in self.scenario.secrets:
+                self._hide(text_of(value))
 
     def _check(self, check: Any, where: str) -> None:
         try:
             outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup)
         except TemplateError as exc:
             outcome = conditions.Outcome(False, f"{where}: {exc}")
-        self.result.checks[check.name].record(outcome.passed, outcome.reason, self._now())
+        self.result.checks[check.name].record(outcome.passed, self.plan.mask(outcome.reason), self._now())
 
 
 async def run_session(plan: Plan, on_log: LogSink | None = None) -> SessionResult:

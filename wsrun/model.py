@@ -490,6 +490,11 @@ class Scenario(_Strict):
         default_factory=dict,
         description="Variables for templates; string values may use templates of earlier variables and env.",
     )
+    secrets: list[Annotated[str, Field(pattern=r"^(?:env\.[A-Za-z_][A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$")]] = Field(
+        default_factory=list,
+        description="Variables, stored names or env.NAME whose values are shown as *** in every output.",
+        examples=[["token", "env.API_KEY"]],
+    )
     rules: list[Rule] = Field(default_factory=list, description="Event -> action rules.")
     checks: list[Check] = Field(default_factory=list, description="Checks evaluated when the session is over.")
 

@@ -184,6 +184,15 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
             if name in FACTS or name in NEEDS_KEY or name in scenario.vars:
                 what = "a variable" if name in scenario.vars else "a built-in name"
                 problems.append((("rules", r, "do", a, "store", "as"), f"{name!r} is {what}; store into another name"))
+    for index, secret in enumerate(scenario.secrets):
+        if not secret.startswith("env.") and secret not in defined:
+            known = ", ".join(sorted(defined)) or "none"
+            problems.append(
+                (
+                    ("secrets", index),
+                    f"{secret!r} is not a variable or stored name (they are: {known}); for an environment variable write env.{secret}",
+                )
+            )
     # Variables are resolved before connecting: they may use env.*, the clock
     # facts and variables above them, nothing else.
     earlier: set[str] = set()

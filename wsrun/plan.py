@@ -12,9 +12,10 @@ from typing import Any
 
 from .connection import ConnectOptions, check_url, tls_context
 from .errors import TemplateError, UsageError
+from .masking import Mask
 from .model import Scenario
 from .namespace import look_up
-from .templates import render
+from .templates import render, text_of
 
 __all__ = ["Plan", "prepare"]
 
@@ -28,6 +29,7 @@ class Plan:
     options: ConnectOptions
     variables: dict[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
+    mask: Mask = field(default_factory=Mask)
 
 
 def _override(name: str, text: str, declared: Any) -> Any:
@@ -66,6 +68,8 @@ def prepare(
     def lookup(name: str) -> Any:
         return look_up(name, (variables,), env)
 
+    mask = Mask([env[name[4:]] for name in scenario.secrets if name.startswith("env.") and name[4:] in env])
+
     def resolve(where: str, text: str) -> str:
         try:
             return render(text, lookup)
@@ -82,10 +86,16 @@ def prepare(
         else:
             variables[name] = value
 
+    for name in scenario.secrets:
+        if name in variables:
+            mask.add(text_of(variables[name]))
     target = url if url is not None else resolve("url", scenario.url)
     if relocate is not None:
         target = relocate(target)
-    check_url(target)
+    try:
+        check_url(target)
+    except UsageError as exc:
+        raise UsageError(mask(str(exc))) from None
     if scenario.tls is not None and not target.startswith("wss://"):
         raise UsageError(f"{file}: tls: applies only to wss:// URLs, and the URL is {target}")
     headers = {name: resolve(f"headers.{name}", value) for name, value in scenario.headers.items()}
@@ -99,4 +109,4 @@ def prepare(
         max_message_size=scenario.max_message_size,
         ssl=tls_context(scenario.tls, Path(file).parent) if target.startswith("wss://") else None,
     )
-    return Plan(scenario, file, options, variables, env)
+    return Plan(scenario, file, options, variables, env, mask)

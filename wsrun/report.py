@@ -89,6 +89,8 @@ class Reporter:
         if result.close_code is not None:
             reason = f" {result.close_reason!r}" if result.close_reason else ""
             out.print(f"  closed by {result.closed_by}: {result.close_code}{escape(reason)}")
+        for warning in result.warnings:
+            out.print(f"  [yellow]⚠ {escape(warning)}[/yellow]")
         for error in result.errors:
             out.print(f"  [red]error at {error.at:.3f}s: {escape(printable(error.text))}[/red]")
         out.print()

@@ -140,6 +140,7 @@ class SessionResult:
     close_reason: str | None = None
     closed_by: str | None = None
     errors: list[LogLine] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     logs: list[LogLine] = field(default_factory=list)
     checks: dict[str, CheckResult] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)

@@ -1,0 +1,143 @@
+"""Safety: secrets are masked in every output; insecure TLS is flagged; scenarios run no code."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import trustme
+from rich.console import Console
+
+from wsrun.cli import main
+from wsrun.errors import ScenarioError
+from wsrun.loader import load_text
+from wsrun.masking import Mask
+from wsrun.namespace import dig
+from wsrun.report import Reporter
+from wsrun.results import SessionResult
+from wsrun.templates import MISSING
+
+from .helpers import run_yaml
+from .test_connection import tls_echo
+
+TOKEN = "s3cr3t-T0ken"
+
+
+def report(result: SessionResult) -> str:
+    out = io.StringIO()
+    Reporter(Console(file=out, width=200, color_system=None)).session(result)
+    return out.getvalue()
+
+
+def test_mask_replaces_longest_first() -> None:
+    """A secret inside another secret stays hidden; an empty value masks nothing."""
+    mask = Mask(["abc", "abcdef", ""])
+    assert mask("x abcdef y abc z") == "x *** y *** z"
+    assert mask("nothing here") == "nothing here"
+
+
+async def test_secrets_never_reach_logs_transcript_report_or_reasons(echo_url: str) -> None:
+    """A secret variable, a secret env value and a secret stored value are *** everywhere."""
+    run = await run_yaml(
+        """
+        url: ws://unused
+        vars:
+          token: "{{ env.WSRUN_SECRET }}"
+        secrets: [token, env.WSRUN_OTHER, session]
+        headers: {Authorization: "Bearer {{ token }}"}
+        rules:
+          - on: open
+            do:
+              - log: "using {{ token }} and {{ env.WSRUN_OTHER }}"
+              - send_json: {token: "{{ token }}", session: "sess-9876"}
+          - on: message
+            do:
+              - store: {from: message.session, as: session}
+              - log: "session {{ session }}"
+              - check: {name: echo, that: message, equals: "{{ token }}"}
+              - close
+        """,
+        url=echo_url + f"/?key={TOKEN}",
+        env={"WSRUN_SECRET": TOKEN, "WSRUN_OTHER": "other-value"},
+    )
+    outputs = [line.text for line in run.lines] + [frame.text for frame in run.result.transcript]
+    outputs += [check.reason for check in run.result.checks.values()] + [report(run.result), run.result.url]
+    everything = "\n".join(outputs)
+    assert TOKEN not in everything and "other-value" not in everything and "sess-9876" not in everything
+    assert "using *** and ***" in everything and "session ***" in everything
+    assert 'got "{\\"token\\": \\"***\\"' in run.result.checks["echo"].reason
+    assert run.result.url.endswith("/?key=***")
+
+
+def test_secrets_masked_in_the_cli_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--var values of secret variables are masked in the printed report and the export."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            url: ws://127.0.0.1:9/json
+            vars: {token: placeholder}
+            secrets: [token]
+            rules:
+              - {on: open, do: [{send_json: {id: 1, token: "{{ token }}"}}]}
+              - {on: message, do: [{log: "{{ message }}"}, close]}
+            checks:
+              - {name: "token not leaked", that: message.request.token, equals: nope}
+            """
+        )
+    )
+    export = tmp_path / "summary.json"
+    assert main([str(path), "--serve", "--var", f"token={TOKEN}", "--summary-export", str(export)]) == 1
+    captured = capsys.readouterr()
+    assert TOKEN not in captured.out + captured.err + export.read_text()
+    assert '"token": "***"' in captured.out
+    assert json.loads(export.read_text())["metrics"]["checks"]["fails"] == 1
+
+
+def test_secret_must_name_something() -> None:
+    """A secrets entry that names nothing is an error: a typo must not leave a secret unmasked."""
+    with pytest.raises(ScenarioError, match=r"secrets\[0\]: 'tokn' is not a variable or stored name"):
+        load_text("url: ws://h\nvars: {token: x}\nsecrets: [tokn]\n", "s.yaml")
+
+
+async def test_insecure_tls_is_flagged_in_the_report() -> None:
+    """Turning verification off works, and the report says it was off."""
+    async with tls_echo(trustme.CA()) as port:
+        run = await run_yaml(
+            f"""
+            url: wss://localhost:{port}
+            tls: {{insecure: true}}
+            rules: [{{on: open, do: [close]}}]
+            checks: [{{name: status is 101, that: status, equals: 101}}]
+            """
+        )
+    assert run.result.passed
+    assert "⚠ TLS verification is off (tls.insecure): the server's identity was not checked" in report(run.result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "url: !!python/object/apply:os.system ['touch /tmp/wsrun-pwned']\n",
+        "url: !!python/object/new:subprocess.Popen [['touch', '/tmp/wsrun-pwned']]\n",
+        "url: !!python/name:os.system\n",
+        'url: ws://h\nrules: [{on: open, do: [{log: \'{{ __import__("os").system("touch /tmp/wsrun-pwned") }}\'}]}]\n',
+    ],
+)
+def test_nothing_in_a_scenario_runs_code(text: str) -> None:
+    """Object tags and expressions in templates are refused; nothing is executed."""
+    with pytest.raises(ScenarioError):
+        load_text(text, "s.yaml")
+    assert not Path("/tmp/wsrun-pwned").exists()
+
+
+def test_dotted_names_read_data_never_attributes() -> None:
+    """A dotted path reads keys and list indexes of data; Python attributes are out of reach."""
+    assert dig({"a": {"b": [10, 20]}}, ["a", "b", "1"]) == 20
+    assert dig("text", ["__class__"]) is MISSING
+    assert dig({"a": 1}, ["__class__", "__init__"]) is MISSING
