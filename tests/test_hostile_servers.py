@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from wsrun.report import Reporter
-from wsrun.results import SessionResult
+from wsrun.results import RunResult, SessionResult
 
 from .helpers import UNIT, Run, run_yaml
 from .hostile import BINARY, CLOSE, CONT, PING, TEXT, Peer, close_frame, frame, hostile, silent_tcp, upgrade
@@ -40,7 +40,7 @@ def events(*, timeout: str = "5s", close_timeout: str = "1s", extra: str = "", m
 
 def report(result: SessionResult) -> str:
     out = io.StringIO()
-    Reporter(Console(file=out, width=200, highlight=False, color_system=None)).session(result)
+    Reporter(Console(file=out, width=200, highlight=False, color_system=None)).run(RunResult.of(result))
     return out.getvalue()
 
 

@@ -58,7 +58,8 @@ def test_every_problem_is_located() -> None:
         " not_equals, contains, not_contains, matches, at_least, at_most, exists, name",
         "s.yaml:14:1: timout: unknown key 'timout': did you mean 'timeout'? allowed here: name, description, url,"
         " headers, subprotocols, tags, compression, connect_timeout, close_timeout, pong_timeout, max_message_size, tls,"
-        " timeout, vars, secrets, rules, checks",
+        " timeout, vus, iterations, duration, stages, graceful_stop, thresholds, summary_trend_stats, vars, secrets,"
+        " rules, checks",
     ]
 
 
@@ -201,7 +202,7 @@ def test_no_silent_conversion_and_clear_messages(text: str, expected: str) -> No
 
 
 def test_vars_templates_are_checked() -> None:
-    """A variable may use env.NAME, now_ms, now, uuid and variables above it, nothing else."""
+    """A variable may use env.NAME, now_ms, now, uuid, vu, iteration and variables above it, nothing else."""
     found = problems(
         """
         url: ws://h
@@ -212,9 +213,10 @@ def test_vars_templates_are_checked() -> None:
         """
     )
     assert found == [
-        "s.yaml:3:6: vars.a: unknown name 'nope'; a variable may use env.NAME, now_ms, now, uuid and variables above it",
+        "s.yaml:3:6: vars.a: unknown name 'nope'; a variable may use env.NAME, now_ms, now, uuid, vu, iteration and"
+        " variables above it",
         "s.yaml:4:6: vars.b: {{ status }} is not known before connecting: a variable may use env.NAME, now_ms, now,"
-        " uuid and variables above it",
+        " uuid, vu, iteration and variables above it",
     ]
 
 

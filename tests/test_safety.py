@@ -17,7 +17,7 @@ from wsrun.loader import load_text
 from wsrun.masking import Mask
 from wsrun.namespace import dig
 from wsrun.report import Reporter
-from wsrun.results import SessionResult
+from wsrun.results import RunResult, SessionResult
 from wsrun.templates import MISSING
 
 from .helpers import run_yaml
@@ -28,7 +28,7 @@ TOKEN = "s3cr3t-T0ken"
 
 def report(result: SessionResult) -> str:
     out = io.StringIO()
-    Reporter(Console(file=out, width=200, color_system=None)).session(result)
+    Reporter(Console(file=out, width=200, color_system=None)).run(RunResult.of(result))
     return out.getvalue()
 
 

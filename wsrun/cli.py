@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 from . import __version__
 from .errors import ScenarioError, UsageError, WsrunError
@@ -29,11 +25,10 @@ from .errors import ScenarioError, UsageError, WsrunError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .model import Scenario
-    from .report import Reporter
-    from .results import SessionResult
+    from .results import RunResult
+    from .suite import Job
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_THRESHOLDS, EXIT_INTERRUPTED = 0, 1, 2, 99, 130
 COMMANDS = ("run", "validate", "schema", "serve")
 
 __all__ = ["main"]
@@ -44,7 +39,7 @@ def _run_parser() -> argparse.ArgumentParser:
         prog="wsrun",
         description="Run declarative WebSocket scenarios and report their checks.",
         epilog="Other commands: wsrun validate SCENARIO…, wsrun schema, wsrun serve. "
-        "Exit codes: 0 passed, 1 a check failed, 2 invalid scenario or usage, 130 interrupted.",
+        "Exit codes: 0 passed, 1 a check failed, 2 invalid scenario or usage, 99 a threshold failed, 130 interrupted.",
     )
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files (YAML)")
     parser.add_argument("--url", help="connect here instead of the scenario's url")
@@ -54,6 +49,15 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--summary-export", metavar="PATH", help="write a JSON summary in k6's --summary-export shape")
     parser.add_argument(
         "--serve", action="store_true", help="start the embedded test server and connect to it (keeps the URL's path)"
+    )
+    parser.add_argument("--vus", type=_positive_int, help="concurrent sessions (overrides the scenario's vus)")
+    parser.add_argument("--iterations", type=_positive_int, help="sessions in all (overrides the scenario's)")
+    parser.add_argument("--duration", type=_duration, help="keep starting sessions for this long, like 30s")
+    parser.add_argument(
+        "--summary-trend-stats",
+        type=_trend_stats,
+        metavar="STATS",
+        help="trend statistics to show, comma-separated, like avg,p(99),max",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print no log lines and no metrics, only checks")
     parser.add_argument("--version", action="version", version=f"wsrun {__version__}")
@@ -70,79 +74,35 @@ def _parse_vars(pairs: list[str]) -> dict[str, str]:
     return variables
 
 
-def _serve_url(url: str, served: str) -> str:
-    """The scenario's URL moved onto the embedded server: same path and query."""
-    parts, target = urlsplit(url), urlsplit(served)
-    return urlunsplit(("ws", target.netloc, parts.path, parts.query, ""))
-
-
-@dataclass(frozen=True)
-class _Job:
-    scenario: Scenario
-    file: str
-    overrides: dict[str, str]
-
-
-@contextlib.asynccontextmanager
-async def _maybe_server(serve: bool) -> AsyncIterator[str | None]:
-    """The embedded server's URL while the block runs, if asked for."""
-    if not serve:
-        yield None
-        return
-    from .server import running, url_of
-
-    async with running(ping_every=0.5) as server:
-        yield url_of(server)
-
-
-async def _run_jobs(
-    jobs: list[_Job], url: str | None, serve: bool, reporter: Reporter
-) -> tuple[list[SessionResult], bool]:
-    """Run the scenarios one after the other; Ctrl-C ends the current one and skips the rest.
-
-    Every scenario is prepared before the first one runs, so that a missing
-    environment variable or CA file stops everything before any connection.
-    """
-    from .engine import Session
-    from .plan import prepare
-
-    current: Session | None = None
-    interrupted = False
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-
-    def on_sigint() -> None:
-        nonlocal interrupted
-        if interrupted and main is not None:  # a second Ctrl-C: stop waiting for anything
-            main.cancel()
-            return
-        interrupted = True
-        if current is not None:
-            current.stop()
-
-    loop.add_signal_handler(signal.SIGINT, on_sigint)
-    results: list[SessionResult] = []
+def _positive_int(text: str) -> int:
     try:
-        async with _maybe_server(serve) as served:
-            relocate = None if served is None else (lambda target: _serve_url(target, served))
-            plans = [
-                prepare(
-                    job.scenario, file=job.file, url=url, overrides=job.overrides, env=os.environ, relocate=relocate
-                )
-                for job in jobs
-            ]
-            for plan in plans:
-                if interrupted:
-                    break
-                current = Session(plan, reporter.log)
-                result = await current.run()
-                results.append(result)
-                reporter.session(result)
-    except asyncio.CancelledError:  # the second Ctrl-C: what ran is reported, the rest is dropped
-        reporter.console.print("stopped at once (second Ctrl-C): the running scenario has no report")
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
-    return results, interrupted
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
+def _duration(text: str) -> float:
+    from .model import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be longer than 0s")
+    return seconds
+
+
+def _trend_stats(text: str) -> list[str]:
+    from .metrics import parse_trend_stat
+
+    try:
+        return [parse_trend_stat(part) for part in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _check_writable(path: str) -> None:
@@ -155,11 +115,12 @@ def _check_writable(path: str) -> None:
         raise UsageError(f"--summary-export {path}: cannot write there")
 
 
-def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[_Job]:
+def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[Job]:
     """Load every file, reporting the problems of all of them at once."""
     from .loader import load
+    from .suite import Job
 
-    jobs: list[_Job] = []
+    jobs: list[Job] = []
     problems = []
     for file in files:
         try:
@@ -167,7 +128,7 @@ def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[_Job]:
         except ScenarioError as exc:
             problems.extend(exc.problems)
         else:
-            jobs.append(_Job(scenario, file, {k: v for k, v in overrides.items() if k in scenario.vars}))
+            jobs.append(Job(scenario, file, {k: v for k, v in overrides.items() if k in scenario.vars}))
     if problems:
         raise ScenarioError(problems)
     declared = {name for job in jobs for name in job.scenario.vars}
@@ -185,11 +146,12 @@ def _stderr() -> Console:
 
 
 def run(argv: Sequence[str]) -> int:
+    from .metrics import DEFAULT_TREND_STATS
     from .report import Reporter
+    from .suite import Options, run_jobs
     from .summary import k6_summary
 
     args = _run_parser().parse_args(argv)
-    reporter = Reporter(quiet=args.quiet)
     err = _stderr()
     try:
         if args.serve and args.url:
@@ -197,8 +159,15 @@ def run(argv: Sequence[str]) -> int:
         if args.summary_export:
             _check_writable(args.summary_export)
         jobs = _load_all(args.scenarios, _parse_vars(args.var))
+        stats = args.summary_trend_stats or next(
+            (job.scenario.summary_trend_stats for job in jobs if job.scenario.summary_trend_stats), DEFAULT_TREND_STATS
+        )
+        reporter = Reporter(quiet=args.quiet, trend_stats=stats)
+        options = Options(args.url, args.serve, args.vus, args.iterations, args.duration)
         started = time.perf_counter()
-        results, interrupted = asyncio.run(_run_jobs(jobs, args.url, args.serve, reporter))
+        results, interrupted = asyncio.run(
+            run_jobs(jobs, options, on_log=reporter.log, on_result=reporter.run, on_hard_stop=reporter.hard_stop)
+        )
     except ScenarioError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False)
@@ -214,9 +183,16 @@ def run(argv: Sequence[str]) -> int:
         except OSError as exc:
             err.print(f"wsrun: --summary-export {args.summary_export}: {exc.strerror}", markup=False)
             return EXIT_USAGE
+    return exit_code(results, interrupted)
+
+
+def exit_code(results: Sequence[RunResult], interrupted: bool) -> int:
+    """130 after Ctrl-C; 99 when a threshold failed (as k6); 1 when a check failed; else 0."""
     if interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if all(result.passed for result in results) else EXIT_FAILED
+    if not all(result.thresholds_passed for result in results):
+        return EXIT_THRESHOLDS
+    return EXIT_OK if all(result.checks_passed for result in results) else EXIT_FAILED
 
 
 def validate(argv: Sequence[str]) -> int:

@@ -46,8 +46,9 @@ def _preview(data: str | bytes, limit: int = 120) -> str:
 class Session:
     """One connection's life: connect, run the rules, close, evaluate the checks."""
 
-    def __init__(self, plan: Plan, on_log: LogSink | None = None) -> None:
+    def __init__(self, plan: Plan, on_log: LogSink | None = None, *, name_lines: bool = False) -> None:
         self.plan = plan
+        self._name_lines = name_lines  # in a load run, log lines say which session printed them
         self.scenario = plan.scenario
         self._on_log = on_log
         self._loop = asyncio.get_running_loop()
@@ -62,7 +63,12 @@ class Session:
         self._done = False
         self._counts = {"pings_received": 0, "pongs_received": 0}
         self.result = SessionResult(
-            scenario=self.scenario.name, file=plan.file, url=plan.mask(plan.options.url), tags=dict(self.scenario.tags)
+            scenario=self.scenario.name,
+            file=plan.file,
+            url=plan.mask(plan.options.url),
+            tags=dict(self.scenario.tags),
+            vu=plan.vu,
+            iteration=plan.iteration,
         )
         tls = self.scenario.tls
         if tls is not None and tls.insecure and plan.options.url.startswith("wss://"):
@@ -94,6 +100,8 @@ class Session:
             "messages_sent": counters["ws_msgs_sent"],
             "messages_received": counters["ws_msgs_received"],
             "errors": len(result.errors),
+            "vu": self.plan.vu,
+            "iteration": self.plan.iteration,
             **self._counts,
         }
 
@@ -103,7 +111,8 @@ class Session:
         return time.perf_counter() - self._started
 
     def _log(self, text: str, kind: str = "log") -> None:
-        line = LogLine(self._now(), self.plan.mask(text), kind)  # type: ignore[arg-type]
+        who = (self.plan.vu, self.plan.iteration) if self._name_lines else None
+        line = LogLine(self._now(), self.plan.mask(text), kind, who)  # type: ignore[arg-type]
         if kind == "error":
             self.result.errors.append(line)
         else:

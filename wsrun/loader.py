@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from .errors import Problem, ScenarioError
 from .model import ACTION_HELP, ACTIONS, Scenario
 from .namespace import unknown_names
+from .thresholds import problems as threshold_problems
 from .yamlfile import Document, YamlProblem, read_yaml
 
 __all__ = ["load", "load_text"]
@@ -154,7 +155,7 @@ def load_text(text: str, file: str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         problems = _problems(exc.errors(), document, file)
         raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
-    names = unknown_names(scenario)
+    names = unknown_names(scenario) + threshold_problems(scenario.thresholds)
     if names:
         problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
         raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))

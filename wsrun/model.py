@@ -30,6 +30,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from . import templates
+from .metrics import parse_trend_stat
 
 __all__ = [
     "COMPARISONS",
@@ -45,6 +46,7 @@ __all__ = [
     "Send",
     "SendBinary",
     "SendJson",
+    "Stage",
     "Store",
     "Tls",
     "json_schema",
@@ -455,6 +457,13 @@ class Tls(_Strict):
         return self
 
 
+class Stage(_Strict):
+    """One step of a ramp: move to `target` sessions over `duration`, as in k6's stages."""
+
+    duration: Duration = Field(description="How long this stage lasts.", examples=["30s"])
+    target: int = Field(ge=0, description="The number of concurrent sessions at the end of the stage.", examples=[100])
+
+
 class Scenario(_Strict):
     """A WebSocket scenario: where to connect, the rules to run, and the checks to pass."""
 
@@ -486,6 +495,32 @@ class Scenario(_Strict):
     )
     tls: Tls | None = Field(None, description="TLS settings for wss:// URLs.")
     timeout: PositiveDuration = Field(60.0, description="The session ends at this deadline if nothing ended it before.")
+    vus: int | None = Field(None, ge=1, description="Concurrent sessions (k6's virtual users); --vus overrides it.")
+    iterations: int | None = Field(
+        None, ge=1, description="Sessions to run in all, shared by the vus; --iterations overrides it."
+    )
+    duration: PositiveDuration | None = Field(
+        None, description="Keep starting sessions until this has elapsed; --duration overrides it."
+    )
+    stages: list[Stage] | None = Field(
+        None, min_length=1, description="Ramp the number of concurrent sessions up and down over time."
+    )
+    graceful_stop: Duration = Field(
+        30.0, description="When duration ends, how long running sessions may go on before they are stopped."
+    )
+    thresholds: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Pass/fail criteria on metrics, in k6's syntax; time values in ms.",
+        examples=[
+            {"ws_ping": ["p(95) < 100"], "checks": ["rate > 0.99"], "ws_connecting{my_tag:hello}": ["max < 500"]}
+        ],
+    )
+    summary_trend_stats: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="The statistics shown for trends, as k6's summaryTrendStats (default avg, min, med, max, p(90), p(95)).",
+        examples=[["avg", "p(99)", "max"]],
+    )
     vars: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Scalar] = Field(
         default_factory=dict,
         description="Variables for templates; string values may use templates of earlier variables and env.",
@@ -527,6 +562,19 @@ class Scenario(_Strict):
     def _var_templates(cls, variables: dict[str, Any]) -> dict[str, Any]:
         _walk_templates(variables)
         return variables
+
+    @field_validator("summary_trend_stats")
+    @classmethod
+    def _trend_stats(cls, stats: list[str] | None) -> list[str] | None:
+        return None if stats is None else [parse_trend_stat(stat) for stat in stats]
+
+    @model_validator(mode="after")
+    def _one_way_to_load(self) -> Scenario:
+        if self.stages is not None and (self.iterations is not None or self.duration is not None):
+            raise ValueError(
+                "stages set the sessions over time: give either stages (with vus to start), or duration/iterations"
+            )
+        return self
 
     @field_validator("tls")
     @classmethod

@@ -38,10 +38,12 @@ FACTS: dict[str, str] = {
     "pings_received": "pings received from the server so far",
     "pongs_received": "pongs received so far",
     "errors": "errors so far",
+    "vu": "the number of this session's virtual user, from 1 (k6's __VU)",
+    "iteration": "how many sessions this virtual user ran before this one, from 0 (k6's __ITER)",
 }
 
-#: The facts known before connecting, usable in vars.
-CLOCK_FACTS = ("now_ms", "now", "uuid")
+#: The facts known before connecting, usable in vars (vu and iteration from the session).
+CLOCK_FACTS = ("now_ms", "now", "uuid", "vu", "iteration")
 
 #: Names that need a key after them (``env.HOME``, ``headers.server``).
 NEEDS_KEY = ("env", "headers")

@@ -5,8 +5,9 @@ resolved variables, URL, headers and TLS settings. Fails before any connection.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,24 @@ from .masking import Mask
 from .model import Scenario
 from .namespace import look_up
 from .templates import render, text_of
+from .thresholds import Threshold, parse_all
 
 __all__ = ["Plan", "prepare"]
 
 
 @dataclass(frozen=True)
+class _Inputs:
+    """What a plan was made from, to make the plan of another session (vu, iteration)."""
+
+    url: str | None
+    overrides: Mapping[str, str]
+    relocate: Callable[[str], str] | None
+    ssl: ssl.SSLContext | None
+
+
+@dataclass(frozen=True)
 class Plan:
-    """One scenario, ready to run."""
+    """One session of a scenario, ready to run: variables, URL and headers resolved."""
 
     scenario: Scenario
     file: str
@@ -30,6 +42,14 @@ class Plan:
     variables: dict[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     mask: Mask = field(default_factory=Mask)
+    vu: int = 1
+    iteration: int = 0
+    thresholds: list[Threshold] = field(default_factory=list)
+    inputs: _Inputs = field(default_factory=lambda: _Inputs(None, {}, None, None), repr=False)
+
+    def for_session(self, vu: int, iteration: int) -> Plan:
+        """The plan of another session: variables may differ with {{ vu }} and {{ iteration }}."""
+        return _resolve(self.scenario, self.file, self.env, self.inputs, vu, iteration, self.thresholds)
 
 
 def _override(name: str, text: str, declared: Any) -> Any:
@@ -58,15 +78,31 @@ def prepare(
 ) -> Plan:
     """Resolve everything that can be resolved before connecting; UsageError otherwise.
 
-    ``relocate`` moves the resolved URL elsewhere (``--serve`` keeps its path on the
-    embedded server), so that variables are resolved once, with one uuid.
+    Returns the plan of the first session (vu 1, iteration 0); ``Plan.for_session``
+    makes the others. ``relocate`` moves the resolved URL elsewhere (``--serve``
+    keeps its path on the embedded server), so that variables are resolved once.
     """
-    env = dict(env or {})
-    overrides = overrides or {}
+    inputs = _Inputs(url, dict(overrides or {}), relocate, None)
+    first = _resolve(scenario, file, dict(env or {}), inputs, 1, 0, parse_all(scenario.thresholds))
+    # Later sessions share the first one's TLS context: loading certificates is slow.
+    return replace(first, inputs=replace(inputs, ssl=first.options.ssl))
+
+
+def _resolve(
+    scenario: Scenario,
+    file: str,
+    env: Mapping[str, str],
+    inputs: _Inputs,
+    vu: int,
+    iteration: int,
+    thresholds: list[Threshold],
+) -> Plan:
+    overrides = inputs.overrides
     variables: dict[str, Any] = {}
+    session = {"vu": vu, "iteration": iteration}
 
     def lookup(name: str) -> Any:
-        return look_up(name, (variables,), env)
+        return look_up(name, (variables, session), env)
 
     mask = Mask([env[name[4:]] for name in scenario.secrets if name.startswith("env.") and name[4:] in env])
 
@@ -89,16 +125,19 @@ def prepare(
     for name in scenario.secrets:
         if name in variables:
             mask.add(text_of(variables[name]))
-    target = url if url is not None else resolve("url", scenario.url)
-    if relocate is not None:
-        target = relocate(target)
+    target = inputs.url if inputs.url is not None else resolve("url", scenario.url)
+    if inputs.relocate is not None:
+        target = inputs.relocate(target)
     try:
         check_url(target)
     except UsageError as exc:
         raise UsageError(mask(str(exc))) from None
     if scenario.tls is not None and not target.startswith("wss://"):
-        raise UsageError(f"{file}: tls: applies only to wss:// URLs, and the URL is {target}")
+        raise UsageError(f"{file}: tls: applies only to wss:// URLs, and the URL is {mask(target)}")
     headers = {name: resolve(f"headers.{name}", value) for name, value in scenario.headers.items()}
+    context = inputs.ssl
+    if target.startswith("wss://") and context is None:
+        context = tls_context(scenario.tls, Path(file).parent)
     options = ConnectOptions(
         url=target,
         headers=headers,
@@ -107,6 +146,6 @@ def prepare(
         connect_timeout=scenario.connect_timeout,
         close_timeout=scenario.close_timeout,
         max_message_size=scenario.max_message_size,
-        ssl=tls_context(scenario.tls, Path(file).parent) if target.startswith("wss://") else None,
+        ssl=context if target.startswith("wss://") else None,
     )
-    return Plan(scenario, file, options, variables, env, mask)
+    return Plan(scenario, file, options, variables, env, mask, vu, iteration, thresholds, inputs)

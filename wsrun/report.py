@@ -14,11 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from .results import LogLine, Metrics, SessionResult
+from .metrics import DEFAULT_TREND_STATS, TRENDS
+from .results import LogLine, RunResult, SessionResult
+from .thresholds import ThresholdResult, parse_metric
 
 __all__ = ["Reporter", "format_bytes", "format_ms"]
 
 TRANSCRIPT_SHOWN = 20
+ERRORS_SHOWN = 10
 _ARROWS = {"sent": "→", "received": "←"}
 
 
@@ -54,14 +57,18 @@ def format_bytes(count: float) -> str:
 class Reporter:
     """Prints log lines and reports to a console (colour only on a terminal, NO_COLOR honoured)."""
 
-    def __init__(self, console: Console | None = None, *, quiet: bool = False) -> None:
+    def __init__(
+        self, console: Console | None = None, *, quiet: bool = False, trend_stats: Sequence[str] = DEFAULT_TREND_STATS
+    ) -> None:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.quiet = quiet
+        self.trend_stats = tuple(trend_stats)
 
     def log(self, line: LogLine) -> None:
         if self.quiet and line.kind == "log":
             return
-        stamp = f"[dim]\\[{line.at:8.3f}s][/dim]"
+        who = f" vu {line.session[0]} #{line.session[1]}" if line.session is not None else ""
+        stamp = f"[dim]\\[{line.at:8.3f}s{who}][/dim]"
         if line.kind == "error":
             self.console.print(f"{stamp} [red]✗ {escape(printable(line.text))}[/red]")
         elif line.kind == "note":
@@ -69,83 +76,123 @@ class Reporter:
         else:
             self.console.print(f"{stamp} {escape(printable(line.text))}")
 
-    def session(self, result: SessionResult) -> None:
-        """The report of one scenario's session."""
+    def run(self, result: RunResult) -> None:
+        """The report of one scenario's run: its session's details, or a load run's totals."""
         out = self.console
         if result.interrupted:
             verdict = "[yellow]interrupted[/yellow]"
         else:
             verdict = "[green]✓ passed[/green]" if result.passed else "[red]✗ failed[/red]"
         if result.timed_out:
-            verdict += " [yellow](timed out)[/yellow]"
+            verdict += (
+                " [yellow](timed out)[/yellow]"
+                if result.sessions == 1
+                else f" [yellow]({result.timed_out} timed out)[/yellow]"
+            )
         tags = " · " + " ".join(f"{k}={v}" for k, v in result.tags.items()) if result.tags else ""
+        load = f" · {result.sessions} sessions, {result.vus_max} vus max" if result.sessions != 1 else ""
         out.print()
         out.print(
-            f"[bold]{escape(result.scenario)}[/bold] · {escape(result.url)} · {result.duration:.2f}s{escape(tags)} · {verdict}"
+            f"[bold]{escape(result.scenario)}[/bold] · {escape(result.url)} · {result.duration:.2f}s{load}{escape(tags)} · {verdict}"
         )
         out.print(f"  [dim]{escape(result.file)}[/dim]")
         if result.interrupted:
-            out.print("  [yellow]interrupted (Ctrl-C): the report covers the session so far[/yellow]")
-        if result.close_code is not None:
-            reason = f" {result.close_reason!r}" if result.close_reason else ""
-            out.print(f"  closed by {result.closed_by}: {result.close_code}{escape(reason)}")
+            out.print("  [yellow]interrupted (Ctrl-C): the report covers the run so far[/yellow]")
         for warning in result.warnings:
             out.print(f"  [yellow]⚠ {escape(warning)}[/yellow]")
-        for error in result.errors:
-            out.print(f"  [red]error at {error.at:.3f}s: {escape(printable(error.text))}[/red]")
+        sample = result.sample
+        if result.sessions == 1 and sample is not None:
+            if sample.close_code is not None:
+                reason = f" {sample.close_reason!r}" if sample.close_reason else ""
+                out.print(f"  closed by {sample.closed_by}: {sample.close_code}{escape(printable(reason))}")
+            for error in sample.errors:
+                out.print(f"  [red]error at {error.at:.3f}s: {escape(printable(error.text))}[/red]")
+        elif result.errors:
+            total = sum(result.errors.values())
+            out.print(f"  [red]{total} errors in {result.failed_sessions} of {result.sessions} sessions:[/red]")
+            for text, count in result.errors.most_common(ERRORS_SHOWN):
+                out.print(f"    [red]{count} × {escape(printable(text))}[/red]")
+            if len(result.errors) > ERRORS_SHOWN:
+                out.print(f"    [dim]… and {len(result.errors) - ERRORS_SHOWN} other kinds[/dim]")
         out.print()
+        self._checks(result)
+        if not result.passed and sample is not None and not sample.passed:
+            self._transcript(sample, result.sessions > 1)
+        if not self.quiet:
+            out.print()
+            self._metrics(result)
+
+    def _checks(self, result: RunResult) -> None:
+        out = self.console
         for check in result.checks.values():
             if check.fails:
                 tally = f"[dim]{check.passes} passed, {check.fails} failed[/dim]"
                 out.print(f"  [red]✗ {escape(check.name)}[/red]  {tally}")
                 at = f"at {check.failed_at:.3f}s, " if check.failed_at is not None else ""
-                out.print(f"    [red]↳ {escape(printable(check.reason))}[/red] [dim]({at}{check.where})[/dim]")
+                who = f"vu {check.session[0]} #{check.session[1]}, " if check.session and result.sessions > 1 else ""
+                out.print(f"    [red]↳ {escape(printable(check.reason))}[/red] [dim]({who}{at}{check.where})[/dim]")
             else:
                 count = f"  [dim]{check.passes} passed[/dim]" if check.passes > 1 else ""
                 out.print(f"  [green]✓[/green] {escape(check.name)}{count}")
         if not result.checks:
-            out.print("  [dim]no checks: the session passes when it ends without an error[/dim]")
-        if not result.passed:
-            self._transcript(result)
-        if not self.quiet:
-            out.print()
-            self._metrics(result.metrics, result.checks_tally, result.duration)
+            out.print("  [dim]no checks: a session passes when it ends without an error[/dim]")
 
-    def _transcript(self, result: SessionResult) -> None:
+    def _transcript(self, result: SessionResult, which: bool) -> None:
         frames = list(result.transcript)[-TRANSCRIPT_SHOWN:]
         if not frames:
             return
+        session = f" of the first failed session (vu {result.vu} #{result.iteration})" if which else ""
         self.console.print()
-        self.console.print(f"  [bold]last {len(frames)} frames[/bold] [dim](→ sent, ← received)[/dim]")
+        self.console.print(f"  [bold]last {len(frames)} frames{session}[/bold] [dim](→ sent, ← received)[/dim]")
         for frame in frames:
             line = Text(f"    {frame.at:8.3f}s {_ARROWS[frame.direction]} {frame.kind:<6} ", style="dim")
             line.append(printable(frame.text))
             self.console.print(line)
 
-    def _metrics(self, metrics: Metrics, checks: tuple[int, int], duration: float) -> None:
-        rows: list[tuple[str, str]] = []
-        passes, fails = checks
-        if passes or fails:
-            rate = 100 * passes / (passes + fails)
-            rows.append(("checks", f"{rate:.2f}% ✓ {passes} ✗ {fails}"))
-        seconds = max(duration, 1e-9)
-        for name in sorted({*metrics.counters, *metrics.trends}):
-            if name in metrics.trends:
-                stats = metrics.trends[name].stats()
-                if not metrics.trends[name].samples:
+    def _metrics(self, result: RunResult) -> None:
+        """k6's summary: one line a metric, sorted; thresholds under the metric they judge."""
+        metrics = result.series.select()
+        judged: dict[str, list[ThresholdResult]] = {}
+        for threshold in result.thresholds:
+            judged.setdefault(threshold.threshold.key, []).append(threshold)
+        rows: list[tuple[str, str, list[ThresholdResult]]] = []
+        passes, fails = result.checks_tally
+        if passes or fails or "checks" in judged:
+            rate = 100 * passes / (passes + fails) if passes + fails else 0.0
+            rows.append(("checks", f"{rate:.2f}% ✓ {passes} ✗ {fails}", judged.pop("checks", [])))
+        seconds = max(result.duration, 1e-9)
+        names = sorted({*metrics.counters, *metrics.trends, *judged})
+        for key in names:
+            name, tags = parse_metric(key)
+            selected = result.series.select(dict(tags)) if tags else metrics
+            if name in selected.trends:
+                trend = selected.trends[name]
+                if not trend.count and key not in judged:
                     continue
-                rows.append((name, " ".join(f"{key}={format_ms(value)}" for key, value in stats.items())))
+                value = " ".join(f"{stat}={format_ms(trend.stat(stat))}" for stat in self.trend_stats)
             else:
-                count = metrics.counters[name]
+                count = selected.counters.get(name, 0)
                 if name.startswith("data_"):
-                    rows.append((name, f"{format_bytes(count)} {format_bytes(count / seconds)}/s"))
+                    value = f"{format_bytes(count)} {format_bytes(count / seconds)}/s"
                 else:
-                    rows.append((name, f"{count} {count / seconds:.2f}/s"))
-        width = max(len(name) for name, _ in rows) + 8
-        for name, value in rows:
-            self.console.print(f"  {name} [dim]{'.' * (width - len(name))}:[/dim] {escape(value)}")
+                    value = f"{count:g} {count / seconds:.2f}/s"
+            rows.append((key, value, judged.get(key, [])))
+        width = max(len(name) for name, _, _ in rows) + 8
+        for name, value, thresholds in rows:
+            mark = (
+                ("[green]✓[/green] " if all(t.passed for t in thresholds) else "[red]✗[/red] ") if thresholds else "  "
+            )
+            self.console.print(f"{mark}{escape(name)} [dim]{'.' * (width - len(name))}:[/dim] {escape(value)}")
+            for threshold in thresholds:
+                sign = "[green]✓[/green]" if threshold.passed else "[red]✗[/red]"
+                stat = threshold.threshold.stat
+                actual = _threshold_value(threshold)
+                self.console.print(f"    {sign} {escape(threshold.threshold.source)} [dim]({stat}={actual})[/dim]")
 
-    def totals(self, results: Sequence[SessionResult]) -> None:
+    def hard_stop(self) -> None:
+        self.console.print("[yellow]stopped at once (second Ctrl-C): the running scenario has no report[/yellow]")
+
+    def totals(self, results: Sequence[RunResult]) -> None:
         """One closing line when several scenarios ran."""
         if len(results) < 2:
             return
@@ -157,3 +204,12 @@ class Reporter:
         )
         for result in failed:
             self.console.print(f"  [red]✗ {escape(result.file)}[/red]")
+
+
+def _threshold_value(result: ThresholdResult) -> str:
+    threshold = result.threshold
+    if threshold.metric in TRENDS and threshold.stat != "count":
+        return format_ms(result.actual)
+    if threshold.stat == "rate" and threshold.metric == "checks":
+        return f"{result.actual:.4f}"
+    return f"{result.actual:g}"

@@ -4,85 +4,16 @@ What a run produces, as plain data: checks, metrics, logs and the transcript.
 
 from __future__ import annotations
 
-import math
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = [
-    "COUNTERS",
-    "TRENDS",
-    "CheckResult",
-    "Frame",
-    "LogLine",
-    "Metrics",
-    "SessionResult",
-    "Trend",
-    "percentile",
-]
+from .metrics import Metrics, Series
+from .thresholds import ThresholdResult
 
-#: k6's WebSocket metrics, with what they measure; README documents the same list.
-TRENDS = {
-    "ws_connecting": "time from the start of the TCP connection to the end of the handshake (ms)",
-    "ws_session_duration": "time from the start of the connection to its close (ms)",
-    "ws_ping": "round trip of each of our pings, until its pong (ms)",
-}
-COUNTERS = {
-    "ws_sessions": "sessions started",
-    "ws_msgs_sent": "data messages sent",
-    "ws_msgs_received": "data messages received",
-    "data_sent": "bytes sent on the wire, handshake and framing included",
-    "data_received": "bytes received on the wire, handshake and framing included",
-}
+__all__ = ["CheckResult", "Frame", "LogLine", "Metrics", "RunResult", "SessionResult"]
 
 TRANSCRIPT_LENGTH = 50
-
-
-def percentile(ordered: list[float], p: float) -> float:
-    """The p-th percentile of sorted samples, interpolated linearly (as k6 does)."""
-    if not ordered:
-        return 0.0
-    rank = (len(ordered) - 1) * p / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-@dataclass
-class Trend:
-    """Every sample of a timed metric, in milliseconds."""
-
-    samples: list[float] = field(default_factory=list)
-
-    def add(self, value: float) -> None:
-        self.samples.append(value)
-
-    def stats(self) -> dict[str, float]:
-        """avg, min, med, max, p(90), p(95), as in k6's summary."""
-        ordered = sorted(self.samples)
-        if not ordered:
-            return {"avg": 0.0, "min": 0.0, "med": 0.0, "max": 0.0, "p(90)": 0.0, "p(95)": 0.0}
-        return {
-            "avg": sum(ordered) / len(ordered),
-            "min": ordered[0],
-            "med": percentile(ordered, 50),
-            "max": ordered[-1],
-            "p(90)": percentile(ordered, 90),
-            "p(95)": percentile(ordered, 95),
-        }
-
-
-@dataclass
-class Metrics:
-    """k6's WebSocket metrics for one or more sessions."""
-
-    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
-    trends: dict[str, Trend] = field(default_factory=lambda: {name: Trend() for name in TRENDS})
-
-    def merge(self, other: Metrics) -> None:
-        for name, count in other.counters.items():
-            self.counters[name] = self.counters.get(name, 0) + count
-        for name, trend in other.trends.items():
-            self.trends.setdefault(name, Trend()).samples.extend(trend.samples)
 
 
 @dataclass
@@ -95,6 +26,7 @@ class CheckResult:
     fails: int = 0
     reason: str = ""
     failed_at: float | None = None
+    session: tuple[int, int] | None = None  # (vu, iteration) of the first failure, in a load run
 
     def record(self, passed: bool, reason: str, at: float) -> None:
         if passed:
@@ -112,6 +44,7 @@ class LogLine:
     at: float
     text: str
     kind: Literal["log", "error", "note"] = "log"
+    session: tuple[int, int] | None = None  # (vu, iteration), in a load run
 
 
 @dataclass(frozen=True)
@@ -148,6 +81,8 @@ class SessionResult:
     timed_out: bool = False
     interrupted: bool = False
     has_checks: bool = False
+    vu: int = 1
+    iteration: int = 0
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -164,3 +99,84 @@ class SessionResult:
         if self.has_checks:
             return not self.failed_checks
         return not self.errors
+
+
+@dataclass
+class RunResult:
+    """A scenario's whole run: one session, or many (vus, iterations, duration, stages).
+
+    Sessions are folded in as they end, so memory does not grow with their number:
+    metrics merge into tagged series, checks into tallies, errors into counts; one
+    session is kept whole, for its details and transcript (the first that failed,
+    else the last).
+    """
+
+    scenario: str
+    file: str
+    url: str
+    tags: dict[str, str] = field(default_factory=dict)
+    duration: float = 0.0
+    sessions: int = 0
+    failed_sessions: int = 0
+    vus_max: int = 0
+    series: Series = field(default_factory=Series)
+    checks: dict[str, CheckResult] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    sample: SessionResult | None = None
+    thresholds: list[ThresholdResult] = field(default_factory=list)
+    interrupted: bool = False
+    timed_out: int = 0
+    has_checks: bool = False
+
+    @classmethod
+    def of(cls, session: SessionResult) -> RunResult:
+        """The run of a single session."""
+        run = cls(session.scenario, session.file, session.url, dict(session.tags), duration=session.duration, vus_max=1)
+        run.add(session, {**session.tags, "url": session.url, "status": str(session.status or "")})
+        return run
+
+    def add(self, session: SessionResult, tags: dict[str, str]) -> None:
+        """Fold one finished session in."""
+        self.sessions += 1
+        self.series.add(session.metrics, tags)
+        self.has_checks = self.has_checks or session.has_checks
+        for name, check in session.checks.items():
+            tally = self.checks.setdefault(name, CheckResult(name, check.where))
+            tally.passes += check.passes
+            tally.fails += check.fails
+            if check.fails and not tally.reason:
+                tally.reason, tally.failed_at = check.reason, check.failed_at
+                tally.session = (session.vu, session.iteration)
+        for error in session.errors:
+            self.errors[error.text] += 1
+        for warning in session.warnings:
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+        self.timed_out += session.timed_out
+        self.interrupted = self.interrupted or session.interrupted
+        if not session.passed:
+            self.failed_sessions += 1
+        if self.sample is None or (self.sample.passed and not session.passed):
+            self.sample = session
+        elif self.sample.passed:
+            self.sample = session  # no failure yet: keep the latest
+
+    @property
+    def checks_tally(self) -> tuple[int, int]:
+        return sum(c.passes for c in self.checks.values()), sum(c.fails for c in self.checks.values())
+
+    @property
+    def thresholds_passed(self) -> bool:
+        return all(result.passed for result in self.thresholds)
+
+    @property
+    def checks_passed(self) -> bool:
+        """Every check passed; with no checks at all, every session ended without an error."""
+        if self.has_checks:
+            return not any(check.fails for check in self.checks.values())
+        return not self.errors and self.sessions > 0
+
+    @property
+    def passed(self) -> bool:
+        return self.checks_passed and self.thresholds_passed

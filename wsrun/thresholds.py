@@ -1,0 +1,156 @@
+"""
+Thresholds in k6's syntax: ``ws_ping: ["p(95) < 100"]``, ``checks: ["rate > 0.99"]``.
+
+Pure functions: parse a metric key (``ws_ping{my_tag:hello}``) and an expression,
+and evaluate them against a run's metrics. Time values are in milliseconds.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .metrics import COUNTERS, TRENDS, Metrics, Series
+
+__all__ = ["Threshold", "ThresholdResult", "evaluate", "parse", "parse_all", "problems"]
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "===": operator.eq,
+    "!=": operator.ne,
+}
+_EXPRESSION = re.compile(
+    r"^\s*(avg|min|med|max|count|rate|value|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\s*$"
+)
+_METRIC = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(?:\{([^{}]*)\})?\s*$")
+
+#: Which statistics each kind of metric has, as in k6.
+_TREND_STATS = "avg, min, med, max, count or p(N)"
+_COUNTER_STATS = "count or rate"
+RATES = {"checks": "the share of check evaluations that passed"}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One parsed threshold: a statistic of a (possibly tag-filtered) metric compared with a number."""
+
+    metric: str
+    tags: tuple[tuple[str, str], ...]
+    stat: str
+    op: str
+    bound: float
+    source: str
+
+    @property
+    def key(self) -> str:
+        """The metric as written in the file: ``ws_ping{my_tag:hello}``."""
+        if not self.tags:
+            return self.metric
+        return self.metric + "{" + ",".join(f"{k}:{v}" for k, v in self.tags) + "}"
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    threshold: Threshold
+    actual: float
+    passed: bool
+
+
+def parse_metric(key: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``ws_ping{my_tag:hello}`` -> ("ws_ping", (("my_tag", "hello"),)); ValueError explains a bad key."""
+    match = _METRIC.match(key)
+    if match is None:
+        raise ValueError(f"{key!r} is not a metric: write a name, optionally with tags, like ws_ping{{my_tag:hello}}")
+    name, filters = match.group(1), match.group(2)
+    known = sorted({*TRENDS, *COUNTERS, *RATES})
+    if name not in known:
+        raise ValueError(f"unknown metric {name!r}; metrics: {', '.join(known)}")
+    tags: list[tuple[str, str]] = []
+    for part in (filters or "").split(","):
+        if not part.strip():
+            continue
+        tag, sep, value = part.partition(":")
+        if not sep or not tag.strip():
+            raise ValueError(f"{key!r}: a tag filter is name:value, like {name}{{my_tag:hello}}")
+        tags.append((tag.strip(), value.strip()))
+    return name, tuple(sorted(tags))
+
+
+def parse_expression(metric: str, expression: str) -> tuple[str, str, float]:
+    """``p(95) < 100`` -> ("p(95)", "<", 100.0), checked against the metric's kind."""
+    match = _EXPRESSION.match(expression)
+    if match is None:
+        raise ValueError(
+            f"{expression!r} is not a threshold: write a statistic, an operator and a number, like 'p(95) < 100'"
+        )
+    stat, percent, op, bound = match.group(1), match.group(2), match.group(3), float(match.group(4))
+    if percent is not None:
+        if not 0 <= float(percent) <= 100:
+            raise ValueError(f"{expression!r}: a percentile is between p(0) and p(100)")
+        stat = f"p({percent})"
+    if metric in TRENDS and stat not in ("avg", "min", "med", "max", "count") and percent is None:
+        raise ValueError(f"{expression!r}: {metric} is a trend; its statistics are {_TREND_STATS}")
+    if metric in COUNTERS and stat not in ("count", "rate"):
+        raise ValueError(f"{expression!r}: {metric} is a counter; its statistics are {_COUNTER_STATS}")
+    if metric in RATES and stat != "rate":
+        raise ValueError(f"{expression!r}: {metric} is a rate; its statistic is rate")
+    return stat, op, bound
+
+
+def parse(key: str, expression: str) -> Threshold:
+    """Parse one threshold; ValueError says what is wrong and what is allowed."""
+    metric, tags = parse_metric(key)
+    if metric in RATES and tags:
+        raise ValueError(f"{key!r}: checks has no tags to filter on")
+    stat, op, bound = parse_expression(metric, expression)
+    return Threshold(metric, tags, stat, op, bound, expression.strip())
+
+
+def _value(threshold: Threshold, metrics: Metrics, checks: tuple[int, int], duration: float) -> float:
+    if threshold.metric in RATES:
+        passes, fails = checks
+        return passes / (passes + fails) if passes + fails else 0.0
+    if threshold.metric in COUNTERS:
+        count = metrics.counters.get(threshold.metric, 0)
+        return count if threshold.stat == "count" else count / max(duration, 1e-9)
+    return metrics.trends[threshold.metric].stat(threshold.stat)
+
+
+def evaluate(
+    thresholds: list[Threshold], series: Series, checks: tuple[int, int], duration: float
+) -> list[ThresholdResult]:
+    """Evaluate every threshold on the run's metrics (tag-filtered where asked)."""
+    results = []
+    for threshold in thresholds:
+        metrics = series.select(dict(threshold.tags))
+        actual = _value(threshold, metrics, checks, duration)
+        results.append(ThresholdResult(threshold, actual, _OPERATORS[threshold.op](actual, threshold.bound)))
+    return results
+
+
+def problems(thresholds: dict[str, list[str]]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every threshold that does not parse, as (location, message), for the loader."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for key, expressions in thresholds.items():
+        try:
+            parse_metric(key)
+        except ValueError as exc:
+            found.append((("thresholds", key), str(exc)))
+            continue
+        for index, expression in enumerate(expressions):
+            try:
+                parse(key, expression)
+            except ValueError as exc:
+                found.append((("thresholds", key, index), str(exc)))
+    return found
+
+
+def parse_all(thresholds: dict[str, list[str]]) -> list[Threshold]:
+    """Parse thresholds already checked by :func:`problems`."""
+    return [parse(key, expression) for key, expressions in thresholds.items() for expression in expressions]
