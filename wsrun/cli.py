@@ -54,6 +54,12 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--iterations", type=_positive_int, help="sessions in all (overrides the scenario's)")
     parser.add_argument("--duration", type=_duration, help="keep starting sessions for this long, like 30s")
     parser.add_argument(
+        "--workers", type=_positive_int, default=1, help="spread the sessions over this many processes (default 1)"
+    )
+    parser.add_argument(
+        "--out", metavar="ndjson=PATH", type=_out, help="write every metric sample as a JSON line (k6's JSON output)"
+    )
+    parser.add_argument(
         "--summary-trend-stats",
         type=_trend_stats,
         metavar="STATS",
@@ -105,14 +111,21 @@ def _trend_stats(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _check_writable(path: str) -> None:
+def _out(text: str) -> str:
+    kind, sep, path = text.partition("=")
+    if kind != "ndjson" or not sep or not path:
+        raise argparse.ArgumentTypeError(f"{text!r}: write ndjson=PATH (the only output so far)")
+    return path
+
+
+def _check_writable(option: str, path: str) -> None:
     """Fail before running, not after, when an output file cannot be written."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise UsageError(f"--summary-export {path}: no such folder {str(folder)!r}")
+        raise UsageError(f"{option} {path}: no such folder {str(folder)!r}")
     if target.is_dir() or not os.access(target if target.exists() else folder, os.W_OK):
-        raise UsageError(f"--summary-export {path}: cannot write there")
+        raise UsageError(f"{option} {path}: cannot write there")
 
 
 def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[Job]:
@@ -157,16 +170,27 @@ def run(argv: Sequence[str]) -> int:
         if args.serve and args.url:
             raise UsageError("--serve and --url both say where to connect; give one")
         if args.summary_export:
-            _check_writable(args.summary_export)
+            _check_writable("--summary-export", args.summary_export)
+        if args.out:
+            _check_writable("--out", args.out)
         jobs = _load_all(args.scenarios, _parse_vars(args.var))
         stats = args.summary_trend_stats or next(
             (job.scenario.summary_trend_stats for job in jobs if job.scenario.summary_trend_stats), DEFAULT_TREND_STATS
         )
         reporter = Reporter(quiet=args.quiet, trend_stats=stats)
-        options = Options(args.url, args.serve, args.vus, args.iterations, args.duration)
+        options = Options(
+            args.url, args.serve, args.vus, args.iterations, args.duration, args.workers, args.quiet, args.out
+        )
         started = time.perf_counter()
         results, interrupted = asyncio.run(
-            run_jobs(jobs, options, on_log=reporter.log, on_result=reporter.run, on_hard_stop=reporter.hard_stop)
+            run_jobs(
+                jobs,
+                options,
+                on_log=reporter.log,
+                on_start=reporter.progress,
+                on_result=reporter.run,
+                on_hard_stop=reporter.hard_stop,
+            )
         )
     except ScenarioError as exc:
         for problem in exc.problems:

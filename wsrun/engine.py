@@ -32,6 +32,8 @@ from .templates import MISSING, render, render_value, text_of
 __all__ = ["Session", "run_session"]
 
 LogSink = Callable[[LogLine], None]
+#: Receives every metric sample as it is recorded (for --out ndjson): metric, value, tags.
+SampleSink = Callable[[str, float, dict[str, str]], None]
 
 
 class _Skipped(Exception):
@@ -46,8 +48,16 @@ def _preview(data: str | bytes, limit: int = 120) -> str:
 class Session:
     """One connection's life: connect, run the rules, close, evaluate the checks."""
 
-    def __init__(self, plan: Plan, on_log: LogSink | None = None, *, name_lines: bool = False) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        on_log: LogSink | None = None,
+        *,
+        name_lines: bool = False,
+        on_sample: SampleSink | None = None,
+    ) -> None:
         self.plan = plan
+        self._on_sample = on_sample
         self._name_lines = name_lines  # in a load run, log lines say which session printed them
         self.scenario = plan.scenario
         self._on_log = on_log
@@ -57,6 +67,7 @@ class Session:
         self._stored: dict[str, Any] = {}
         self._last_message: Any = MISSING
         self._stopping = False
+        self._interrupting = True
         self._timeout: asyncio.Timeout | None = None
         self._grace: asyncio.Timeout | None = None
         self._closed_seen = False
@@ -120,6 +131,20 @@ class Session:
         if self._on_log is not None:
             self._on_log(line)
 
+    def _count(self, metric: str, value: int = 1) -> None:
+        self.result.metrics.counters[metric] += value
+        if self._on_sample is not None:
+            self._on_sample(metric, value, self._sample_tags())
+
+    def _measure(self, metric: str, ms: float) -> None:
+        self.result.metrics.trends[metric].add(ms)
+        if self._on_sample is not None:
+            self._on_sample(metric, ms, self._sample_tags())
+
+    def _sample_tags(self) -> dict[str, str]:
+        status = self.result.status
+        return {**self.result.tags, "url": self.result.url, "status": "" if status is None else str(status)}
+
     def _frame(self, direction: str, kind: str, text: str) -> None:
         self.result.transcript.append(Frame(self._now(), direction, kind, self.plan.mask(text)))  # type: ignore[arg-type]
 
@@ -146,11 +171,15 @@ class Session:
 
     # -- running ------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """End the session now (Ctrl-C): what runs after is bounded by the close timeout."""
+    def stop(self, *, interrupted: bool = True) -> None:
+        """End the session now: Ctrl-C, or (``interrupted=False``) the end of a load run's graceful stop.
+
+        What runs after is bounded by a second.
+        """
         if self._done:
             return
         self._stopping = True
+        self._interrupting = interrupted
         if self._timeout is not None and not self._timeout.expired():
             self._timeout.reschedule(self._loop.time())
         elif self._grace is not None:  # already ending after the timeout: shorten what is left
@@ -159,7 +188,7 @@ class Session:
             self._grace.reschedule(soon if when is None else min(when, soon))
 
     async def run(self) -> SessionResult:
-        self.result.metrics.counters["ws_sessions"] += 1
+        self._count("ws_sessions")
         try:
             try:
                 async with asyncio.timeout(self.scenario.timeout) as self._timeout:
@@ -187,7 +216,7 @@ class Session:
             await self._fire("error")
             return
         self.result.status, self.result.headers, self.result.subprotocol = conn.status, conn.headers, conn.subprotocol
-        self.result.metrics.trends["ws_connecting"].add(conn.connecting * 1000)
+        self._measure("ws_connecting", conn.connecting * 1000)
         self._frame(
             "received",
             "open",
@@ -265,9 +294,8 @@ class Session:
 
     async def _dispatch(self, event: Event, *, fire: bool = True) -> None:
         """Count and record an event, then run its rules (unless interrupted)."""
-        counters = self.result.metrics.counters
         if isinstance(event, Message):
-            counters["ws_msgs_received"] += 1
+            self._count("ws_msgs_received")
             self._last_message = event.data
             kind = "text" if isinstance(event.data, str) else "binary"
             self._frame("received", kind, _preview(event.data))
@@ -281,7 +309,7 @@ class Session:
         elif isinstance(event, Pong):
             self._counts["pongs_received"] += 1
             if event.rtt is not None:
-                self.result.metrics.trends["ws_ping"].add(event.rtt * 1000)
+                self._measure("ws_ping", event.rtt * 1000)
             rtt = f" after {event.rtt * 1000:.1f}ms" if event.rtt is not None else " (unsolicited)"
             self._frame("received", "pong", _preview(event.data) + rtt)
             if fire:
@@ -301,9 +329,12 @@ class Session:
     async def _end_early(self) -> None:
         """The deadline passed or Ctrl-C: say so, close, and let error and close rules run, bounded."""
         conn = self._conn
-        if self._stopping:
+        if self._stopping and self._interrupting:
             self.result.interrupted = True
             self._log("interrupted", "note")
+        elif self._stopping:
+            self.result.stopped = True
+            self._log("stopped: the load run's duration and graceful stop are over", "note")
         else:
             self.result.timed_out = True
             self._log(f"session timed out after {self.scenario.timeout:g}s", "error")
@@ -336,9 +367,9 @@ class Session:
         result, conn = self.result, self._conn
         result.duration = self._now()
         if conn is not None:
-            result.metrics.counters["data_sent"] += conn.bytes_sent
-            result.metrics.counters["data_received"] += conn.bytes_received
-            result.metrics.trends["ws_session_duration"].add(result.duration * 1000)
+            self._count("data_sent", conn.bytes_sent)
+            self._count("data_received", conn.bytes_received)
+            self._measure("ws_session_duration", result.duration * 1000)
         for index, check in enumerate(self.scenario.checks):
             self._check(check, f"checks[{index}]")
         for tally in result.checks.values():
@@ -387,7 +418,7 @@ class Session:
             await conn.send(data)
         except Disconnected:
             raise _Skipped(f"{what} failed: the connection is closed") from None
-        self.result.metrics.counters["ws_msgs_sent"] += 1
+        self._count("ws_msgs_sent")
         self._frame("sent", "text" if isinstance(data, str) else "binary", _preview(data))
 
     async def _act(self, action: Any, where: str) -> None:

@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .engine import LogSink, Session
+from .engine import LogSink, SampleSink, Session
 from .model import Scenario
 from .plan import Plan
 from .results import RunResult, SessionResult
@@ -97,11 +97,12 @@ class LoadRun:
         *,
         on_log: LogSink | None = None,
         on_session: Callable[[SessionResult], None] | None = None,
+        on_sample: SampleSink | None = None,
         first_vu: int = 1,
         vu_step: int = 1,
     ) -> None:
         self.plan, self.load = plan, load
-        self._on_log, self._on_session = on_log, on_session
+        self._on_log, self._on_session, self._on_sample = on_log, on_session, on_sample
         # Worker processes number their vus first_vu, first_vu + vu_step, ... so that ids stay unique.
         self._first_vu, self._vu_step = first_vu, vu_step
         self._loop = asyncio.get_running_loop()
@@ -113,6 +114,15 @@ class LoadRun:
         self.active = 0
         scenario = plan.scenario
         self.result = RunResult(scenario.name, plan.file, plan.mask(plan.options.url), dict(scenario.tags))
+
+    def snapshot(self) -> tuple[int, int, int]:
+        """Live figures for a progress display: sessions active, messages received, failed checks so far."""
+        running = [session.result for session in self._sessions]
+        received = self.result.series.select().counters.get("ws_msgs_received", 0) if self.result.sessions else 0
+        received += sum(result.metrics.counters["ws_msgs_received"] for result in running)
+        failed = sum(check.fails for check in self.result.checks.values())
+        failed += sum(check.fails for result in running for check in result.checks.values())
+        return len(running), int(received), failed
 
     # -- stopping ------------------------------------------------------------------------------
 
@@ -148,7 +158,7 @@ class LoadRun:
 
     async def _session(self, vu: int, iteration: int) -> None:
         plan = self.plan if (vu, iteration) == (1, 0) else self.plan.for_session(vu, iteration)
-        session = Session(plan, self._on_log, name_lines=not self.load.single)
+        session = Session(plan, self._on_log, name_lines=not self.load.single, on_sample=self._on_sample)
         self._sessions.add(session)
         self.active += 1
         try:
@@ -244,7 +254,7 @@ class LoadRun:
         if running and not self._stopping:
             await asyncio.wait(running, timeout=self.load.graceful_stop)
         for session in list(self._sessions):
-            session.stop()
+            session.stop(interrupted=self._stopping)
         running = [task for task in tasks.values() if not task.done()]
         if running:
             # Each stopped session ends within about a second (its close, bounded); allow a margin.

@@ -7,13 +7,17 @@ for each failure with a short transcript, and k6's metrics summary.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
+from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
 from .results import LogLine, RunResult, SessionResult
 from .thresholds import ThresholdResult, parse_metric
@@ -22,6 +26,7 @@ __all__ = ["Reporter", "format_bytes", "format_ms"]
 
 TRANSCRIPT_SHOWN = 20
 ERRORS_SHOWN = 10
+PROGRESS_AFTER = 2.0  # seconds: runs shorter than this show no live display
 _ARROWS = {"sent": "→", "received": "←"}
 
 
@@ -63,6 +68,7 @@ class Reporter:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.quiet = quiet
         self.trend_stats = tuple(trend_stats)
+        self._progress: asyncio.Task[None] | None = None
 
     def log(self, line: LogLine) -> None:
         if self.quiet and line.kind == "log":
@@ -76,8 +82,38 @@ class Reporter:
         else:
             self.console.print(f"{stamp} {escape(printable(line.text))}")
 
+    def progress(self, figures: Callable[[], tuple[int, int, int, int]], load: Load) -> None:
+        """Start the live display of a run: on a terminal only, and not with -q; it ends with the report."""
+        if self.quiet or not self.console.is_terminal:
+            return
+        self._progress = asyncio.get_running_loop().create_task(self._show_progress(figures, load))
+
+    async def _show_progress(self, figures: Callable[[], tuple[int, int, int, int]], load: Load) -> None:
+        started = time.monotonic()
+        await asyncio.sleep(PROGRESS_AFTER)  # short runs need no progress display
+        total = load.total_duration
+        previous, before = 0, time.monotonic()
+        with Live(console=self.console, transient=True, refresh_per_second=4) as live:
+            while True:
+                active, ended, received, failed = figures()
+                now = time.monotonic()
+                rate = (received - previous) / max(now - before, 1e-9)
+                previous, before = received, now
+                elapsed = f"{now - started:.0f}s" + (f"/{total:.0f}s" if total else "")
+                failing = f" · [red]{failed} check failures[/red]" if failed else ""
+                live.update(
+                    Text.from_markup(
+                        f"[dim]running[/dim] {elapsed} · {active} sessions active · {ended} ended"
+                        f" · {rate:,.0f} msgs/s{failing}"
+                    )
+                )
+                await asyncio.sleep(0.5)
+
     def run(self, result: RunResult) -> None:
         """The report of one scenario's run: its session's details, or a load run's totals."""
+        if self._progress is not None:
+            self._progress.cancel()
+            self._progress = None
         out = self.console
         if result.interrupted:
             verdict = "[yellow]interrupted[/yellow]"
@@ -91,6 +127,8 @@ class Reporter:
             )
         tags = " · " + " ".join(f"{k}={v}" for k, v in result.tags.items()) if result.tags else ""
         load = f" · {result.sessions} sessions, {result.vus_max} vus max" if result.sessions != 1 else ""
+        if result.stopped:
+            load += f" ({result.stopped} stopped at the end)"
         out.print()
         out.print(
             f"[bold]{escape(result.scenario)}[/bold] · {escape(result.url)} · {result.duration:.2f}s{load}{escape(tags)} · {verdict}"

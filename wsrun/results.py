@@ -80,6 +80,7 @@ class SessionResult:
     transcript: deque[Frame] = field(default_factory=lambda: deque(maxlen=TRANSCRIPT_LENGTH))
     timed_out: bool = False
     interrupted: bool = False
+    stopped: bool = False  # by the end of a load run (graceful stop), not by Ctrl-C
     has_checks: bool = False
     vu: int = 1
     iteration: int = 0
@@ -127,6 +128,7 @@ class RunResult:
     thresholds: list[ThresholdResult] = field(default_factory=list)
     interrupted: bool = False
     timed_out: int = 0
+    stopped: int = 0
     has_checks: bool = False
 
     @classmethod
@@ -154,6 +156,7 @@ class RunResult:
             if warning not in self.warnings:
                 self.warnings.append(warning)
         self.timed_out += session.timed_out
+        self.stopped += session.stopped
         self.interrupted = self.interrupted or session.interrupted
         if not session.passed:
             self.failed_sessions += 1

@@ -16,12 +16,29 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from .engine import LogSink
-from .load import LoadRun, load_of
+from .load import Load, LoadRun, load_of
 from .model import Scenario
+from .ndjson import NdjsonWriter
 from .plan import prepare
 from .results import RunResult, SessionResult
+from .workers import Progress, new_progress, run_in_workers
 
-__all__ = ["Job", "Options", "run_jobs"]
+__all__ = ["Job", "Options", "Snapshot", "run_jobs"]
+
+#: Live figures for a progress display: sessions active, sessions ended, messages received, failed checks.
+Snapshot = Callable[[], tuple[int, int, int, int]]
+
+
+def _live(run: LoadRun) -> Snapshot:
+    def figures() -> tuple[int, int, int, int]:
+        active, received, failed = run.snapshot()
+        return active, run.result.sessions, received, failed
+
+    return figures
+
+
+def _figures(progress: Progress) -> Snapshot:
+    return progress.total
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,9 @@ class Options:
     vus: int | None = None
     iterations: int | None = None
     duration: float | None = None
+    workers: int = 1
+    quiet: bool = False
+    out: str | None = None  # --out ndjson=PATH
 
 
 def serve_url(url: str, served: str) -> str:
@@ -69,7 +89,7 @@ async def run_jobs(
     on_log: LogSink | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     on_session: Callable[[SessionResult], None] | None = None,
-    on_start: Callable[[LoadRun], None] | None = None,
+    on_start: Callable[[Snapshot, Load], None] | None = None,
     on_hard_stop: Callable[[], None] | None = None,
 ) -> tuple[list[RunResult], bool]:
     """Run the scenarios one after the other; returns their results and whether Ctrl-C stopped them.
@@ -79,6 +99,7 @@ async def run_jobs(
     """
     current: LoadRun | None = None
     interrupted = False
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
 
@@ -88,11 +109,19 @@ async def run_jobs(
             main.cancel()
             return
         interrupted = True
+        stop.set()
         if current is not None:
             current.stop()
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     results: list[RunResult] = []
+    # With workers, each writes its own part, appended to the file when its run ends.
+    writer = None
+    if options.out is not None:
+        writer = NdjsonWriter(open(options.out, "w", encoding="utf-8"))
+        if options.workers > 1:
+            writer.close()
+            writer = None
     try:
         async with _maybe_server(options.serve) as served:
             relocate = None if served is None else (lambda target: serve_url(target, served))
@@ -111,10 +140,38 @@ async def run_jobs(
                 if interrupted:
                     break
                 load = load_of(plan.scenario, vus=options.vus, iterations=options.iterations, duration=options.duration)
-                current = LoadRun(plan, load, on_log=on_log, on_session=on_session)
-                if on_start is not None:
-                    on_start(current)
-                result = await current.run()
+                workers = min(options.workers, load.vus_max)
+                if workers > 1 and not load.single:
+                    progress = new_progress(workers)
+                    if on_start is not None:
+                        on_start(_figures(progress), load)
+                    job = jobs[plans.index(plan)]
+                    if writer is not None:
+                        writer.flush()
+                    result = await run_in_workers(
+                        plan,
+                        load,
+                        workers,
+                        file=job.file,
+                        url=options.url,
+                        relocate_to=served,
+                        overrides=job.overrides,
+                        quiet=options.quiet,
+                        stop=stop,
+                        progress=progress,
+                        out=options.out,
+                    )
+                else:
+                    current = LoadRun(
+                        plan,
+                        load,
+                        on_log=on_log,
+                        on_session=on_session,
+                        on_sample=None if writer is None else writer.sample,
+                    )
+                    if on_start is not None:
+                        on_start(_live(current), load)
+                    result = await current.run()
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
@@ -124,4 +181,6 @@ async def run_jobs(
             on_hard_stop()
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+        if writer is not None:
+            writer.close()
     return results, interrupted
