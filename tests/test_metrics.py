@@ -103,20 +103,6 @@ def test_large_trend_percentiles_within_one_percent(name: str) -> None:
         assert trend.percentile(p) == pytest.approx(exact, rel=0.01), f"p({p})"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="every value below 1 µs (0.001 ms) falls into one bucket, whose percentile is the minimum: "
-    "the error is under 1 µs absolute but not within 1% relative",
-)
-def test_large_trend_percentiles_below_1us_within_one_percent() -> None:
-    """Beyond 1000 samples, percentiles of values below 1 µs are within 1% of the exact ones."""
-    values = uniform(5_000, 0.0001, 0.0009, seed=5)
-    trend = trend_of(values)
-    ordered = sorted(values)
-    for p in PERCENTS:
-        assert trend.percentile(p) == pytest.approx(percentile(ordered, p), rel=0.01), f"p({p})"
-
-
 def test_large_trend_percentiles_below_1us_within_1us() -> None:
     """Values below 1 µs share one bucket: their percentiles are off by less than 1 µs (0.001 ms)."""
     values = uniform(5_000, 0.0001, 0.0009, seed=5)

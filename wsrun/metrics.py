@@ -5,7 +5,8 @@ A trend keeps its samples while they are few (so small runs get k6's exact,
 interpolated percentiles) and always a histogram whose buckets are 1% wide, so
 that memory does not grow with the length of a run and histograms from several
 worker processes merge exactly (percentiles of the merged histogram, never an
-average of percentiles).
+average of percentiles). Values below 1 µs share one bucket: their percentiles
+are exact to within 1 µs rather than 1%.
 """
 
 from __future__ import annotations

