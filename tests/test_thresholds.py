@@ -207,11 +207,6 @@ def test_problems_reports_a_tag_filter_on_checks() -> None:
     assert message == "'checks{my_tag:hello}': checks has no tags to filter on"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="problems() only parses the key with parse_metric(); the 'checks has no tags' rule lives in parse(), "
-    "so a tag-filtered checks key with no expressions is accepted silently",
-)
 def test_problems_reports_a_tag_filter_on_checks_without_expressions() -> None:
     """A tag filter on checks is a bad key even when its list of expressions is empty."""
     assert problems({"checks{my_tag:hello}": []}) == [
