@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
+from . import __version__, aio
 from .errors import ScenarioError, UsageError, WsrunError
 
 # Heavy modules (pydantic, websockets, rich) are imported where they are used,
@@ -182,7 +182,7 @@ def run(argv: Sequence[str]) -> int:
             args.url, args.serve, args.vus, args.iterations, args.duration, args.workers, args.quiet, args.out
         )
         started = time.perf_counter()
-        results, interrupted = asyncio.run(
+        results, interrupted = aio.run(
             run_jobs(
                 jobs,
                 options,

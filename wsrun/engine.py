@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from . import conditions
 from .connection import Connection, describe_close, open_connection
@@ -24,7 +24,7 @@ from .errors import ConnectFailed, Disconnected, TemplateError
 from .events import Closed, Event, Message, Ping, Pong
 from .model import CheckAction, Close, Log, Rule, Send, SendBinary, SendJson, Store
 from .model import Ping as PingAction
-from .namespace import look_up
+from .namespace import dig, look_up
 from .plan import Plan
 from .results import CheckResult, Frame, LogLine, SessionResult
 from .templates import MISSING, render, render_value, text_of
@@ -85,36 +85,45 @@ class Session:
         if tls is not None and tls.insecure and plan.options.url.startswith("wss://"):
             self.result.warnings.append("TLS verification is off (tls.insecure): the server's identity was not checked")
         self._register_checks()
+        # The rules of each event, in file order: looked up for every message.
+        self._rules_on: dict[str, list[tuple[int, Rule]]] = {}
+        for index, rule in enumerate(self.scenario.rules):
+            if rule.on is not None:
+                self._rules_on.setdefault(rule.on, []).append((index, rule))
 
     # -- the namespace ----------------------------------------------------------------------
 
     def lookup(self, name: str) -> Any:
         """The value of a name (see README, "Names"), or MISSING."""
-        scopes = (self._stored, self.plan.variables, self._facts())
-        return look_up(name, scopes, self.plan.env, self.result.headers)
+        root, _, rest = name.partition(".")
+        fact = self._FACTS.get(root)
+        if fact is not None and root not in self._stored and root not in self.plan.variables:
+            value = fact(self)
+            return dig(value, rest.split(".")) if rest else value
+        return look_up(name, (self._stored, self.plan.variables), self.plan.env, self.result.headers)
 
-    def _facts(self) -> dict[str, Any]:
-        result, counters = self.result, self.result.metrics.counters
+    @staticmethod
+    def _unset_if_none(value: Any) -> Any:
+        return MISSING if value is None else value
 
-        def unset_if_none(value: Any) -> Any:
-            return MISSING if value is None else value
-
-        return {
-            "url": self.plan.options.url,
-            "status": unset_if_none(result.status),
-            "subprotocol": result.subprotocol,  # null when none was negotiated
-            "message": self._last_message,
-            "error": result.errors[-1].text if result.errors else MISSING,
-            "close_code": unset_if_none(result.close_code),
-            "close_reason": unset_if_none(result.close_reason),
-            "closed_by": unset_if_none(result.closed_by),
-            "messages_sent": counters["ws_msgs_sent"],
-            "messages_received": counters["ws_msgs_received"],
-            "errors": len(result.errors),
-            "vu": self.plan.vu,
-            "iteration": self.plan.iteration,
-            **self._counts,
-        }
+    # Each fact read directly: lookups run for every message and condition of a load run.
+    _FACTS: ClassVar[dict[str, Callable[[Session], Any]]] = {
+        "url": lambda s: s.plan.options.url,
+        "status": lambda s: Session._unset_if_none(s.result.status),
+        "subprotocol": lambda s: s.result.subprotocol,  # null when none was negotiated
+        "message": lambda s: s._last_message,
+        "error": lambda s: s.result.errors[-1].text if s.result.errors else MISSING,
+        "close_code": lambda s: Session._unset_if_none(s.result.close_code),
+        "close_reason": lambda s: Session._unset_if_none(s.result.close_reason),
+        "closed_by": lambda s: Session._unset_if_none(s.result.closed_by),
+        "messages_sent": lambda s: s.result.metrics.counters["ws_msgs_sent"],
+        "messages_received": lambda s: s.result.metrics.counters["ws_msgs_received"],
+        "errors": lambda s: len(s.result.errors),
+        "pings_received": lambda s: s._counts["pings_received"],
+        "pongs_received": lambda s: s._counts["pongs_received"],
+        "vu": lambda s: s.plan.vu,
+        "iteration": lambda s: s.plan.iteration,
+    }
 
     # -- what the session records -----------------------------------------------------------
 
@@ -146,7 +155,9 @@ class Session:
         return {**self.result.tags, "url": self.result.url, "status": "" if status is None else str(status)}
 
     def _frame(self, direction: str, kind: str, text: str) -> None:
-        self.result.transcript.append(Frame(self._now(), direction, kind, self.plan.mask(text)))  # type: ignore[arg-type]
+        if self.plan.mask:
+            text = self.plan.mask(text)
+        self.result.transcript.append(Frame(self._now(), direction, kind, text))  # type: ignore[arg-type]
 
     def _hide(self, secret: str) -> None:
         """Mask a secret learnt during the session, also in what was already recorded."""
@@ -266,9 +277,11 @@ class Session:
                 await asyncio.sleep(0)
 
     def _pong_due(self, conn: Connection) -> float | None:
-        sent = conn.oldest_unanswered_ping()
         timeout = self.scenario.pong_timeout
-        return None if sent is None or timeout is None or conn.closed else sent + timeout
+        if timeout is None:
+            return None
+        sent = conn.oldest_unanswered_ping()
+        return None if sent is None or conn.closed else sent + timeout
 
     async def _pong_timed_out(self, conn: Connection) -> None:
         """No pong in time: the peer is gone or stuck. Error rules run, then the connection is closed with 1011."""
@@ -382,15 +395,14 @@ class Session:
 
     async def _fire(self, event: str) -> None:
         """Run every rule for an event, in file order."""
-        for index, rule in enumerate(self.scenario.rules):
-            if rule.on == event:
-                await self._run_rule(index, rule)
+        for index, rule in self._rules_on.get(event, ()):
+            await self._run_rule(index, rule)
 
     async def _run_rule(self, index: int, rule: Rule) -> None:
         """Run a rule's actions in order, if its condition holds; a failing action does not stop the rest."""
         if rule.when is not None:
             try:
-                if not conditions.evaluate(rule.when, self.lookup(rule.when.that), self.lookup).passed:
+                if not conditions.evaluate(rule.when, self.lookup(rule.when.that), self.lookup, explain=False).passed:
                     return
             except TemplateError as exc:
                 self._log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")

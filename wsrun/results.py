@@ -37,7 +37,7 @@ class CheckResult:
                 self.reason, self.failed_at = reason, at
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LogLine:
     """A line printed by a log action, or a note from wsrun itself."""
 
@@ -47,7 +47,7 @@ class LogLine:
     session: tuple[int, int] | None = None  # (vu, iteration), in a load run
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Frame:
     """One entry of the transcript: what went which way, and when."""
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
+from . import aio
 from .load import Load, LoadRun
 from .ndjson import NdjsonWriter
 from .plan import Plan
@@ -86,7 +87,7 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
             scenario, file=task.file, url=task.url, overrides=task.overrides, env=os.environ, relocate=relocate
         )
         reporter = Reporter(quiet=task.quiet)
-        result = asyncio.run(_run_share(plan, task, reporter, progress))
+        result = aio.run(_run_share(plan, task, reporter, progress))
         pipe.send(result)
     except KeyboardInterrupt:  # Ctrl-C before the loop was running: nothing to report
         pipe.send(None)
