@@ -22,7 +22,7 @@ async def session(url: str, messages: int) -> None:
 
 async def main(url: str, sessions: int, messages: int) -> None:
     try:
-        import uvloop  # noqa: F401  (used when installed, as wsrun does)
+        import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -33,6 +33,7 @@ from websockets.exceptions import (
 )
 from websockets.frames import CLOSE_CODE_EXPLANATIONS, DATA_OPCODES, Frame, Opcode
 from websockets.protocol import Event as ProtocolEvent
+from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from .errors import ConnectFailed, Disconnected, UsageError
@@ -46,6 +47,11 @@ def describe_close(code: int, reason: str) -> str:
     """A close code as people read it: ``1011 (internal error): boom``."""
     text = f"{code} ({CLOSE_CODE_EXPLANATIONS.get(code, 'application-defined' if code >= 3000 else 'unknown')})"
     return f"{text}: {reason}" if reason else text
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def check_url(url: str) -> None:
@@ -195,21 +201,36 @@ class Connection:
 
     async def next_event(self) -> Event:
         """Wait for the next event; after :class:`Closed`, keep returning it."""
+        event = await self.next_event_before(None)
+        assert event is not None
+        return event
+
+    async def next_event_before(self, due: float | None) -> Event | None:
+        """Wait for the next event, or until ``due`` (event loop time), then return None.
+
+        After :class:`Closed`, keep returning it. The deadline wakes the waiter
+        instead of cancelling the task: sessions wait like this for every timer.
+        """
         ws = self._ws
         while not ws.wsrun_events:
             if self._closed_event is not None:
                 return self._closed_event
-            ws.wsrun_waiter = ws.loop.create_future()
+            if due is not None and ws.loop.time() >= due:
+                return None
+            waiter = ws.wsrun_waiter = ws.loop.create_future()
+            timer = None if due is None else ws.loop.call_at(due, _wake, waiter)
             try:
-                await ws.wsrun_waiter
+                await waiter
             finally:
                 ws.wsrun_waiter = None
+                if timer is not None:
+                    timer.cancel()
         item = ws.wsrun_events.popleft()
         if item == "message":
             try:
                 return Message(await ws.recv())
             except ConnectionClosed:  # pragma: no cover - recv() drains queued messages first
-                return await self.next_event()
+                return await self.next_event_before(due)
         if item == "closed":
             self._closed_event = self._close_facts()
             return self._closed_event
@@ -257,15 +278,16 @@ class Connection:
             data = b"wsrun-%d" % next(self._ping_ids)
         if data in self._ws.wsrun_pings:
             raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
-        self._ws.wsrun_pings[data] = self._ws.loop.time()
-        try:
-            waiter = await self._ws.ping(data)
-        except ConnectionClosed:
-            del self._ws.wsrun_pings[data]
-            raise Disconnected("the connection is closed") from None
-        # The library's own future fails when the connection closes first; the
-        # Pong event carries the round trip, so its outcome is not needed.
-        cast("asyncio.Future[float]", waiter).add_done_callback(lambda future: future.cancelled() or future.exception())
+        ws = self._ws
+        if ws.protocol.state is not State.OPEN:
+            raise Disconnected("the connection is closed")
+        # Straight to the protocol, past ClientConnection.ping(): our own table
+        # times the pong (the library then sees it as unsolicited and ignores
+        # it), and a ping is too small to need flow control. Held sessions ping
+        # all the time; this halves what a ping costs.
+        ws.wsrun_pings[data] = ws.loop.time()
+        ws.protocol.send_ping(data)
+        ws.send_data()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake and wait for it, bounded by the close timeout."""

@@ -293,17 +293,7 @@ class Session:
 
     async def _next_event(self, conn: Connection, due: float | None) -> Event | None:
         """The next event, or None when ``due`` (a timer, a pong deadline) comes first."""
-        if due is None:
-            return await conn.next_event()
-        if self._loop.time() >= due:
-            return None
-        try:
-            async with asyncio.timeout_at(due) as deadline:
-                return await conn.next_event()
-        except TimeoutError:
-            if deadline.expired():
-                return None
-            raise
+        return await conn.next_event_before(due)
 
     async def _dispatch(self, event: Event, *, fire: bool = True) -> None:
         """Count and record an event, then run its rules (unless interrupted)."""
