@@ -59,7 +59,7 @@ PASSING: list[tuple[dict[str, Any], Any]] = [
     ({"at_most": 1.5}, 1.5),
     ({"at_most": 1.5}, -2),
     ({"exists": True}, "x"),
-    ({"exists": True}, None),
+    ({"exists": False}, None),  # null is not set
     ({"exists": False}, MISSING),
 ]
 
@@ -89,7 +89,7 @@ FAILING: list[tuple[dict[str, Any], Any, str]] = [
     ({"at_least": 3}, 2, "expected message at_least 3, got 2"),
     ({"at_most": 1.5}, "2", 'expected message at_most 1.5, got "2"'),
     ({"exists": True}, MISSING, "expected message to be set, got (not set)"),
-    ({"exists": False}, None, "expected message not to be set, got null"),
+    ({"exists": True}, None, "expected message to be set, got null"),
     ({"that": "close_code", "exists": False}, 1000, "expected close_code not to be set, got 1000"),
 ]
 

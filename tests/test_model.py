@@ -81,10 +81,11 @@ def test_rule_needs_exactly_one_trigger(triggers: dict[str, Any], found: str) ->
         Rule.model_validate({**triggers, "do": ["ping"]})
 
 
-def test_every_must_be_positive() -> None:
-    """every: 0s is refused, since it would run without end."""
-    with pytest.raises(ValidationError, match="greater than 0"):
-        Rule.model_validate({"every": "0s", "do": ["ping"]})
+@pytest.mark.parametrize("every", ["0s", "0.5ms"])
+def test_every_must_be_at_least_a_millisecond(every: str) -> None:
+    """every below 1ms is refused: a timer that fast would starve everything else."""
+    with pytest.raises(ValidationError, match="must be at least 1ms"):
+        Rule.model_validate({"every": every, "do": ["ping"]})
 
 
 def test_after_may_be_zero() -> None:

@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,10 +124,17 @@ def _check_writable(option: str, path: str) -> None:
     """Fail before running, not after, when an output file cannot be written."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"{option} {path}: no such folder {str(folder)!r}")
-    if target.is_dir() or not os.access(target if target.exists() else folder, os.W_OK):
-        raise UsageError(f"{option} {path}: cannot write there")
+    try:
+        if not folder.is_dir():
+            raise UsageError(f"{option} {path}: no such folder {str(folder)!r}")
+        if target.exists() and not target.is_file():
+            raise UsageError(f"{option} {path}: not a regular file")
+        if not os.access(target if target.exists() else folder, os.W_OK):
+            raise UsageError(f"{option} {path}: cannot write there")
+        with open(target, "a", encoding="utf-8"):  # the name itself may be too long, say
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc.strerror}") from None
 
 
 def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[Job]:
@@ -305,3 +314,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C before a run started (while loading, say)
         print("wsrun: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # the output itself cannot be written (a full disk, /dev/full)
+        print(f"wsrun: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def entry() -> None:
+    """The console script: ``main()``, then exit without waiting for threads that cannot end.
+
+    A DNS lookup that never answers holds a thread of the resolver; the run's
+    deadline already ended the session and the report is out, so the process
+    does not wait for that thread (Python cannot cancel it).
+    """
+    # `wsrun … | head` ends quietly, as other command-line tools do.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if threading.active_count() > 1:
+        os._exit(code)
+    sys.exit(code)

@@ -4,14 +4,13 @@ Evaluating conditions and checks: pure functions, no I/O.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .model import Condition
+from .regex import RegexError, compile_regex
 from .templates import MISSING, Lookup, render_value, text_of
 
 __all__ = ["Outcome", "evaluate", "show"]
@@ -23,11 +22,6 @@ class Outcome:
 
     passed: bool
     reason: str = ""
-
-
-@functools.lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 def show(value: Any, limit: int = 200) -> str:
@@ -46,13 +40,13 @@ def show(value: Any, limit: int = 200) -> str:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
             return float(value.strip())
-        except ValueError:
-            return None
+    except (ValueError, OverflowError):
+        return None
     return None
 
 
@@ -66,7 +60,12 @@ def _equal(actual: Any, expected: Any) -> bool:
         # A text message compared with a boolean compares as JSON text: "true" equals true.
         return isinstance(actual, str) and actual == text_of(expected)
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
-        return float(actual) == float(expected)
+        if isinstance(actual, int) and isinstance(expected, int):
+            return actual == expected  # exact, however many digits
+        try:
+            return float(actual) == float(expected)
+        except OverflowError:  # an integer too large for a float cannot equal one
+            return False
     if isinstance(actual, dict) and isinstance(expected, dict):
         return actual.keys() == expected.keys() and all(_equal(actual[k], expected[k]) for k in actual)
     if isinstance(actual, list) and isinstance(expected, list):
@@ -110,7 +109,13 @@ def evaluate(condition: Condition, actual: Any, lookup: Lookup, *, explain: bool
     ``explain=False`` (rule conditions, run for every message), a failure
     carries no reason, which saves building one.
     """
+    try:
+        return _evaluate(condition, actual, lookup, explain)
+    except RecursionError:  # a message nested deeper than Python can compare
+        return Outcome(False, f"{condition.that} is nested too deeply to compare") if explain else _FAILED
 
+
+def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool) -> Outcome:
     def fail(reason: Callable[[], str]) -> Outcome:
         return Outcome(False, reason()) if explain else _FAILED
 
@@ -119,7 +124,8 @@ def evaluate(condition: Condition, actual: Any, lookup: Lookup, *, explain: bool
         expected = render_value(expected, lookup)
     that = condition.that
     if name == "exists":
-        if (actual is not MISSING) == bool(expected):
+        # null counts as not set: "subprotocol exists" fails when none was negotiated.
+        if (actual is not MISSING and actual is not None) == bool(expected):
             return _PASSED
         return fail(lambda: f"expected {that} {'to be set' if expected else 'not to be set'}, got {show(actual)}")
     if actual is MISSING:
@@ -139,10 +145,10 @@ def evaluate(condition: Condition, actual: Any, lookup: Lookup, *, explain: bool
         passed = not _contains(actual, expected)
     else:  # matches
         try:
-            passed = _regex(str(expected)).search(text_of(actual)) is not None
-        except re.error as exc:  # only possible when a template made the pattern
+            passed = compile_regex(str(expected)).search(text_of(actual)) is not None
+        except RegexError as exc:  # only possible when a template made the pattern
             error = str(exc)
-            return fail(lambda: f"matches: {expected!r} is not a valid regular expression: {error}")
+            return fail(lambda: f"matches: {error}")
     if passed:
         return _PASSED
     return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, got {show(actual)}")

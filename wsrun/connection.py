@@ -40,6 +40,11 @@ from .errors import ConnectFailed, Disconnected, UsageError
 from .events import Closed, Event, Message, Ping, Pong
 from .model import Tls
 
+#: Bounds of a connection's own event queue (pings and pongs; data messages are bounded by websockets).
+QUEUE_HIGH, QUEUE_LOW = 4096, 1024
+#: Stop reading when this much of our output (pongs) waits for the server to read it.
+WRITE_BUFFER_HIGH = 2**20
+
 __all__ = ["ConnectOptions", "Connection", "describe_close", "open_connection", "tls_context"]
 
 
@@ -62,7 +67,8 @@ def check_url(url: str) -> None:
         parsed = parse_uri(url)
         if not parsed.host:
             raise ValueError("no host")
-    except (InvalidURI, ValueError) as exc:
+        parsed.host.encode("idna")
+    except (InvalidURI, ValueError) as exc:  # UnicodeError (a bad host name) is a ValueError
         reason = exc.msg if isinstance(exc, InvalidURI) else str(exc)
         raise UsageError(f"{url!r} is not a valid WebSocket URL: {reason}") from None
 
@@ -116,11 +122,25 @@ class _Hooked(ClientConnection):
         self.wsrun_closing_by_us = False
         self.wsrun_aborted = False
         self.wsrun_close_timer: asyncio.TimerHandle | None = None
+        self.wsrun_reading_paused = False
 
     def _wsrun_put(self, item: str | Ping | Pong) -> None:
         self.wsrun_events.append(item)
+        if len(self.wsrun_events) > QUEUE_HIGH and self.transport.is_reading():
+            # A flood of pings or pongs (which websockets does not queue): stop reading
+            # until the session catches up, so memory stays bounded.
+            self.wsrun_reading_paused = True
+            self.transport.pause_reading()
         if self.wsrun_waiter is not None and not self.wsrun_waiter.done():
             self.wsrun_waiter.set_result(None)
+
+    def wsrun_taken(self) -> None:
+        """An event was taken from the queue: read again once it is short enough."""
+        if self.wsrun_reading_paused and len(self.wsrun_events) < QUEUE_LOW:
+            self.wsrun_reading_paused = False
+            # Unless websockets holds reading paused itself (its message queue is full).
+            if not self.connection_lost_waiter.done() and not self.recv_messages.paused:
+                self.transport.resume_reading()
 
     def process_event(self, event: ProtocolEvent) -> None:
         super().process_event(event)
@@ -158,6 +178,16 @@ class _Hooked(ClientConnection):
     def data_received(self, data: bytes) -> None:
         self.wsrun_bytes_received += len(data)
         super().data_received(data)
+        if self.transport.get_write_buffer_size() > WRITE_BUFFER_HIGH and self.transport.is_reading():
+            # The server pings but does not read our pongs: stop reading its pings
+            # until it reads, rather than buffer pongs without end.
+            self.wsrun_reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.transport.get_write_buffer_size() <= WRITE_BUFFER_HIGH:
+            self.wsrun_taken()
 
     def send_data(self) -> None:
         self.wsrun_bytes_sent += sum(len(chunk) for chunk in self.protocol.writes)
@@ -226,6 +256,7 @@ class Connection:
                 if timer is not None:
                     timer.cancel()
         item = ws.wsrun_events.popleft()
+        ws.wsrun_taken()
         if item == "message":
             try:
                 return Message(await ws.recv())
@@ -265,6 +296,11 @@ class Connection:
 
     async def send(self, data: str | bytes) -> None:
         """Send a data message; Disconnected if the connection is closed."""
+        if isinstance(data, str):
+            try:
+                data.encode()
+            except UnicodeEncodeError as exc:  # text with lone surrogates, say from a non-UTF-8 env var
+                raise ValueError(f"the text is not valid UTF-8 ({exc.reason} at position {exc.start})") from None
         try:
             await self._ws.send(data)
         except ConnectionClosed:

@@ -40,8 +40,7 @@ class _Skipped(Exception):
     """An action could not run; the reason goes to the report as an error."""
 
 
-def _preview(data: str | bytes, limit: int = 120) -> str:
-    text = data if isinstance(data, str) else f"<{len(data)} bytes: {data[:48].hex()}>"
+def _cut(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -154,10 +153,12 @@ class Session:
         status = self.result.status
         return {**self.result.tags, "url": self.result.url, "status": "" if status is None else str(status)}
 
-    def _frame(self, direction: str, kind: str, text: str) -> None:
+    def _frame(self, direction: str, kind: str, data: str | bytes, suffix: str = "") -> None:
+        """Record a frame in the transcript: masked first, then cut (a secret is never half shown)."""
+        text = data if isinstance(data, str) else f"<{len(data)} bytes: {data.hex()}>"
         if self.plan.mask:
             text = self.plan.mask(text)
-        self.result.transcript.append(Frame(self._now(), direction, kind, text))  # type: ignore[arg-type]
+        self.result.transcript.append(Frame(self._now(), direction, kind, _cut(text) + suffix))  # type: ignore[arg-type]
 
     def _hide(self, secret: str) -> None:
         """Mask a secret learnt during the session, also in what was already recorded."""
@@ -169,15 +170,21 @@ class Session:
         )
         result.logs = [replace(line, text=mask(line.text)) for line in result.logs]
         result.errors = [replace(line, text=mask(line.text)) for line in result.errors]
+        for check in result.checks.values():
+            check.reason = mask(check.reason)
 
     def _register_checks(self) -> None:
+        self._inline_checks: list[tuple[str, str]] = []
+        self._evaluated: set[str] = set()
         checks = self.result.checks
         for index, check in enumerate(self.scenario.checks):
             checks.setdefault(check.name, CheckResult(check.name, f"checks[{index}]"))
         for r, rule in enumerate(self.scenario.rules):
             for a, action in enumerate(rule.do):
                 if isinstance(action, CheckAction):
-                    checks.setdefault(action.check.name, CheckResult(action.check.name, f"rules[{r}].do[{a}]"))
+                    where = f"rules[{r}].do[{a}]"
+                    checks.setdefault(action.check.name, CheckResult(action.check.name, where))
+                    self._inline_checks.append((where, action.check.name))
         self.result.has_checks = bool(checks)
 
     # -- running ------------------------------------------------------------------------------
@@ -266,6 +273,9 @@ class Session:
                     timer[3] = max(runs + 1, math.floor(behind) + 1)
                     timer[0] = opened + rule.every * timer[3]
                 await self._run_rule(index, rule)
+                # A rule slower than its own interval would otherwise never let the
+                # loop run: the session deadline and Ctrl-C must always get through.
+                await asyncio.sleep(0)
                 continue
             if isinstance(event, Closed):
                 await self._closed(event)
@@ -301,12 +311,12 @@ class Session:
             self._count("ws_msgs_received")
             self._last_message = event.data
             kind = "text" if isinstance(event.data, str) else "binary"
-            self._frame("received", kind, _preview(event.data))
+            self._frame("received", kind, event.data)
             if fire:
                 await self._fire("message" if kind == "text" else "binary")
         elif isinstance(event, Ping):
             self._counts["pings_received"] += 1
-            self._frame("received", "ping", _preview(event.data))
+            self._frame("received", "ping", event.data)
             if fire:
                 await self._fire("ping")
         elif isinstance(event, Pong):
@@ -314,14 +324,15 @@ class Session:
             if event.rtt is not None:
                 self._measure("ws_ping", event.rtt * 1000)
             rtt = f" after {event.rtt * 1000:.1f}ms" if event.rtt is not None else " (unsolicited)"
-            self._frame("received", "pong", _preview(event.data) + rtt)
+            self._frame("received", "pong", event.data, rtt)
             if fire:
                 await self._fire("pong")
 
     async def _closed(self, event: Closed) -> None:
         self._closed_seen = True
         result = self.result
-        result.close_code, result.close_reason, result.closed_by = event.code, event.reason, event.by
+        result.close_code, result.closed_by = event.code, event.by
+        result.close_reason = self.plan.mask(event.reason) if self.plan.mask else event.reason
         if event.by == "server" or event.error is None:  # the server's close frame, or its answer to ours
             self._frame("received", "close", describe_close(event.code, event.reason))
         if event.error is not None:
@@ -354,15 +365,20 @@ class Session:
                     await conn.close(1001, reason)
                 if conn is not None:
                     event = await conn.next_event()
+                    drained = 0
                     while not isinstance(event, Closed):
                         # What arrives while closing is counted; after Ctrl-C no rule runs.
                         await self._dispatch(event, fire=not self._stopping)
+                        drained += 1
+                        if drained % 64 == 0:
+                            await asyncio.sleep(0)  # let the grace deadline be seen
                         event = await conn.next_event()
                     if not self._stopping:
                         await self._closed(event)
                     else:
                         result = self.result
-                        result.close_code, result.close_reason, result.closed_by = event.code, event.reason, event.by
+                        result.close_code, result.closed_by = event.code, event.by
+                        result.close_reason = self.plan.mask(event.reason)
         except TimeoutError:
             self._log(f"the session did not end within {grace:g}s after its deadline; connection dropped", "note")
 
@@ -375,10 +391,11 @@ class Session:
             self._measure("ws_session_duration", result.duration * 1000)
         for index, check in enumerate(self.scenario.checks):
             self._check(check, f"checks[{index}]")
-        for tally in result.checks.values():
-            if not tally.passes and not tally.fails:
-                tally.record(
-                    False, f"never evaluated: the rule holding it ({tally.where}) did not run", result.duration
+        # A check that never ran fails, per place in the file: a shared name must not hide a silent rule.
+        for where, name in self._inline_checks:
+            if where not in self._evaluated:
+                result.checks[name].record(
+                    False, f"never evaluated: the rule holding it ({where}) did not run", result.duration
                 )
 
     # -- rules and actions ----------------------------------------------------------------------
@@ -420,8 +437,10 @@ class Session:
             await conn.send(data)
         except Disconnected:
             raise _Skipped(f"{what} failed: the connection is closed") from None
+        except ValueError as exc:
+            raise _Skipped(f"{what} skipped: {exc}") from None
         self._count("ws_msgs_sent")
-        self._frame("sent", "text" if isinstance(data, str) else "binary", _preview(data))
+        self._frame("sent", "text" if isinstance(data, str) else "binary", data)
 
     async def _act(self, action: Any, where: str) -> None:
         if isinstance(action, Log):
@@ -443,7 +462,7 @@ class Session:
                 raise _Skipped(f"ping skipped: {exc}") from None
             except Disconnected:
                 raise _Skipped("ping failed: the connection is closed") from None
-            self._frame("sent", "ping", _preview(payload or b""))
+            self._frame("sent", "ping", payload or b"")
         elif isinstance(action, Close):
             conn = self._connection("close")
             options = action.close
@@ -468,7 +487,9 @@ class Session:
             outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup)
         except TemplateError as exc:
             outcome = conditions.Outcome(False, f"{where}: {exc}")
-        self.result.checks[check.name].record(outcome.passed, self.plan.mask(outcome.reason), self._now())
+        reason = self.plan.mask(outcome.reason) if outcome.reason else ""
+        self.result.checks[check.name].record(outcome.passed, _cut(reason, 400), self._now())
+        self._evaluated.add(where)
 
 
 async def run_session(plan: Plan, on_log: LogSink | None = None) -> SessionResult:

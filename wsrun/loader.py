@@ -170,6 +170,8 @@ def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file; the name defaults to the file's stem."""
     file = str(path)
     try:
+        if Path(path).exists() and not Path(path).is_dir() and not Path(path).is_file():
+            raise ScenarioError([Problem(file, None, None, "", "not a regular file (a pipe or a device?)")])
         size = Path(path).stat().st_size
         if size > MAX_FILE_BYTES and Path(path).is_file():
             raise ScenarioError(

@@ -32,6 +32,7 @@ from pydantic_core import CoreSchema
 
 from . import templates
 from .metrics import parse_trend_stat
+from .regex import RegexError, compile_regex
 
 __all__ = [
     "COMPARISONS",
@@ -164,7 +165,7 @@ class Condition(_Strict):
     not_contains: JsonValue = Field(None, description="Passes when `contains` would fail.")
     matches: str | None = Field(
         None,
-        description="Passes when this regular expression (Python syntax) is found in the text.",
+        description="Passes when this regular expression (RE2 syntax) is found in the text.",
         examples=["^\\d+$"],
     )
     at_least: float | None = Field(None, description="Passes when the value, as a number, is >= this.")
@@ -190,9 +191,9 @@ class Condition(_Strict):
         self._comparison = name, expected = given[0], getattr(self, given[0])
         if name == "matches" and expected is not None:
             try:
-                re.compile(str(expected))
-            except re.error as exc:
-                raise ValueError(f"matches: {expected!r} is not a valid regular expression: {exc}") from None
+                compile_regex(str(expected))
+            except RegexError as exc:
+                raise ValueError(f"matches: {exc}") from None
         elif name == "matches" and expected is None:
             raise ValueError("matches needs a regular expression")
         elif name in ("at_least", "at_most") and expected is None:
@@ -416,11 +417,19 @@ Action = Annotated[
 # Rules.
 
 
+def _at_least_1ms(seconds: float) -> float:
+    if seconds < 0.001:
+        raise ValueError("must be at least 1ms: a faster timer would starve everything else")
+    return seconds
+
+
 class Rule(_Strict):
     """One trigger (`on`, `every` or `after`) and the actions it runs, in order."""
 
     on: Event | None = Field(None, description="Run on each of these events.")
-    every: PositiveDuration | None = Field(None, description="Run repeatedly, first this long after open.")
+    every: Annotated[float, BeforeValidator(parse_duration), _DurationSchema, AfterValidator(_at_least_1ms)] | None = (
+        Field(None, description="Run repeatedly, first this long after open (at least 1ms).")
+    )
     after: Duration | None = Field(None, description="Run once, this long after open.")
     when: Condition | None = Field(
         None, description="Run only when this condition holds (by default it tests the current message)."

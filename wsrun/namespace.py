@@ -58,7 +58,7 @@ def dig(value: Any, path: list[str]) -> Any:
         if isinstance(value, (str, bytes)):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
                 return MISSING
         if isinstance(value, dict):
             value = value.get(key, MISSING)

@@ -30,7 +30,8 @@ PROGRESS_AFTER = 2.0  # seconds: runs shorter than this show no live display
 _ARROWS = {"sent": "→", "received": "←"}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def printable(text: str) -> str:
@@ -38,7 +39,7 @@ def printable(text: str) -> str:
 
     A server must not be able to recolour or rewrite the report with escape sequences.
     """
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return _CONTROL.sub(lambda match: _NAMED.get(match.group(), f"\\x{ord(match.group()):02x}"), text)
 
 
 def format_ms(ms: float) -> str:

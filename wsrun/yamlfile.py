@@ -33,8 +33,13 @@ class _Loader(_Base):  # type: ignore[valid-type, misc]
 
 
 # Copy the resolvers before changing them, so that yaml's own loaders stay untouched.
+# YAML 1.1 timestamps go too: a date stays the text it is (YAML 1.2 has none).
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -152,6 +157,8 @@ def read_yaml(text: str) -> Document:
         return document
     except yaml.YAMLError as exc:  # bad syntax, or a tag the safe constructor refuses
         raise _problem(exc, text) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # !!int abc, !!timestamp x, huge ints
+        raise YamlProblem(None, None, f"invalid YAML value: {exc}") from None
     except RecursionError:  # nesting deep enough to exhaust the parser itself
         raise YamlProblem(None, None, f"values are nested more than {MAX_DEPTH} levels deep") from None
     finally:
