@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
 import textwrap
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -54,3 +57,30 @@ async def run_yaml(text: str, url: str | None = None, file: str = "scenario.yaml
     lines: list[LogLine] = []
     result = await Session(plan, lines.append).run()
     return Run(result, lines)
+
+
+def interrupt(
+    command: list[str], *, after: str, then_again_after: str | None = None, timeout: float = 10 * UNIT
+) -> tuple[int, str, str, float]:
+    """Run a command, press Ctrl-C once a line containing ``after`` is printed (and again after
+    ``then_again_after``); returns the exit code, the rest of stdout, stderr, and the seconds
+    from the first Ctrl-C to the end."""
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert after in process.stdout.readline()  # blocks until the run is under way
+            sent = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            if then_again_after is not None:
+                assert then_again_after in process.stdout.readline()
+                process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=timeout)
+            return process.returncode, out, err, time.monotonic() - sent
+        finally:
+            process.kill()

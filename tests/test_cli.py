@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from wsrun.cli import main
 from wsrun.model import json_schema
 
-from .helpers import UNIT
+from .helpers import UNIT, interrupt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,21 +166,8 @@ def test_several_files_and_summary_export(tmp_path: Path, capsys: pytest.Capture
 def test_ctrl_c_prints_the_report_and_exits_130(tmp_path: Path) -> None:
     """Ctrl-C ends the session within a second, prints the report so far and exits 130."""
     path = write(tmp_path, "url: ws://127.0.0.1:9\nrules:\n  - {every: 50ms, do: [{log: tick}]}\n")
-    with subprocess.Popen(
-        [sys.executable, "-m", "wsrun", path, "--serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    ) as process:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # blocks until the session is running
-        assert "tick" in line
-        sent = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=10 * UNIT)
-        elapsed = time.monotonic() - sent
-    assert process.returncode == 130, err
+    code, out, err, elapsed = interrupt([sys.executable, "-m", "wsrun", path, "--serve"], after="tick")
+    assert code == 130, err
     assert "interrupted" in out and "ws_sessions" in out
     assert "Traceback" not in err
     assert elapsed < 3 * UNIT
@@ -276,23 +261,9 @@ def test_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
         """,
     )
     # The session is closing slowly: a server that never answers the close frame.
-    with subprocess.Popen(
-        [sys.executable, "-c", SLOW_CLOSER, path],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    ) as process:
-        try:
-            assert process.stdout is not None
-            assert "started" in process.stdout.readline()
-            process.send_signal(signal.SIGINT)
-            assert "interrupted" in process.stdout.readline()
-            process.send_signal(signal.SIGINT)
-            out, err = process.communicate(timeout=10 * UNIT)
-        finally:
-            process.kill()
-    assert process.returncode == 130, err
+    command = [sys.executable, "-c", SLOW_CLOSER, path]
+    code, out, err, _ = interrupt(command, after="started", then_again_after="interrupted")
+    assert code == 130, err
     assert "second Ctrl-C" in out and "Traceback" not in err
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -22,7 +19,7 @@ from wsrun.loader import load_text
 from wsrun.plan import prepare
 from wsrun.results import RunResult, SessionResult
 
-from .helpers import UNIT
+from .helpers import UNIT, interrupt
 
 
 async def run_load(text: str, url: str, **load_args: object) -> tuple[RunResult, list[SessionResult]]:
@@ -246,22 +243,7 @@ def test_ctrl_c_stops_a_load_run_and_prints_the_summary(tmp_path: Path) -> None:
         tmp_path,
         "url: ws://127.0.0.1:9\nvus: 50\nduration: 60s\nrules:\n  - {every: 100ms, do: [ping]}\n  - {after: 200ms, do: [{log: up}]}\n",
     )
-    with subprocess.Popen(
-        [sys.executable, "-m", "wsrun", path, "--serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    ) as process:
-        try:
-            assert process.stdout is not None
-            assert "up" in process.stdout.readline()
-            sent = time.monotonic()
-            process.send_signal(signal.SIGINT)
-            out, err = process.communicate(timeout=10 * UNIT)
-            elapsed = time.monotonic() - sent
-        finally:
-            process.kill()
-    assert process.returncode == 130, err
+    code, out, err, elapsed = interrupt([sys.executable, "-m", "wsrun", path, "--serve"], after="up")
+    assert code == 130, err
     assert "interrupted" in out and "ws_ping" in out and "Traceback" not in err
     assert elapsed < 3 * UNIT
