@@ -8,8 +8,8 @@ from wsrun.metrics import Metrics, Series
 from wsrun.thresholds import Threshold, evaluate, parse, parse_all, parse_metric, problems
 
 METRICS_LIST = (
-    "checks, data_received, data_sent, ws_connecting, ws_msgs_received, ws_msgs_sent, "
-    "ws_ping, ws_session_duration, ws_sessions"
+    "checks, data_received, data_sent, ws_connecting, ws_expect_latency, ws_msgs_received, ws_msgs_sent,"
+    " ws_ping, ws_reply_latency, ws_session_duration, ws_sessions"
 )
 
 # parse(): valid thresholds

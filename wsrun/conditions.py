@@ -5,15 +5,16 @@ Evaluating conditions and checks: pure functions, no I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .model import Condition
 from .regex import RegexError, compile_regex
+from .schemas import schema_errors
 from .templates import MISSING, Lookup, render_value, text_of
 
-__all__ = ["Outcome", "evaluate", "show"]
+__all__ = ["Outcome", "equal", "evaluate", "show"]
 
 
 @dataclass(frozen=True)
@@ -102,24 +103,36 @@ def _contains(actual: Any, expected: Any) -> bool:
     return False
 
 
-def evaluate(condition: Condition, actual: Any, lookup: Lookup, *, explain: bool = True) -> Outcome:
+def evaluate(
+    condition: Condition,
+    actual: Any,
+    lookup: Lookup,
+    *,
+    explain: bool = True,
+    schemas: Mapping[str, Any] | None = None,
+) -> Outcome:
     """Test ``actual`` (the value of ``condition.that``) against the condition.
 
     Templates in the expected value are rendered with ``lookup`` first. With
     ``explain=False`` (rule conditions, run for every message), a failure
-    carries no reason, which saves building one.
+    carries no reason, which saves building one. ``schemas`` holds the JSON
+    Schemas that conditions name by file.
     """
     try:
-        return _evaluate(condition, actual, lookup, explain)
+        return _evaluate(condition, actual, lookup, explain, schemas or {})
     except RecursionError:  # a message nested deeper than Python can compare
         return Outcome(False, f"{condition.that} is nested too deeply to compare") if explain else _FAILED
 
 
-def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool) -> Outcome:
+def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool, schemas: Mapping[str, Any]) -> Outcome:
     def fail(reason: Callable[[], str]) -> Outcome:
         return Outcome(False, reason()) if explain else _FAILED
 
     name, expected = condition.comparison
+    if name == "schema":
+        return _against_schema(
+            condition.that, expected if isinstance(expected, dict) else schemas[expected], actual, fail
+        )
     if isinstance(expected, (str, list, dict)):
         expected = render_value(expected, lookup)
     that = condition.that
@@ -152,6 +165,30 @@ def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool) 
     if passed:
         return _PASSED
     return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, got {show(actual)}")
+
+
+def _against_schema(
+    that: str, schema: dict[str, Any], actual: Any, fail: Callable[[Callable[[], str]], Outcome]
+) -> Outcome:
+    if actual is MISSING:
+        return fail(lambda: f"expected {that} to match the schema, but {that} is not set")
+    value = actual
+    if isinstance(actual, str):
+        try:
+            value = json.loads(actual)
+        except (ValueError, RecursionError):
+            return fail(lambda: f"expected {that} to match the schema, but it is not JSON: {show(actual)}")
+    elif isinstance(actual, bytes):
+        return fail(lambda: f"expected {that} to match the schema, but it is binary: {show(actual)}")
+    problem = schema_errors(schema, value)
+    if problem is None:
+        return _PASSED
+    return fail(lambda: f"{that} does not match the schema: {problem}; got {show(actual)}")
+
+
+def equal(actual: Any, expected: Any) -> bool:
+    """Equality as `equals` compares (JSON values; text may stand for what it spells)."""
+    return _equal(actual, expected)
 
 
 _PASSED = Outcome(True)

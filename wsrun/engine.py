@@ -19,10 +19,27 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from . import conditions
+from .conditions import Outcome
 from .connection import Connection, describe_close, open_connection
 from .errors import ConnectFailed, Disconnected, TemplateError
 from .events import Closed, Event, Message, Ping, Pong
-from .model import CheckAction, Close, Log, Rule, Send, SendBinary, SendJson, Store
+from .expect import Pending, arm_expect, arm_request
+from .metrics import Trend
+from .model import (
+    Check,
+    CheckAction,
+    Close,
+    Expect,
+    ExpectOptions,
+    Log,
+    Request,
+    RequestOptions,
+    Rule,
+    Send,
+    SendBinary,
+    SendJson,
+    Store,
+)
 from .model import Ping as PingAction
 from .namespace import dig, look_up
 from .plan import Plan
@@ -38,6 +55,10 @@ SampleSink = Callable[[str, float, dict[str, str]], None]
 
 class _Skipped(Exception):
     """An action could not run; the reason goes to the report as an error."""
+
+
+#: Frames shown with a failed expectation.
+EXCERPT = 12
 
 
 def _cut(text: str, limit: int = 120) -> str:
@@ -145,7 +166,8 @@ class Session:
             self._on_sample(metric, value, self._sample_tags())
 
     def _measure(self, metric: str, ms: float) -> None:
-        self.result.metrics.trends[metric].add(ms)
+        trends = self.result.metrics.trends
+        (trends.get(metric) or trends.setdefault(metric, Trend())).add(ms)
         if self._on_sample is not None:
             self._on_sample(metric, ms, self._sample_tags())
 
@@ -175,16 +197,24 @@ class Session:
 
     def _register_checks(self) -> None:
         self._inline_checks: list[tuple[str, str]] = []
+        self._pending: list[Pending] = []
         self._evaluated: set[str] = set()
         checks = self.result.checks
         for index, check in enumerate(self.scenario.checks):
             checks.setdefault(check.name, CheckResult(check.name, f"checks[{index}]"))
         for r, rule in enumerate(self.scenario.rules):
             for a, action in enumerate(rule.do):
+                named: Check | ExpectOptions | RequestOptions | None = None
                 if isinstance(action, CheckAction):
+                    named = action.check
+                elif isinstance(action, Expect):
+                    named = action.expect
+                elif isinstance(action, Request):
+                    named = action.request
+                if named is not None:
                     where = f"rules[{r}].do[{a}]"
-                    checks.setdefault(action.check.name, CheckResult(action.check.name, where))
-                    self._inline_checks.append((where, action.check.name))
+                    checks.setdefault(named.name, CheckResult(named.name, where))
+                    self._inline_checks.append((where, named.name))
         self.result.has_checks = bool(checks)
 
     # -- running ------------------------------------------------------------------------------
@@ -258,10 +288,15 @@ class Session:
             timers.sort(key=lambda timer: (timer[0], timer[1]))
             due = timers[0][0] if timers else None
             pong_due = self._pong_due(conn)
-            event = await self._next_event(conn, due if pong_due is None else min(due or pong_due, pong_due))
+            expect_due = min((d for p in self._pending if (d := p.due()) is not None), default=None)
+            wake = min((d for d in (due, pong_due, expect_due) if d is not None), default=None)
+            event = await self._next_event(conn, wake)
             if event is None:
                 if pong_due is not None and self._loop.time() >= pong_due:
                     await self._pong_timed_out(conn)
+                    continue
+                if expect_due is not None and self._loop.time() >= expect_due:
+                    self._expire_pending()
                     continue
                 timer = timers[0]
                 _, index, rule, runs = timer
@@ -312,6 +347,8 @@ class Session:
             self._last_message = event.data
             kind = "text" if isinstance(event.data, str) else "binary"
             self._frame("received", kind, event.data)
+            if self._pending:
+                self._feed_pending(event.data)
             if fire:
                 await self._fire("message" if kind == "text" else "binary")
         elif isinstance(event, Ping):
@@ -389,6 +426,10 @@ class Session:
             self._count("data_sent", conn.bytes_sent)
             self._count("data_received", conn.bytes_received)
             self._measure("ws_session_duration", result.duration * 1000)
+        now = self._loop.time()
+        for pending in self._pending:
+            self._decide(pending, pending.end(now))
+        self._pending.clear()
         for index, check in enumerate(self.scenario.checks):
             self._check(check, f"checks[{index}]")
         # A check that never ran fails, per place in the file: a shared name must not hide a silent rule.
@@ -409,7 +450,10 @@ class Session:
         """Run a rule's actions in order, if its condition holds; a failing action does not stop the rest."""
         if rule.when is not None:
             try:
-                if not conditions.evaluate(rule.when, self.lookup(rule.when.that), self.lookup, explain=False).passed:
+                holds = conditions.evaluate(
+                    rule.when, self.lookup(rule.when.that), self.lookup, explain=False, schemas=self.plan.schemas
+                )
+                if not holds.passed:
                     return
             except TemplateError as exc:
                 self._log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
@@ -474,6 +518,16 @@ class Session:
             self._frame("sent", "close", describe_close(code, reason))
         elif isinstance(action, CheckAction):
             self._check(action.check, where)
+        elif isinstance(action, Expect):
+            self._pending.append(arm_expect(action.expect, where, self._loop.time(), self.plan.schemas))
+        elif isinstance(action, Request):
+            request = action.request
+            payload = render_value(request.send_json, self.lookup)
+            request_id = dig(payload, request.id.split("."))
+            if request_id is MISSING:
+                raise _Skipped(f"request skipped: the request has no {request.id}")
+            await self._send(json.dumps(payload, ensure_ascii=False, default=text_of), "request")
+            self._pending.append(arm_request(request, request_id, where, self._loop.time()))
         elif isinstance(action, Store):
             value = self.lookup(action.store.from_)
             if value is MISSING:
@@ -482,9 +536,50 @@ class Session:
             if action.store.as_ in self.scenario.secrets:
                 self._hide(text_of(value))
 
+    def _feed_pending(self, message: Any) -> None:
+        """Every pending expectation sees every message, in the order they were armed."""
+        now = self._loop.time()
+        for pending in list(self._pending):
+            outcome = pending.feed(now, self.lookup, message)
+            if outcome is not None:
+                self._pending.remove(pending)
+                if outcome.passed and pending.kind == "request":
+                    assert pending.request is not None
+                    if pending.request.as_ is not None:
+                        self._stored[pending.request.as_] = message
+                self._decide(pending, outcome)
+
+    def _expire_pending(self) -> None:
+        now = self._loop.time()
+        for pending in list(self._pending):
+            due = pending.due()
+            if due is not None and now >= due:
+                outcome = pending.expire(now)
+                if outcome is not None:
+                    self._pending.remove(pending)
+                    self._decide(pending, outcome)
+
+    def _decide(self, pending: Pending, outcome: Outcome) -> None:
+        """Record an expectation's outcome: a check result, a latency, the frames around a failure."""
+        now = self._loop.time()
+        if outcome.passed and pending.kind == "request":
+            assert pending.request is not None
+            self._measure(pending.request.metric, (now - pending.armed) * 1000)
+        elif outcome.passed and pending.kind == "message":
+            self._measure("ws_expect_latency", (now - pending.armed) * 1000)
+        reason = self.plan.mask(outcome.reason) if outcome.reason else ""
+        tally = self.result.checks[pending.name]
+        first_failure = not outcome.passed and not tally.reason
+        tally.record(outcome.passed, _cut(f"{pending.where}: {reason}", 400), self._now())
+        self._evaluated.add(pending.where)
+        if first_failure:
+            # The transcript around the failure: from a little before the expectation was armed.
+            since = self._now() - (now - pending.armed) - 0.5
+            tally.excerpt = [frame for frame in self.result.transcript if frame.at >= since][-EXCERPT:]
+
     def _check(self, check: Any, where: str) -> None:
         try:
-            outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup)
+            outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup, schemas=self.plan.schemas)
         except TemplateError as exc:
             outcome = conditions.Outcome(False, f"{where}: {exc}")
         reason = self.plan.mask(outcome.reason) if outcome.reason else ""

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from .errors import Problem, ScenarioError
 from .model import ACTION_HELP, ACTIONS, Scenario
-from .namespace import unknown_names
+from .namespace import declared_trends, unknown_names
 from .thresholds import problems as threshold_problems
 from .yamlfile import Document, YamlProblem, read_yaml
 
@@ -155,7 +155,7 @@ def load_text(text: str, file: str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         problems = _problems(exc.errors(), document, file)
         raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
-    names = unknown_names(scenario) + threshold_problems(scenario.thresholds)
+    names = unknown_names(scenario) + threshold_problems(scenario.thresholds, declared_trends(scenario))
     if names:
         problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
         raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))

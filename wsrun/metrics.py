@@ -32,6 +32,8 @@ TRENDS = {
     "ws_connecting": "time from the start of the TCP connection to the end of the handshake (ms)",
     "ws_session_duration": "time from the start of the connection to its close (ms)",
     "ws_ping": "round trip of each of our pings, until its pong (ms)",
+    "ws_reply_latency": "time from a request to its reply, matched by id (ms)",
+    "ws_expect_latency": "time from arming an expect: message to the matching message (ms)",
 }
 COUNTERS = {
     "ws_sessions": "sessions started",

@@ -33,6 +33,7 @@ from pydantic_core import CoreSchema
 from . import templates
 from .metrics import parse_trend_stat
 from .regex import RegexError, compile_regex
+from .schemas import check_schema
 
 __all__ = [
     "COMPARISONS",
@@ -58,7 +59,17 @@ __all__ = [
 EVENTS = ("open", "message", "binary", "ping", "pong", "close", "error")
 Event = Literal["open", "message", "binary", "ping", "pong", "close", "error"]
 
-COMPARISONS = ("equals", "not_equals", "contains", "not_contains", "matches", "at_least", "at_most", "exists")
+COMPARISONS = (
+    "equals",
+    "not_equals",
+    "contains",
+    "not_contains",
+    "matches",
+    "at_least",
+    "at_most",
+    "exists",
+    "schema",
+)
 
 # ---------------------------------------------------------------------------
 # Durations: "250ms", "1s", "1.5s", "2m", "1m30s", "1h".
@@ -171,6 +182,13 @@ class Condition(_Strict):
     at_least: float | None = Field(None, description="Passes when the value, as a number, is >= this.")
     at_most: float | None = Field(None, description="Passes when the value, as a number, is <= this.")
     exists: bool | None = Field(None, description="true: passes when the value is set; false: when it is not.")
+    schema_: dict[str, JsonValue] | str | None = Field(
+        None,
+        alias="schema",
+        description="Passes when the value (a JSON message, say) is valid against this JSON Schema, given inline"
+        " or as a file relative to the scenario.",
+        examples=[{"type": "object", "required": ["id"]}, "schemas/reply.json"],
+    )
 
     _comparison: tuple[str, Any] = PrivateAttr(default=("", None))
 
@@ -183,12 +201,14 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _one_comparison(self) -> Condition:
-        given = [name for name in COMPARISONS if name in self.model_fields_set]
+        fields = {"schema_" if name == "schema" else name for name in COMPARISONS}
+        given = [name.rstrip("_") for name in fields if name in self.model_fields_set]
+        given.sort(key=COMPARISONS.index)
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
             raise ValueError(f"give exactly one comparison, one of: {', '.join(COMPARISONS)} (found: {found})")
         # Kept once here: conditions run for every message of a load run.
-        self._comparison = name, expected = given[0], getattr(self, given[0])
+        self._comparison = name, expected = given[0], getattr(self, "schema_" if given[0] == "schema" else given[0])
         if name == "matches" and expected is not None:
             try:
                 compile_regex(str(expected))
@@ -200,6 +220,12 @@ class Condition(_Strict):
             raise ValueError(f"{name} needs a number")
         elif name == "exists" and expected is None:
             raise ValueError("exists needs true or false")
+        elif name == "schema":
+            if expected is None:
+                raise ValueError("schema needs a JSON Schema (a mapping) or the path of a file holding one")
+            if isinstance(expected, dict):
+                check_schema(expected)
+            return self
         _walk_templates(expected)
         return self
 
@@ -357,6 +383,125 @@ class CheckAction(_Strict):
     check: Check
 
 
+Matcher = Annotated[
+    Condition | list[Condition],
+    Field(description="A condition on incoming messages, or a list of them that must all hold."),
+]
+
+
+class ExpectOptions(_Strict):
+    """An expectation about the messages to come, armed when the action runs.
+
+    Exactly one kind: message (a match within a deadline), no_message (none for
+    a period), sequence (in this order), count (how many), heartbeat (no gap
+    longer than every).
+    """
+
+    name: str = Field(min_length=1, description="The name shown in the report, counted like a check.")
+    message: Matcher | None = Field(None, description="Passes when a matching message arrives within `within`.")
+    no_message: Matcher | None = Field(
+        None, description="Fails on the first matching message during `for` (default: the rest of the session)."
+    )
+    sequence: list[Condition | list[Condition]] | None = Field(
+        None,
+        min_length=2,
+        description="Passes when messages matching these arrive in this order (within `within`, if given).",
+    )
+    count: Matcher | None = Field(
+        None,
+        description="Counts matching messages during `for` (default: the rest of the session); see at_least/at_most.",
+    )
+    heartbeat: Matcher | None = Field(
+        None, description="Fails when matching messages are ever more than `every` apart during `for`."
+    )
+    within: PositiveDuration | None = Field(None, description="Deadline for message and sequence.")
+    for_: PositiveDuration | None = Field(
+        None,
+        alias="for",
+        description="The window of no_message, count and heartbeat (default: the rest of the session).",
+    )
+    at_least: int | None = Field(None, ge=0, description="count: at least this many matching messages.")
+    at_most: int | None = Field(None, ge=0, description="count: at most this many matching messages.")
+    every: PositiveDuration | None = Field(None, description="heartbeat: the longest allowed gap between matches.")
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in _EXPECT_KINDS if getattr(self, k) is not None)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ExpectOptions:
+        kinds = [k for k in _EXPECT_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = ", ".join(kinds) or "none"
+            raise ValueError(
+                f"an expectation has exactly one kind, one of: {', '.join(_EXPECT_KINDS)} (found: {found})"
+            )
+        kind = kinds[0]
+        allowed = {
+            "message": {"within"},
+            "sequence": {"within"},
+            "no_message": {"for_"},
+            "count": {"for_", "at_least", "at_most"},
+            "heartbeat": {"for_", "every"},
+        }[kind]
+        extra = [
+            k.rstrip("_")
+            for k in ("within", "for_", "at_least", "at_most", "every")
+            if getattr(self, k) is not None and k not in allowed
+        ]
+        if extra:
+            raise ValueError(
+                f"{', '.join(extra)} does not apply to {kind}: it takes {', '.join(sorted(a.rstrip('_') for a in allowed))}"
+            )
+        if kind == "message" and self.within is None:
+            raise ValueError("message needs within: the deadline for the matching message")
+        if kind == "count" and self.at_least is None and self.at_most is None:
+            raise ValueError("count needs at_least, at_most or both")
+        if kind == "heartbeat" and self.every is None:
+            raise ValueError("heartbeat needs every: the longest allowed gap")
+        return self
+
+
+_EXPECT_KINDS = ("message", "no_message", "sequence", "count", "heartbeat")
+
+
+class Expect(_Strict):
+    """Expect something of the messages to come: a reply in time, silence, an order, a count, a heartbeat."""
+
+    expect: ExpectOptions
+
+
+class RequestOptions(_Strict):
+    """Send a JSON request carrying an id, and expect the reply whose field equals that id, in time."""
+
+    name: str = Field(min_length=1, description="The name shown in the report, counted like a check.")
+    send_json: dict[str, JsonValue] = Field(
+        description="The request; give its id a fresh value, like {{ uuid }}.",
+        examples=[{"id": "{{ uuid }}", "method": "get_user"}],
+    )
+    id: Name = Field("id", description="The dotted path of the id in the request.")
+    reply_id: Name | None = Field(None, description="The dotted path of the id in replies (default: the same as id).")
+    within: PositiveDuration = Field(description="Deadline for the reply.")
+    metric: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")] = Field(
+        "ws_reply_latency", description="The trend that records each reply's latency, usable in thresholds."
+    )
+    as_: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
+        None, alias="as", description="Store the reply under this name for later templates."
+    )
+
+    @field_validator("send_json")
+    @classmethod
+    def _templates(cls, value: Any) -> Any:
+        _walk_templates(value)
+        return value
+
+
+class Request(_Strict):
+    """A correlated request: sent now, its reply matched by id, its latency measured."""
+
+    request: RequestOptions
+
+
 class StoreOptions(_Strict):
     from_: Name = Field(alias="from", description="The name of the value to store.", examples=["message.token"])
     as_: str = Field(
@@ -382,6 +527,8 @@ _ACTIONS: dict[str, type[BaseModel]] = {
     "close": Close,
     "check": CheckAction,
     "store": Store,
+    "expect": Expect,
+    "request": Request,
 }
 
 
@@ -408,7 +555,9 @@ Action = Annotated[
     | Annotated[Ping, Tag("ping")]
     | Annotated[Close, Tag("close")]
     | Annotated[CheckAction, Tag("check")]
-    | Annotated[Store, Tag("store")],
+    | Annotated[Store, Tag("store")]
+    | Annotated[Expect, Tag("expect")]
+    | Annotated[Request, Tag("request")],
     Discriminator(_action_kind, custom_error_type="action", custom_error_message=ACTION_HELP),
 ]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from . import templates
-from .model import CheckAction, Close, Log, Ping, Scenario, Send, SendJson, Store
+from .model import CheckAction, Close, Condition, Expect, Log, Ping, Request, Scenario, Send, SendJson, Store
 from .templates import MISSING
 
 __all__ = ["FACTS", "clock_fact", "dig", "look_up", "scenario_names", "unknown_names"]
@@ -154,6 +154,33 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
                 yield where, name, True
 
 
+def all_conditions(scenario: Scenario) -> Iterator[Condition]:
+    """Every condition of a scenario: checks, when, check actions, expectations."""
+    yield from scenario.checks
+    for rule in scenario.rules:
+        if rule.when is not None:
+            yield rule.when
+        for action in rule.do:
+            if isinstance(action, CheckAction):
+                yield action.check
+            elif isinstance(action, Expect):
+                options = action.expect
+                for matcher in (
+                    options.message,
+                    options.no_message,
+                    options.count,
+                    options.heartbeat,
+                    *(options.sequence or []),
+                ):
+                    if matcher is not None:
+                        yield from matcher if isinstance(matcher, list) else [matcher]
+
+
+def declared_trends(scenario: Scenario) -> set[str]:
+    """The latency trends that request actions declare (metric:), beside the built-in ones."""
+    return {action.request.metric for rule in scenario.rules for action in rule.do if isinstance(action, Request)}
+
+
 def scenario_names(scenario: Scenario) -> set[str]:
     """The names a scenario itself defines: its vars and stored values."""
     defined = set(scenario.vars)
@@ -161,6 +188,8 @@ def scenario_names(scenario: Scenario) -> set[str]:
         for action in rule.do:
             if isinstance(action, Store):
                 defined.add(action.store.as_)
+            elif isinstance(action, Request) and action.request.as_ is not None:
+                defined.add(action.request.as_)
     return defined
 
 

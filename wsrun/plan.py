@@ -5,17 +5,21 @@ resolved variables, URL, headers and TLS settings. Fails before any connection.
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .connection import ConnectOptions, check_url, tls_context
 from .errors import TemplateError, UsageError
 from .masking import Mask
 from .model import Scenario
-from .namespace import look_up
+from .namespace import all_conditions, declared_trends, look_up
+from .schemas import check_schema
 from .templates import render, text_of
 from .thresholds import Threshold, parse_all
 
@@ -45,11 +49,13 @@ class Plan:
     vu: int = 1
     iteration: int = 0
     thresholds: list[Threshold] = field(default_factory=list)
+    schemas: dict[str, Any] = field(default_factory=dict)
     inputs: _Inputs = field(default_factory=lambda: _Inputs(None, {}, None, None), repr=False)
 
     def for_session(self, vu: int, iteration: int) -> Plan:
         """The plan of another session: variables may differ with {{ vu }} and {{ iteration }}."""
-        return _resolve(self.scenario, self.file, self.env, self.inputs, vu, iteration, self.thresholds)
+        plan = _resolve(self.scenario, self.file, self.env, self.inputs, vu, iteration, self.thresholds)
+        return replace(plan, schemas=self.schemas)
 
 
 def _override(name: str, text: str, declared: Any) -> Any:
@@ -83,9 +89,38 @@ def prepare(
     keeps its path on the embedded server), so that variables are resolved once.
     """
     inputs = _Inputs(url, dict(overrides or {}), relocate, None)
-    first = _resolve(scenario, file, dict(env or {}), inputs, 1, 0, parse_all(scenario.thresholds))
-    # Later sessions share the first one's TLS context: loading certificates is slow.
-    return replace(first, inputs=replace(inputs, ssl=first.options.ssl))
+    thresholds = parse_all(scenario.thresholds, declared_trends(scenario))
+    first = _resolve(scenario, file, dict(env or {}), inputs, 1, 0, thresholds)
+    # Later sessions share the first one's TLS context (loading certificates is slow) and schemas.
+    return replace(first, inputs=replace(inputs, ssl=first.options.ssl), schemas=load_schemas(scenario, file))
+
+
+def load_schemas(scenario: Scenario, file: str) -> dict[str, Any]:
+    """The JSON Schemas that conditions name by file, read relative to the scenario."""
+    schemas: dict[str, Any] = {}
+    for condition in all_conditions(scenario):
+        name, expected = condition.comparison
+        if name != "schema" or not isinstance(expected, str) or expected in schemas:
+            continue
+        path = Path(file).parent / expected
+        try:
+            schema = (
+                json.loads(path.read_text(encoding="utf-8"))
+                if path.suffix == ".json"
+                else yaml.safe_load(path.read_text(encoding="utf-8"))
+            )
+        except OSError as exc:
+            raise UsageError(f"{file}: schema {expected}: cannot read {path}: {exc.strerror}") from None
+        except (ValueError, yaml.YAMLError) as exc:
+            raise UsageError(f"{file}: schema {expected}: not JSON or YAML: {exc}") from None
+        if not isinstance(schema, dict):
+            raise UsageError(f"{file}: schema {expected}: a JSON Schema is a mapping")
+        try:
+            check_schema(schema)
+        except ValueError as exc:
+            raise UsageError(f"{file}: schema {expected}: {exc}") from None
+        schemas[expected] = schema
+    return schemas
 
 
 def _resolve(
@@ -148,4 +183,4 @@ def _resolve(
         max_message_size=scenario.max_message_size,
         ssl=context if target.startswith("wss://") else None,
     )
-    return Plan(scenario, file, options, variables, env, mask, vu, iteration, thresholds, inputs)
+    return Plan(scenario, file, options, variables, env, mask, vu, iteration, thresholds, {}, inputs)

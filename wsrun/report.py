@@ -170,6 +170,10 @@ class Reporter:
                 at = f"at {check.failed_at:.3f}s, " if check.failed_at is not None else ""
                 who = f"vu {check.session[0]} #{check.session[1]}, " if check.session and result.sessions > 1 else ""
                 out.print(f"    [red]↳ {escape(printable(check.reason))}[/red] [dim]({who}{at}{check.where})[/dim]")
+                for frame in check.excerpt:
+                    line = Text(f"      {frame.at:8.3f}s {_ARROWS[frame.direction]} {frame.kind:<6} ", style="dim")
+                    line.append(printable(frame.text))
+                    out.print(line)
             else:
                 count = f"  [dim]{check.passes} passed[/dim]" if check.passes > 1 else ""
                 out.print(f"  [green]✓[/green] {escape(check.name)}{count}")

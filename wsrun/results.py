@@ -27,6 +27,7 @@ class CheckResult:
     reason: str = ""
     failed_at: float | None = None
     session: tuple[int, int] | None = None  # (vu, iteration) of the first failure, in a load run
+    excerpt: list[Frame] = field(default_factory=list)  # frames around the first failure of an expectation
 
     def record(self, passed: bool, reason: str, at: float) -> None:
         if passed:

@@ -7,6 +7,9 @@ Paths choose the behaviour:
 - ``/json``: answer each JSON request ``{"id": …}`` with ``{"id": …, "type": "reply", "request": …}``;
 - ``/headers``: first send the handshake request as JSON (path, headers, subprotocol), then echo;
 - ``/close/<code>``: echo the first message, then close with that code;
+- ``/heartbeat/<ms>``: send ``{"type": "heartbeat", "n": …}`` every <ms> milliseconds, and echo;
+- ``/pubsub``: answer ``{"type": "subscribe", "topic": T, "id": X}`` with ``{"type": "ack", "id": X}``,
+  then publish ``{"type": "event", "topic": T, "n": …}`` every 100 ms (and answer other JSON like /json);
 - ``/status/<code>``: refuse the handshake with that HTTP status.
 
 With ``ping_every``, the server also pings each client at that interval.
@@ -18,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
+import itertools
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -58,6 +62,14 @@ def _first_offered(connection: ServerConnection, offered: Sequence[Subprotocol])
     return offered[0] if offered else None
 
 
+def _json(text: str | bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _reply(text: str | bytes) -> str:
     try:
         request = json.loads(text)
@@ -74,9 +86,20 @@ async def _pinger(ws: ServerConnection, every: float) -> None:
             await ws.ping()
 
 
+async def _every(ws: ServerConnection, seconds: float, message: Callable[[int], str]) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        for n in itertools.count(1):
+            await asyncio.sleep(seconds)
+            await ws.send(message(n))
+
+
 async def _handle(ws: ServerConnection, ping_every: float | None) -> None:
     path = ws.request.path.split("?", 1)[0] if ws.request else "/"
     pinger = asyncio.create_task(_pinger(ws, ping_every)) if ping_every else None
+    pushers: list[asyncio.Task[None]] = []
+    if path.startswith("/heartbeat/") and path[11:].isdigit():
+        beat = max(int(path[11:]), 1) / 1000
+        pushers.append(asyncio.create_task(_every(ws, beat, lambda n: json.dumps({"type": "heartbeat", "n": n}))))
     try:
         if path == "/headers":
             assert ws.request is not None
@@ -84,17 +107,25 @@ async def _handle(ws: ServerConnection, ping_every: float | None) -> None:
             await ws.send(json.dumps({"path": ws.request.path, "headers": headers, "subprotocol": ws.subprotocol}))
         close_code = int(path.rsplit("/", 1)[1]) if path.startswith("/close/") and path[7:].isdigit() else None
         async for message in ws:
-            await ws.send(_reply(message) if path == "/json" else message)
+            if path == "/pubsub":
+                request = _json(message)
+                if request.get("type") == "subscribe":
+                    topic = request.get("topic")
+                    await ws.send(json.dumps({"type": "ack", "id": request.get("id"), "topic": topic}))
+                    publish = lambda n, topic=topic: json.dumps({"type": "event", "topic": topic, "n": n})  # noqa: E731
+                    pushers.append(asyncio.create_task(_every(ws, 0.1, publish)))
+                    continue
+            await ws.send(_reply(message) if path in ("/json", "/pubsub") else message)
             if close_code is not None:
                 await ws.close(close_code, "closing as asked")
                 break
     except ConnectionClosed:
         pass
     finally:
-        if pinger is not None:
-            pinger.cancel()
+        for task in [*pushers, *([pinger] if pinger is not None else [])]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await pinger
+                await task
 
 
 @contextlib.asynccontextmanager

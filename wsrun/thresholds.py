@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from .metrics import COUNTERS, TRENDS, Metrics, Series
@@ -62,13 +62,13 @@ class ThresholdResult:
     passed: bool
 
 
-def parse_metric(key: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+def parse_metric(key: str, extra_trends: Collection[str] = ()) -> tuple[str, tuple[tuple[str, str], ...]]:
     """``ws_ping{my_tag:hello}`` -> ("ws_ping", (("my_tag", "hello"),)); ValueError explains a bad key."""
     match = _METRIC.match(key)
     if match is None:
         raise ValueError(f"{key!r} is not a metric: write a name, optionally with tags, like ws_ping{{my_tag:hello}}")
     name, filters = match.group(1), match.group(2)
-    known = sorted({*TRENDS, *COUNTERS, *RATES})
+    known = sorted({*TRENDS, *COUNTERS, *RATES, *extra_trends})
     if name not in known:
         raise ValueError(f"unknown metric {name!r}; metrics: {', '.join(known)}")
     tags: list[tuple[str, str]] = []
@@ -86,7 +86,7 @@ def parse_metric(key: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     return name, tuple(sorted(tags))
 
 
-def parse_expression(metric: str, expression: str) -> tuple[str, str, float]:
+def parse_expression(metric: str, expression: str, extra_trends: Collection[str] = ()) -> tuple[str, str, float]:
     """``p(95) < 100`` -> ("p(95)", "<", 100.0), checked against the metric's kind."""
     match = _EXPRESSION.match(expression)
     if match is None:
@@ -98,7 +98,11 @@ def parse_expression(metric: str, expression: str) -> tuple[str, str, float]:
         if not 0 <= float(percent) <= 100:
             raise ValueError(f"{expression!r}: a percentile is between p(0) and p(100)")
         stat = f"p({percent})"
-    if metric in TRENDS and stat not in ("avg", "min", "med", "max", "count") and percent is None:
+    if (
+        (metric in TRENDS or metric in extra_trends)
+        and stat not in ("avg", "min", "med", "max", "count")
+        and percent is None
+    ):
         raise ValueError(f"{expression!r}: {metric} is a trend; its statistics are {_TREND_STATS}")
     if metric in COUNTERS and stat not in ("count", "rate"):
         raise ValueError(f"{expression!r}: {metric} is a counter; its statistics are {_COUNTER_STATS}")
@@ -107,10 +111,10 @@ def parse_expression(metric: str, expression: str) -> tuple[str, str, float]:
     return stat, op, bound
 
 
-def parse(key: str, expression: str) -> Threshold:
+def parse(key: str, expression: str, extra_trends: Collection[str] = ()) -> Threshold:
     """Parse one threshold; ValueError says what is wrong and what is allowed."""
-    metric, tags = parse_metric(key)
-    stat, op, bound = parse_expression(metric, expression)
+    metric, tags = parse_metric(key, extra_trends)
+    stat, op, bound = parse_expression(metric, expression, extra_trends)
     return Threshold(metric, tags, stat, op, bound, expression.strip())
 
 
@@ -121,7 +125,8 @@ def _value(threshold: Threshold, metrics: Metrics, checks: tuple[int, int], dura
     if threshold.metric in COUNTERS:
         count = metrics.counters.get(threshold.metric, 0)
         return count if threshold.stat == "count" else count / max(duration, 1e-9)
-    return metrics.trends[threshold.metric].stat(threshold.stat)
+    trend = metrics.trends.get(threshold.metric)
+    return 0.0 if trend is None else trend.stat(threshold.stat)
 
 
 def evaluate(
@@ -136,23 +141,27 @@ def evaluate(
     return results
 
 
-def problems(thresholds: dict[str, list[str]]) -> list[tuple[tuple[str | int, ...], str]]:
+def problems(
+    thresholds: dict[str, list[str]], extra_trends: Collection[str] = ()
+) -> list[tuple[tuple[str | int, ...], str]]:
     """Every threshold that does not parse, as (location, message), for the loader."""
     found: list[tuple[tuple[str | int, ...], str]] = []
     for key, expressions in thresholds.items():
         try:
-            parse_metric(key)
+            parse_metric(key, extra_trends)
         except ValueError as exc:
             found.append((("thresholds", key), str(exc)))
             continue
         for index, expression in enumerate(expressions):
             try:
-                parse(key, expression)
+                parse(key, expression, extra_trends)
             except ValueError as exc:
                 found.append((("thresholds", key, index), str(exc)))
     return found
 
 
-def parse_all(thresholds: dict[str, list[str]]) -> list[Threshold]:
+def parse_all(thresholds: dict[str, list[str]], extra_trends: Collection[str] = ()) -> list[Threshold]:
     """Parse thresholds already checked by :func:`problems`."""
-    return [parse(key, expression) for key, expressions in thresholds.items() for expression in expressions]
+    return [
+        parse(key, expression, extra_trends) for key, expressions in thresholds.items() for expression in expressions
+    ]
