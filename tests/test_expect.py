@@ -233,6 +233,9 @@ async def test_request_without_its_reply_fails(echo_url: str) -> None:
         url=echo_url + "/json",
     )
     assert run.check("matched") == (0, 1, "rules[0].do[0]: no reply with request.other = 41 within 200ms")
+    text = report(run.result)
+    assert "✗ matched" in text and "↳ rules[0].do[0]: no reply with request.other = 41 within 200ms" in text
+    assert '→ text   {"id": 41}' in text  # the frames around the failure
 
 
 async def test_json_schema_inline_and_from_a_file(echo_url: str, tmp_path: Path) -> None:
@@ -258,6 +261,20 @@ async def test_json_schema_inline_and_from_a_file(echo_url: str, tmp_path: Path)
         1,
         'message does not match the schema: id: 1 is not of type \'string\'; got "{\\"id\\": 1, \\"type\\": \\"reply\\", \\"request\\": {\\"id\\": 1, \\"name\\": \\"n\\"}}"',
     )
+
+
+def test_templates_in_requests_and_expectations_are_checked_at_load() -> None:
+    """An unknown name in a request's payload or an expectation is caught before connecting."""
+    with pytest.raises(ScenarioError, match=r"rules\[0\]\.do\[0\]\.request\.send_json\.id: unknown name 'uuuid'"):
+        load_text(
+            "url: ws://h\nrules:\n  - {on: open, do: [{request: {name: n, send_json: {id: '{{ uuuid }}'}, within: 1s}}]}\n",
+            "s.yaml",
+        )
+    with pytest.raises(ScenarioError, match=r"unknown name 'nope'"):
+        load_text(
+            "url: ws://h\nrules:\n  - {on: open, do: [{expect: {name: n, message: {that: nope, equals: x}, within: 1s}}]}\n",
+            "s.yaml",
+        )
 
 
 def test_bad_expectations_are_load_errors() -> None:

@@ -125,7 +125,8 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
     ]
     for index, check in enumerate(scenario.checks):
         yield ("checks", index, "that"), check.that, False
-        sources.append((("checks", index, check.comparison[0]), check.comparison[1]))
+        if check.comparison[0] != "schema":  # a schema's strings are not templates
+            sources.append((("checks", index, check.comparison[0]), check.comparison[1]))
     for r, rule in enumerate(scenario.rules):
         if rule.when is not None:
             yield ("rules", r, "when", "that"), rule.when.that, False
@@ -138,6 +139,13 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
                 sources.append(((*loc, "check", check.comparison[0]), check.comparison[1]))
             elif isinstance(action, Store):
                 yield (*loc, "store", "from"), action.store.from_, False
+            elif isinstance(action, Request):
+                sources.append(((*loc, "request", "send_json"), action.request.send_json))
+            elif isinstance(action, Expect):
+                for condition in _expect_conditions(action):
+                    yield (*loc, "expect"), condition.that, False
+                    if condition.comparison[0] != "schema":
+                        sources.append(((*loc, "expect"), condition.comparison[1]))
             elif isinstance(action, Log):
                 sources.append(((*loc, "log"), action.log))
             elif isinstance(action, Send):
@@ -152,6 +160,13 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
         for where, text in _template_strings(value, loc):
             for name in templates.names(text):
                 yield where, name, True
+
+
+def _expect_conditions(action: Expect) -> Iterator[Condition]:
+    options = action.expect
+    for matcher in (options.message, options.no_message, options.count, options.heartbeat, *(options.sequence or [])):
+        if matcher is not None:
+            yield from matcher if isinstance(matcher, list) else [matcher]
 
 
 def all_conditions(scenario: Scenario) -> Iterator[Condition]:
