@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
+
+# jsonschema is imported where it is used: it takes a tenth of a second, and most
+# scenarios have no schema.
 
 __all__ = ["check_schema", "schema_errors"]
 
 
 def check_schema(schema: dict[str, Any]) -> None:
     """ValueError unless ``schema`` is a valid JSON Schema (draft 2020-12)."""
+    import jsonschema
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -23,6 +29,8 @@ def check_schema(schema: dict[str, Any]) -> None:
 
 @functools.lru_cache(maxsize=128)
 def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(json.loads(schema_json))
 
 
