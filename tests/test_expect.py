@@ -288,3 +288,78 @@ def test_bad_expectations_are_load_errors() -> None:
         )
     with pytest.raises(ScenarioError, match="schema is not a valid JSON Schema"):
         load_text("url: ws://h\nchecks: [{name: n, that: message, schema: {type: 5}}]\n", "s.yaml")
+
+
+async def test_a_condition_that_cannot_be_evaluated_fails_its_expectation(echo_url: str) -> None:
+    """A template in an expectation naming a value not set yet fails that expectation; the session goes on."""
+    run = await run_yaml(
+        """
+        url: ws://x
+        rules:
+          - on: open
+            do:
+              - expect: {name: templated, message: {that: message, equals: "{{ stash }}"}, within: 500ms}
+              - send: hello
+          - {on: message, do: [{store: {from: message, as: stash}}, close]}
+        checks: [{name: status is 101, that: status, equals: 101}]
+        """,
+        url=echo_url,
+    )
+    assert run.check("templated") == (
+        0,
+        1,
+        "rules[0].do[0]: a condition could not be evaluated: {{ stash }} is not set",
+    )
+    assert run.check("status is 101")[:2] == (1, 0)
+
+
+def test_the_frames_around_a_failure_are_shown_under_it() -> None:
+    """The report prints the frames around a failed expectation right under its reason."""
+    from wsrun.results import CheckResult, Frame, RunResult, SessionResult
+
+    from .test_hostile_servers import report as render
+
+    session = SessionResult("s", "s.yaml", "ws://x", has_checks=True)
+    tally = CheckResult("ack", "rules[0].do[1]")
+    tally.record(False, 'rules[0].do[1]: no message matching message equals "ack" within 100ms', 0.2)
+    tally.excerpt = [Frame(0.01, "sent", "text", "subscribe"), Frame(0.02, "received", "text", "nack")]
+    session.checks["ack"] = tally
+    text = render(session)
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "↳ rules[0].do[1]" in line)
+    assert "→ text   subscribe" in lines[at + 1] and "← text   nack" in lines[at + 2]
+    assert RunResult.of(session).checks["ack"].excerpt == tally.excerpt
+
+
+def test_a_late_message_is_late() -> None:
+    """A message taken from the queue after the deadline does not pass; a window that is over does not fail."""
+    from wsrun.expect import arm_expect
+    from wsrun.model import ExpectOptions
+
+    def options(**fields: object) -> ExpectOptions:
+        return ExpectOptions.model_validate({"name": "n", **fields})
+
+    def lookup(name: str) -> object:
+        return "hit" if name == "message" else None
+
+    message = arm_expect(options(message={"equals": "hit"}, within="200ms"), "w", 0.0, {})
+    outcome = message.feed(0.9, lookup, "hit")
+    assert outcome is not None and not outcome.passed and "within 200ms" in outcome.reason
+    quiet = arm_expect(options(no_message={"equals": "hit"}, **{"for": "200ms"}), "w", 0.0, {})
+    outcome = quiet.feed(0.9, lookup, "hit")
+    assert outcome is not None and outcome.passed
+    beat = arm_expect(options(heartbeat={"equals": "hit"}, every="200ms"), "w", 0.0, {})
+    outcome = beat.feed(0.5, lookup, "hit")
+    assert outcome is not None and not outcome.passed and "for 200ms" in outcome.reason
+
+
+def test_request_ids_match_strictly() -> None:
+    """The reply id "5" does not answer the request id 5."""
+    from wsrun.expect import arm_request
+    from wsrun.model import RequestOptions
+
+    request = RequestOptions.model_validate({"name": "n", "send_json": {"id": 5}, "within": "1s"})
+    pending = arm_request(request, 5, "w", 0.0)
+    assert pending.feed(0.1, lambda name: None, '{"id": "5"}') is None
+    outcome = pending.feed(0.2, lambda name: None, '{"id": 5}')
+    assert outcome is not None and outcome.passed

@@ -194,6 +194,7 @@ class Session:
         result.errors = [replace(line, text=mask(line.text)) for line in result.errors]
         for check in result.checks.values():
             check.reason = mask(check.reason)
+            check.excerpt = [replace(frame, text=mask(frame.text)) for frame in check.excerpt]
 
     def _register_checks(self) -> None:
         self._inline_checks: list[tuple[str, str]] = []
@@ -519,6 +520,7 @@ class Session:
         elif isinstance(action, CheckAction):
             self._check(action.check, where)
         elif isinstance(action, Expect):
+            self._connection("expect")  # nothing more can arrive on a closed connection
             self._pending.append(arm_expect(action.expect, where, self._loop.time(), self.plan.schemas))
         elif isinstance(action, Request):
             request = action.request
@@ -540,7 +542,10 @@ class Session:
         """Every pending expectation sees every message, in the order they were armed."""
         now = self._loop.time()
         for pending in list(self._pending):
-            outcome = pending.feed(now, self.lookup, message)
+            try:
+                outcome = pending.feed(now, self.lookup, message)
+            except TemplateError as exc:  # a condition's template names a value not set now
+                outcome = Outcome(False, f"a condition could not be evaluated: {exc}")
             if outcome is not None:
                 self._pending.remove(pending)
                 if outcome.passed and pending.kind == "request":

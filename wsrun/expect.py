@@ -39,6 +39,15 @@ def describe(matcher: Matcher) -> str:
     return " and ".join(parts)
 
 
+def _same_id(reply: Any, request: Any) -> bool:
+    """Ids match as JSON values, strictly: the id 5 is not the id "5", true is not 1."""
+    if isinstance(reply, bool) or isinstance(request, bool):
+        return reply is request
+    if isinstance(reply, (int, float)) and isinstance(request, (int, float)):
+        return reply == request
+    return type(reply) is type(request) and bool(reply == request)
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms"
 
@@ -75,12 +84,21 @@ class Pending:
         return self.deadline
 
     def feed(self, now: float, lookup: Lookup, message: Any) -> Outcome | None:
-        """A message arrived; the outcome if it decides the expectation, else None."""
+        """A message arrived; the outcome if it decides the expectation, else None.
+
+        Time is judged first: a message taken from the queue after the deadline
+        (or after a heartbeat's longest gap) comes too late, whatever it says.
+        """
+        due = self.due()
+        if due is not None and now >= due:
+            late = self.expire(now)
+            if late is not None:
+                return late
         after = now - self.armed
         if self.kind == "request":
             assert self.request is not None
             reply_id = dig(message, (self.request.reply_id or self.request.id).split("."))
-            if reply_id is not MISSING and conditions.equal(reply_id, self.request_id):
+            if reply_id is not MISSING and _same_id(reply_id, self.request_id):
                 return Outcome(True, f"reply after {_ms(after)}")
             return None
         if self.kind == "message":

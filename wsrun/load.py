@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .engine import LogSink, SampleSink, Session
 from .model import Scenario
 from .plan import Plan
-from .results import RunResult, SessionResult
+from .results import LogLine, RunResult, SessionResult
 from .thresholds import evaluate
 
 __all__ = ["Load", "LoadRun", "load_of"]
@@ -163,6 +163,9 @@ class LoadRun:
         self.active += 1
         try:
             result = await session.run()
+        except Exception as exc:  # a bug of wsrun's: reported as the session's error, never lost
+            result = session.result
+            result.errors.append(LogLine(result.duration, f"internal error in wsrun: {exc!r}", "error"))
         finally:
             self._sessions.discard(session)
             self.active -= 1

@@ -149,7 +149,7 @@ class RunResult:
             tally.passes += check.passes
             tally.fails += check.fails
             if check.fails and not tally.reason:
-                tally.reason, tally.failed_at = check.reason, check.failed_at
+                tally.reason, tally.failed_at, tally.excerpt = check.reason, check.failed_at, check.excerpt
                 tally.session = (session.vu, session.iteration)
         for error in session.errors:
             self.errors[error.text] += 1

@@ -143,6 +143,7 @@ def _merge(into: RunResult, part: RunResult) -> None:
         tally.fails += check.fails
         if check.fails and not tally.reason:
             tally.reason, tally.failed_at, tally.session = check.reason, check.failed_at, check.session
+            tally.excerpt = check.excerpt
     into.errors.update(part.errors)
     into.warnings.extend(warning for warning in part.warnings if warning not in into.warnings)
     into.timed_out += part.timed_out
