@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from . import conditions
@@ -24,16 +21,12 @@ from .connection import Connection, describe_close, open_connection
 from .errors import ConnectFailed, Disconnected, TemplateError
 from .events import Closed, Event, Message, Ping, Pong
 from .expect import Pending, arm_expect, arm_request
-from .metrics import Trend
 from .model import (
-    Check,
     CheckAction,
     Close,
     Expect,
-    ExpectOptions,
     Log,
     Request,
-    RequestOptions,
     Rule,
     Send,
     SendBinary,
@@ -43,26 +36,15 @@ from .model import (
 from .model import Ping as PingAction
 from .namespace import dig, look_up
 from .plan import Plan
-from .results import CheckResult, Frame, LogLine, SessionResult
+from .record import LogSink, Recorder, SampleSink
+from .results import SessionResult
 from .templates import MISSING, render, render_value, text_of
 
 __all__ = ["Session", "run_session"]
 
-LogSink = Callable[[LogLine], None]
-#: Receives every metric sample as it is recorded (for --out ndjson): metric, value, tags.
-SampleSink = Callable[[str, float, dict[str, str]], None]
-
 
 class _Skipped(Exception):
     """An action could not run; the reason goes to the report as an error."""
-
-
-#: Frames shown with a failed expectation.
-EXCERPT = 12
-
-
-def _cut(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Session:
@@ -77,12 +59,9 @@ class Session:
         on_sample: SampleSink | None = None,
     ) -> None:
         self.plan = plan
-        self._on_sample = on_sample
-        self._name_lines = name_lines  # in a load run, log lines say which session printed them
         self.scenario = plan.scenario
-        self._on_log = on_log
         self._loop = asyncio.get_running_loop()
-        self._started = time.perf_counter()
+        self._pending: list[Pending] = []
         self._conn: Connection | None = None
         self._stored: dict[str, Any] = {}
         self._last_message: Any = MISSING
@@ -104,7 +83,8 @@ class Session:
         tls = self.scenario.tls
         if tls is not None and tls.insecure and plan.options.url.startswith("wss://"):
             self.result.warnings.append("TLS verification is off (tls.insecure): the server's identity was not checked")
-        self._register_checks()
+        self._record = Recorder(self.result, plan.mask, on_log=on_log, on_sample=on_sample, name_lines=name_lines)
+        self._record.register_checks(self.scenario)
         # The rules of each event, in file order: looked up for every message.
         self._rules_on: dict[str, list[tuple[int, Rule]]] = {}
         for index, rule in enumerate(self.scenario.rules):
@@ -145,79 +125,6 @@ class Session:
         "iteration": lambda s: s.plan.iteration,
     }
 
-    # -- what the session records -----------------------------------------------------------
-
-    def _now(self) -> float:
-        return time.perf_counter() - self._started
-
-    def _log(self, text: str, kind: str = "log") -> None:
-        who = (self.plan.vu, self.plan.iteration) if self._name_lines else None
-        line = LogLine(self._now(), self.plan.mask(text), kind, who)  # type: ignore[arg-type]
-        if kind == "error":
-            self.result.errors.append(line)
-        else:
-            self.result.logs.append(line)
-        if self._on_log is not None:
-            self._on_log(line)
-
-    def _count(self, metric: str, value: int = 1) -> None:
-        self.result.metrics.counters[metric] += value
-        if self._on_sample is not None:
-            self._on_sample(metric, value, self._sample_tags())
-
-    def _measure(self, metric: str, ms: float) -> None:
-        trends = self.result.metrics.trends
-        (trends.get(metric) or trends.setdefault(metric, Trend())).add(ms)
-        if self._on_sample is not None:
-            self._on_sample(metric, ms, self._sample_tags())
-
-    def _sample_tags(self) -> dict[str, str]:
-        status = self.result.status
-        return {**self.result.tags, "url": self.result.url, "status": "" if status is None else str(status)}
-
-    def _frame(self, direction: str, kind: str, data: str | bytes, suffix: str = "") -> None:
-        """Record a frame in the transcript: masked first, then cut (a secret is never half shown)."""
-        text = data if isinstance(data, str) else f"<{len(data)} bytes: {data.hex()}>"
-        if self.plan.mask:
-            text = self.plan.mask(text)
-        self.result.transcript.append(Frame(self._now(), direction, kind, _cut(text) + suffix))  # type: ignore[arg-type]
-
-    def _hide(self, secret: str) -> None:
-        """Mask a secret learnt during the session, also in what was already recorded."""
-        mask = self.plan.mask
-        mask.add(secret)
-        result = self.result
-        result.transcript = deque(
-            (replace(frame, text=mask(frame.text)) for frame in result.transcript), maxlen=result.transcript.maxlen
-        )
-        result.logs = [replace(line, text=mask(line.text)) for line in result.logs]
-        result.errors = [replace(line, text=mask(line.text)) for line in result.errors]
-        for check in result.checks.values():
-            check.reason = mask(check.reason)
-            check.excerpt = [replace(frame, text=mask(frame.text)) for frame in check.excerpt]
-
-    def _register_checks(self) -> None:
-        self._inline_checks: list[tuple[str, str]] = []
-        self._pending: list[Pending] = []
-        self._evaluated: set[str] = set()
-        checks = self.result.checks
-        for index, check in enumerate(self.scenario.checks):
-            checks.setdefault(check.name, CheckResult(check.name, f"checks[{index}]"))
-        for r, rule in enumerate(self.scenario.rules):
-            for a, action in enumerate(rule.do):
-                named: Check | ExpectOptions | RequestOptions | None = None
-                if isinstance(action, CheckAction):
-                    named = action.check
-                elif isinstance(action, Expect):
-                    named = action.expect
-                elif isinstance(action, Request):
-                    named = action.request
-                if named is not None:
-                    where = f"rules[{r}].do[{a}]"
-                    checks.setdefault(named.name, CheckResult(named.name, where))
-                    self._inline_checks.append((where, named.name))
-        self.result.has_checks = bool(checks)
-
     # -- running ------------------------------------------------------------------------------
 
     def stop(self, *, interrupted: bool = True) -> None:
@@ -237,7 +144,7 @@ class Session:
             self._grace.reschedule(soon if when is None else min(when, soon))
 
     async def run(self) -> SessionResult:
-        self._count("ws_sessions")
+        self._record.count("ws_sessions")
         try:
             try:
                 async with asyncio.timeout(self.scenario.timeout) as self._timeout:
@@ -260,13 +167,13 @@ class Session:
             self._conn = conn = await open_connection(self.plan.options)
         except ConnectFailed as exc:
             self.result.status, self.result.headers = exc.status, exc.headers
-            self._frame("received", "error", str(exc))
-            self._log(str(exc), "error")
+            self._record.frame("received", "error", str(exc))
+            self._record.log(str(exc), "error")
             await self._fire("error")
             return
         self.result.status, self.result.headers, self.result.subprotocol = conn.status, conn.headers, conn.subprotocol
-        self._measure("ws_connecting", conn.connecting * 1000)
-        self._frame(
+        self._record.measure("ws_connecting", conn.connecting * 1000)
+        self._record.frame(
             "received",
             "open",
             f"HTTP {conn.status}" + (f", subprotocol {conn.subprotocol}" if conn.subprotocol else ""),
@@ -331,10 +238,10 @@ class Session:
 
     async def _pong_timed_out(self, conn: Connection) -> None:
         """No pong in time: the peer is gone or stuck. Error rules run, then the connection is closed with 1011."""
-        self._log(f"no pong within {self.scenario.pong_timeout:g}s of a ping: closing with 1011", "error")
+        self._record.log(f"no pong within {self.scenario.pong_timeout:g}s of a ping: closing with 1011", "error")
         await self._fire("error")
         if not conn.closed:
-            self._frame("sent", "close", "1011 (internal error): pong timeout")
+            self._record.frame("sent", "close", "1011 (internal error): pong timeout")
             await conn.close(1011, "pong timeout")
 
     async def _next_event(self, conn: Connection, due: float | None) -> Event | None:
@@ -344,25 +251,25 @@ class Session:
     async def _dispatch(self, event: Event, *, fire: bool = True) -> None:
         """Count and record an event, then run its rules (unless interrupted)."""
         if isinstance(event, Message):
-            self._count("ws_msgs_received")
+            self._record.count("ws_msgs_received")
             self._last_message = event.data
             kind = "text" if isinstance(event.data, str) else "binary"
-            self._frame("received", kind, event.data)
+            self._record.frame("received", kind, event.data)
             if self._pending:
                 self._feed_pending(event.data)
             if fire:
                 await self._fire("message" if kind == "text" else "binary")
         elif isinstance(event, Ping):
             self._counts["pings_received"] += 1
-            self._frame("received", "ping", event.data)
+            self._record.frame("received", "ping", event.data)
             if fire:
                 await self._fire("ping")
         elif isinstance(event, Pong):
             self._counts["pongs_received"] += 1
             if event.rtt is not None:
-                self._measure("ws_ping", event.rtt * 1000)
+                self._record.measure("ws_ping", event.rtt * 1000)
             rtt = f" after {event.rtt * 1000:.1f}ms" if event.rtt is not None else " (unsolicited)"
-            self._frame("received", "pong", event.data, rtt)
+            self._record.frame("received", "pong", event.data, rtt)
             if fire:
                 await self._fire("pong")
 
@@ -372,9 +279,9 @@ class Session:
         result.close_code, result.closed_by = event.code, event.by
         result.close_reason = self.plan.mask(event.reason) if self.plan.mask else event.reason
         if event.by == "server" or event.error is None:  # the server's close frame, or its answer to ours
-            self._frame("received", "close", describe_close(event.code, event.reason))
+            self._record.frame("received", "close", describe_close(event.code, event.reason))
         if event.error is not None:
-            self._log(event.error, "error")
+            self._record.log(event.error, "error")
             await self._fire("error")
         await self._fire("close")
 
@@ -383,13 +290,13 @@ class Session:
         conn = self._conn
         if self._stopping and self._interrupting:
             self.result.interrupted = True
-            self._log("interrupted", "note")
+            self._record.log("interrupted", "note")
         elif self._stopping:
             self.result.stopped = True
-            self._log("stopped: the load run's duration and graceful stop are over", "note")
+            self._record.log("stopped: the load run's duration and graceful stop are over", "note")
         else:
             self.result.timed_out = True
-            self._log(f"session timed out after {self.scenario.timeout:g}s", "error")
+            self._record.log(f"session timed out after {self.scenario.timeout:g}s", "error")
         grace = min(self.scenario.close_timeout, 1.0) if self._stopping else self.scenario.close_timeout
         try:
             async with asyncio.timeout(grace) as self._grace:
@@ -399,7 +306,7 @@ class Session:
                     await self._fire("error")
                 if conn is not None and not conn.closed:
                     reason = "wsrun: interrupted" if self._stopping else "wsrun: session timeout"
-                    self._frame("sent", "close", describe_close(1001, reason))
+                    self._record.frame("sent", "close", describe_close(1001, reason))
                     await conn.close(1001, reason)
                 if conn is not None:
                     event = await conn.next_event()
@@ -418,27 +325,24 @@ class Session:
                         result.close_code, result.closed_by = event.code, event.by
                         result.close_reason = self.plan.mask(event.reason)
         except TimeoutError:
-            self._log(f"the session did not end within {grace:g}s after its deadline; connection dropped", "note")
+            self._record.log(
+                f"the session did not end within {grace:g}s after its deadline; connection dropped", "note"
+            )
 
     def _finish(self) -> None:
         result, conn = self.result, self._conn
-        result.duration = self._now()
+        result.duration = self._record.now()
         if conn is not None:
-            self._count("data_sent", conn.bytes_sent)
-            self._count("data_received", conn.bytes_received)
-            self._measure("ws_session_duration", result.duration * 1000)
+            self._record.count("data_sent", conn.bytes_sent)
+            self._record.count("data_received", conn.bytes_received)
+            self._record.measure("ws_session_duration", result.duration * 1000)
         now = self._loop.time()
         for pending in self._pending:
             self._decide(pending, pending.end(now))
         self._pending.clear()
         for index, check in enumerate(self.scenario.checks):
             self._check(check, f"checks[{index}]")
-        # A check that never ran fails, per place in the file: a shared name must not hide a silent rule.
-        for where, name in self._inline_checks:
-            if where not in self._evaluated:
-                result.checks[name].record(
-                    False, f"never evaluated: the rule holding it ({where}) did not run", result.duration
-                )
+        self._record.never_evaluated()
 
     # -- rules and actions ----------------------------------------------------------------------
 
@@ -457,16 +361,16 @@ class Session:
                 if not holds.passed:
                     return
             except TemplateError as exc:
-                self._log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
+                self._record.log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
                 return
         for position, action in enumerate(rule.do):
             where = f"rules[{index}].do[{position}]"
             try:
                 await self._act(action, where)
             except TemplateError as exc:
-                self._log(f"{where} ({rule.trigger}): {exc}", "error")
+                self._record.log(f"{where} ({rule.trigger}): {exc}", "error")
             except _Skipped as exc:
-                self._log(f"{where} ({rule.trigger}): {exc}", "error")
+                self._record.log(f"{where} ({rule.trigger}): {exc}", "error")
 
     def _connection(self, what: str) -> Connection:
         conn = self._conn
@@ -484,12 +388,12 @@ class Session:
             raise _Skipped(f"{what} failed: the connection is closed") from None
         except ValueError as exc:
             raise _Skipped(f"{what} skipped: {exc}") from None
-        self._count("ws_msgs_sent")
-        self._frame("sent", "text" if isinstance(data, str) else "binary", data)
+        self._record.count("ws_msgs_sent")
+        self._record.frame("sent", "text" if isinstance(data, str) else "binary", data)
 
     async def _act(self, action: Any, where: str) -> None:
         if isinstance(action, Log):
-            self._log(render(action.log, self.lookup))
+            self._record.log(render(action.log, self.lookup))
         elif isinstance(action, Send):
             await self._send(render(action.send, self.lookup), "send")
         elif isinstance(action, SendJson):
@@ -507,7 +411,7 @@ class Session:
                 raise _Skipped(f"ping skipped: {exc}") from None
             except Disconnected:
                 raise _Skipped("ping failed: the connection is closed") from None
-            self._frame("sent", "ping", payload or b"")
+            self._record.frame("sent", "ping", payload or b"")
         elif isinstance(action, Close):
             conn = self._connection("close")
             options = action.close
@@ -516,7 +420,7 @@ class Session:
                 await conn.close(code, reason)
             except ValueError as exc:
                 raise _Skipped(f"close skipped: {exc}") from None
-            self._frame("sent", "close", describe_close(code, reason))
+            self._record.frame("sent", "close", describe_close(code, reason))
         elif isinstance(action, CheckAction):
             self._check(action.check, where)
         elif isinstance(action, Expect):
@@ -536,7 +440,7 @@ class Session:
                 raise _Skipped(f"store skipped: {action.store.from_} is not set")
             self._stored[action.store.as_] = value
             if action.store.as_ in self.scenario.secrets:
-                self._hide(text_of(value))
+                self._record.hide(text_of(value))
 
     def _feed_pending(self, message: Any) -> None:
         """Every pending expectation sees every message, in the order they were armed."""
@@ -569,27 +473,21 @@ class Session:
         now = self._loop.time()
         if outcome.passed and pending.kind == "request":
             assert pending.request is not None
-            self._measure(pending.request.metric, (now - pending.armed) * 1000)
+            self._record.measure(pending.request.metric, (now - pending.armed) * 1000)
         elif outcome.passed and pending.kind == "message":
-            self._measure("ws_expect_latency", (now - pending.armed) * 1000)
-        reason = self.plan.mask(outcome.reason) if outcome.reason else ""
-        tally = self.result.checks[pending.name]
-        first_failure = not outcome.passed and not tally.reason
-        tally.record(outcome.passed, _cut(f"{pending.where}: {reason}", 400), self._now())
-        self._evaluated.add(pending.where)
-        if first_failure:
-            # The transcript around the failure: from a little before the expectation was armed.
-            since = self._now() - (now - pending.armed) - 0.5
-            tally.excerpt = [frame for frame in self.result.transcript if frame.at >= since][-EXCERPT:]
+            self._record.measure("ws_expect_latency", (now - pending.armed) * 1000)
+        # The transcript around a failure: from a little before the expectation was armed.
+        since = self._record.now() - (now - pending.armed) - 0.5
+        self._record.outcome(
+            pending.name, pending.where, Outcome(outcome.passed, f"{pending.where}: {outcome.reason}"), since
+        )
 
     def _check(self, check: Any, where: str) -> None:
         try:
             outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup, schemas=self.plan.schemas)
         except TemplateError as exc:
             outcome = conditions.Outcome(False, f"{where}: {exc}")
-        reason = self.plan.mask(outcome.reason) if outcome.reason else ""
-        self.result.checks[check.name].record(outcome.passed, _cut(reason, 400), self._now())
-        self._evaluated.add(where)
+        self._record.outcome(check.name, where, outcome)
 
 
 async def run_session(plan: Plan, on_log: LogSink | None = None) -> SessionResult:

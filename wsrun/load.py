@@ -19,9 +19,10 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .engine import LogSink, SampleSink, Session
+from .engine import Session
 from .model import Scenario
 from .plan import Plan
+from .record import LogSink, SampleSink
 from .results import LogLine, RunResult, SessionResult
 from .thresholds import evaluate
 

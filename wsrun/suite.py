@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from .engine import LogSink
 from .load import Load, LoadRun, load_of
 from .model import Scenario
 from .ndjson import NdjsonWriter
 from .plan import prepare
+from .record import LogSink
 from .results import RunResult, SessionResult
 from .workers import Progress, new_progress, run_in_workers
 
