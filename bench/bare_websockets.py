@@ -1,8 +1,8 @@
 """The floor for wsrun's default transport: a bare `websockets` client loop, no interpreter on top.
 
-Usage: python bare_websockets.py URL SESSIONS MESSAGES
+Usage: python bare_websockets.py URL SESSIONS MESSAGES [OUT.json]
 Each session connects, then sends a message and waits for its echo, MESSAGES times.
-Prints one JSON line: messages, seconds.
+Writes (or prints) one JSON object: messages, seconds (connects included, start-up not).
 """
 
 import asyncio
@@ -20,7 +20,7 @@ async def session(url: str, messages: int) -> None:
             await ws.recv()
 
 
-async def main(url: str, sessions: int, messages: int) -> None:
+async def main(url: str, sessions: int, messages: int, out: str | None) -> None:
     try:
         import uvloop
 
@@ -29,8 +29,13 @@ async def main(url: str, sessions: int, messages: int) -> None:
         pass
     started = time.perf_counter()
     await asyncio.gather(*(session(url, messages) for _ in range(sessions)))
-    print(json.dumps({"messages": sessions * messages, "seconds": time.perf_counter() - started}))
+    figures = json.dumps({"messages": sessions * messages, "seconds": time.perf_counter() - started})
+    if out is None:
+        print(figures)
+    else:
+        with open(out, "w") as file:
+            file.write(figures)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None))
