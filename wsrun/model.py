@@ -145,6 +145,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
+def _templated(value: Any) -> Any:
+    """Check every template inside a JSON value (AfterValidator)."""
+    _walk_templates(value)
+    return value
+
+
 def _walk_templates(value: Any) -> None:
     if isinstance(value, str):
         _check_template(value)
@@ -281,7 +287,7 @@ class SendJson(_Strict):
     A string value that is exactly one template keeps its value's type.
     """
 
-    send_json: dict[str, JsonValue] | list[JsonValue] = Field(
+    send_json: Annotated[dict[str, JsonValue] | list[JsonValue], AfterValidator(_templated)] = Field(
         description="The JSON value to send.", examples=[{"type": "subscribe", "id": "{{ uuid }}"}]
     )
 
@@ -291,13 +297,6 @@ class SendJson(_Strict):
         if not isinstance(value, (dict, list)):
             raise ValueError(f"must be a mapping or a list (the JSON to send), got {value!r}")
         return value
-
-    @field_validator("send_json")
-    @classmethod
-    def _templates(cls, value: Any) -> Any:
-        _walk_templates(value)
-        return value
-
 
 class Payload(_Strict):
     """Bytes written in YAML: exactly one of base64 or hex."""
@@ -475,7 +474,7 @@ class RequestOptions(_Strict):
     """Send a JSON request carrying an id, and expect the reply whose field equals that id, in time."""
 
     name: str = Field(min_length=1, description="The name shown in the report, counted like a check.")
-    send_json: dict[str, JsonValue] = Field(
+    send_json: Annotated[dict[str, JsonValue], AfterValidator(_templated)] = Field(
         description="The request; give its id a fresh value, like {{ uuid }}.",
         examples=[{"id": "{{ uuid }}", "method": "get_user"}],
     )
@@ -488,13 +487,6 @@ class RequestOptions(_Strict):
     as_: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
         None, alias="as", description="Store the reply under this name for later templates."
     )
-
-    @field_validator("send_json")
-    @classmethod
-    def _templates(cls, value: Any) -> Any:
-        _walk_templates(value)
-        return value
-
 
 class Request(_Strict):
     """A correlated request: sent now, its reply matched by id, its latency measured."""
