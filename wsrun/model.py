@@ -298,6 +298,7 @@ class SendJson(_Strict):
             raise ValueError(f"must be a mapping or a list (the JSON to send), got {value!r}")
         return value
 
+
 class Payload(_Strict):
     """Bytes written in YAML: exactly one of base64 or hex."""
 
@@ -487,6 +488,7 @@ class RequestOptions(_Strict):
     as_: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
         None, alias="as", description="Store the reply under this name for later templates."
     )
+
 
 class Request(_Strict):
     """A correlated request: sent now, its reply matched by id, its latency measured."""
