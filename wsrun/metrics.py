@@ -148,12 +148,20 @@ class Trend:
         return {name: self.stat(name) for name in names}
 
 
+class Trends(dict[str, Trend]):
+    """Trends by name, created when first used: thousands of sessions need no empty ones."""
+
+    def __missing__(self, name: str) -> Trend:
+        trend = self[name] = Trend()
+        return trend
+
+
 @dataclass
 class Metrics:
     """k6's WebSocket metrics for one session, or merged over many."""
 
     counters: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
-    trends: dict[str, Trend] = field(default_factory=lambda: {name: Trend() for name in TRENDS})
+    trends: Trends = field(default_factory=Trends)
 
     def merge(self, other: Metrics) -> None:
         for name, count in other.counters.items():

@@ -206,9 +206,9 @@ class Reporter:
         seconds = max(result.duration, 1e-9)
         names = sorted({*metrics.counters, *metrics.trends, *judged})
         for key in names:
-            name, tags = parse_metric(key)
+            name, tags = parse_metric(key, extra_trends=metrics.trends.keys())
             selected = result.series.select(dict(tags)) if tags else metrics
-            if name in selected.trends:
+            if name in TRENDS or name in metrics.trends:
                 trend = selected.trends[name]
                 if not trend.count and key not in judged:
                     continue

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from .metrics import Series
+from .metrics import TRENDS, Series
 from .results import RunResult
 from .thresholds import parse_metric
 
@@ -52,11 +52,13 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
     fails = sum(entry["fails"] for entry in checks.values())
     out["checks"] = {"passes": passes, "fails": fails, "value": passes / (passes + fails) if passes + fails else 0}
     for key, judged in thresholds.items():
-        name, tags = parse_metric(key)
+        name, tags = parse_metric(key, extra_trends=metrics.trends.keys())
         if tags:  # a sub-metric gets its own entry, as in k6
             selected = series.select(dict(tags))
             out[key] = (
-                selected.trends[name].stats() if name in selected.trends else {"count": selected.counters.get(name, 0)}
+                selected.trends[name].stats()
+                if name in TRENDS or name in metrics.trends
+                else {"count": selected.counters.get(name, 0)}
             )
         out.setdefault(key, {})["thresholds"] = judged
     return {
