@@ -107,37 +107,58 @@ class ConnectOptions:
     ssl: ssl.SSLContext | None = None
 
 
+class _State:
+    """What the hook keeps per connection."""
+
+    __slots__ = (
+        "aborted",
+        "bytes_received",
+        "bytes_sent",
+        "close_timer",
+        "closing_by_us",
+        "events",
+        "pings",
+        "reading_paused",
+        "waiter",
+    )
+
+    def __init__(self) -> None:
+        # One FIFO of everything that happened, so that pings and pongs keep
+        # their place among data messages.
+        self.events: deque[str | Ping | Pong] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.pings: dict[bytes, float] = {}
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self.closing_by_us = False
+        self.aborted = False
+        self.close_timer: asyncio.TimerHandle | None = None
+        self.reading_paused = False
+
+
 class _Hooked(ClientConnection):
     """ClientConnection that reports every frame, in order, and counts bytes on the wire."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # One FIFO of everything that happened, so that pings and pongs keep
-        # their place among data messages.
-        self.wsrun_events: deque[str | Ping | Pong] = deque()
-        self.wsrun_waiter: asyncio.Future[None] | None = None
-        self.wsrun_pings: dict[bytes, float] = {}
-        self.wsrun_bytes_received = 0
-        self.wsrun_bytes_sent = 0
-        self.wsrun_closing_by_us = False
-        self.wsrun_aborted = False
-        self.wsrun_close_timer: asyncio.TimerHandle | None = None
-        self.wsrun_reading_paused = False
+        # wsrun's own state in one slotted object: added one by one, these
+        # attributes would grow the connection's __dict__ by 1.5 KB a session.
+        self.wsrun = _State()
 
     def _wsrun_put(self, item: str | Ping | Pong) -> None:
-        self.wsrun_events.append(item)
-        if len(self.wsrun_events) > QUEUE_HIGH and self.transport.is_reading():
+        self.wsrun.events.append(item)
+        if len(self.wsrun.events) > QUEUE_HIGH and self.transport.is_reading():
             # A flood of pings or pongs (which websockets does not queue): stop reading
             # until the session catches up, so memory stays bounded.
-            self.wsrun_reading_paused = True
+            self.wsrun.reading_paused = True
             self.transport.pause_reading()
-        if self.wsrun_waiter is not None and not self.wsrun_waiter.done():
-            self.wsrun_waiter.set_result(None)
+        if self.wsrun.waiter is not None and not self.wsrun.waiter.done():
+            self.wsrun.waiter.set_result(None)
 
     def wsrun_taken(self) -> None:
         """An event was taken from the queue: read again once it is short enough."""
-        if self.wsrun_reading_paused and len(self.wsrun_events) < QUEUE_LOW:
-            self.wsrun_reading_paused = False
+        if self.wsrun.reading_paused and len(self.wsrun.events) < QUEUE_LOW:
+            self.wsrun.reading_paused = False
             # Unless websockets holds reading paused itself (its message queue is full).
             if not self.connection_lost_waiter.done() and not self.recv_messages.paused:
                 self.transport.resume_reading()
@@ -155,12 +176,12 @@ class _Hooked(ClientConnection):
             self._wsrun_put(Ping(bytes(event.data)))
         elif event.opcode is Opcode.PONG:
             data = bytes(event.data)
-            sent = self.wsrun_pings.get(data)
+            sent = self.wsrun.pings.get(data)
             if sent is not None:
                 # A pong answers its ping and every earlier one (RFC 6455 5.5.3 allows
                 # answering only the most recent), as websockets itself assumes.
-                for earlier in list(self.wsrun_pings):
-                    del self.wsrun_pings[earlier]
+                for earlier in list(self.wsrun.pings):
+                    del self.wsrun.pings[earlier]
                     if earlier == data:
                         break
             self._wsrun_put(Pong(data, None if sent is None else self.loop.time() - sent))
@@ -172,16 +193,16 @@ class _Hooked(ClientConnection):
         the server started it, or when the library failed the connection (1007, 1009),
         it would wait forever for a server that never closes TCP (RFC 6455 7.1.1).
         """
-        if self.wsrun_close_timer is None and self.close_timeout is not None:
-            self.wsrun_close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
+        if self.wsrun.close_timer is None and self.close_timeout is not None:
+            self.wsrun.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
 
     def data_received(self, data: bytes) -> None:
-        self.wsrun_bytes_received += len(data)
+        self.wsrun.bytes_received += len(data)
         super().data_received(data)
         if self.transport.get_write_buffer_size() > WRITE_BUFFER_HIGH and self.transport.is_reading():
             # The server pings but does not read our pongs: stop reading its pings
             # until it reads, rather than buffer pongs without end.
-            self.wsrun_reading_paused = True
+            self.wsrun.reading_paused = True
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
@@ -190,14 +211,14 @@ class _Hooked(ClientConnection):
             self.wsrun_taken()
 
     def send_data(self) -> None:
-        self.wsrun_bytes_sent += sum(len(chunk) for chunk in self.protocol.writes)
+        self.wsrun.bytes_sent += sum(len(chunk) for chunk in self.protocol.writes)
         super().send_data()
         if self.protocol.close_sent is not None:
             self._wsrun_bound_closing()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.wsrun_close_timer is not None:
-            self.wsrun_close_timer.cancel()
+        if self.wsrun.close_timer is not None:
+            self.wsrun.close_timer.cancel()
         super().connection_lost(exc)
         self._wsrun_put("closed")
 
@@ -218,11 +239,11 @@ class Connection:
 
     @property
     def bytes_sent(self) -> int:
-        return self._ws.wsrun_bytes_sent
+        return self._ws.wsrun.bytes_sent
 
     @property
     def bytes_received(self) -> int:
-        return self._ws.wsrun_bytes_received
+        return self._ws.wsrun.bytes_received
 
     @property
     def closed(self) -> bool:
@@ -242,20 +263,20 @@ class Connection:
         instead of cancelling the task: sessions wait like this for every timer.
         """
         ws = self._ws
-        while not ws.wsrun_events:
+        while not ws.wsrun.events:
             if self._closed_event is not None:
                 return self._closed_event
             if due is not None and ws.loop.time() >= due:
                 return None
-            waiter = ws.wsrun_waiter = ws.loop.create_future()
+            waiter = ws.wsrun.waiter = ws.loop.create_future()
             timer = None if due is None else ws.loop.call_at(due, _wake, waiter)
             try:
                 await waiter
             finally:
-                ws.wsrun_waiter = None
+                ws.wsrun.waiter = None
                 if timer is not None:
                     timer.cancel()
-        item = ws.wsrun_events.popleft()
+        item = ws.wsrun.events.popleft()
         ws.wsrun_taken()
         if item == "message":
             try:
@@ -274,15 +295,15 @@ class Connection:
         protocol = ws.protocol
         received, sent = protocol.close_rcvd, protocol.close_sent
         server_first = received is not None and protocol.close_rcvd_then_sent is not False
-        if ws.wsrun_aborted:  # we dropped it ourselves (timeout, Ctrl-C): not the server's fault
+        if ws.wsrun.aborted:  # we dropped it ourselves (timeout, Ctrl-C): not the server's fault
             frame = received or sent
             return Closed(frame.code if frame else 1006, frame.reason if frame else "", "client", None)
-        if sent is not None and not server_first and not ws.wsrun_closing_by_us:
+        if sent is not None and not server_first and not ws.wsrun.closing_by_us:
             # We failed the connection because of what the server sent (RFC 6455 7.1.7):
             # a message too big (1009), invalid UTF-8 (1007), a protocol error (1002).
             error = f"connection failed with {describe_close(sent.code, sent.reason)}"
             return Closed(sent.code, sent.reason, "client", error)
-        if ws.wsrun_closing_by_us and not server_first:
+        if ws.wsrun.closing_by_us and not server_first:
             if received is None:
                 error = "the server did not complete the closing handshake: no close frame came back (1006)"
                 return Closed(1006, "", "client", error)
@@ -312,7 +333,7 @@ class Connection:
             raise ValueError(f"a ping payload is at most 125 bytes (RFC 6455 5.5), this one is {len(data)}")
         if data is None:
             data = b"wsrun-%d" % next(self._ping_ids)
-        if data in self._ws.wsrun_pings:
+        if data in self._ws.wsrun.pings:
             raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
         ws = self._ws
         if ws.protocol.state is not State.OPEN:
@@ -321,7 +342,7 @@ class Connection:
         # times the pong (the library then sees it as unsolicited and ignores
         # it), and a ping is too small to need flow control. Held sessions ping
         # all the time; this halves what a ping costs.
-        ws.wsrun_pings[data] = ws.loop.time()
+        ws.wsrun.pings[data] = ws.loop.time()
         ws.protocol.send_ping(data)
         ws.send_data()
 
@@ -330,19 +351,19 @@ class Connection:
         size = len(reason.encode())
         if size > 123:
             raise ValueError(f"a close reason is at most 123 bytes (RFC 6455 5.5), this one is {size}")
-        self._ws.wsrun_closing_by_us = True
+        self._ws.wsrun.closing_by_us = True
         await self._ws.close(code, reason)
 
     def oldest_unanswered_ping(self) -> float | None:
         """When (event loop time) the oldest ping still waiting for its pong was sent."""
-        return next(iter(self._ws.wsrun_pings.values()), None)
+        return next(iter(self._ws.wsrun.pings.values()), None)
 
     async def abort(self) -> None:
         """Drop the TCP connection at once, without a closing handshake, and wait until it is gone."""
         ws = self._ws
         if ws.connection_lost_waiter.done():
             return
-        ws.wsrun_aborted = True
+        ws.wsrun.aborted = True
         ws.transport.abort()  # the socket is closed on the next turn of the event loop
         await asyncio.shield(ws.connection_lost_waiter)
 
