@@ -19,7 +19,7 @@ from rich.text import Text
 
 from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
-from .results import LogLine, RunResult, SessionResult
+from .results import Frame, LogLine, RunResult, SessionResult
 from .thresholds import ThresholdResult, parse_metric
 
 __all__ = ["Reporter", "format_bytes", "format_ms"]
@@ -171,9 +171,7 @@ class Reporter:
                 who = f"vu {check.session[0]} #{check.session[1]}, " if check.session and result.sessions > 1 else ""
                 out.print(f"    [red]↳ {escape(printable(check.reason))}[/red] [dim]({who}{at}{check.where})[/dim]")
                 for frame in check.excerpt:
-                    line = Text(f"      {frame.at:8.3f}s {_ARROWS[frame.direction]} {frame.kind:<6} ", style="dim")
-                    line.append(printable(frame.text))
-                    out.print(line)
+                    out.print(_frame_line(frame, "      "))
             else:
                 count = f"  [dim]{check.passes} passed[/dim]" if check.passes > 1 else ""
                 out.print(f"  [green]✓[/green] {escape(check.name)}{count}")
@@ -188,9 +186,7 @@ class Reporter:
         self.console.print()
         self.console.print(f"  [bold]last {len(frames)} frames{session}[/bold] [dim](→ sent, ← received)[/dim]")
         for frame in frames:
-            line = Text(f"    {frame.at:8.3f}s {_ARROWS[frame.direction]} {frame.kind:<6} ", style="dim")
-            line.append(printable(frame.text))
-            self.console.print(line)
+            self.console.print(_frame_line(frame, "    "))
 
     def _metrics(self, result: RunResult) -> None:
         """k6's summary: one line a metric, sorted; thresholds under the metric they judge."""
@@ -247,6 +243,13 @@ class Reporter:
         )
         for result in failed:
             self.console.print(f"  [red]✗ {escape(result.file)}[/red]")
+
+
+def _frame_line(frame: Frame, indent: str) -> Text:
+    """One frame of a transcript: when, which way, what kind, and its text (escaped)."""
+    line = Text(f"{indent}{frame.at:8.3f}s {_ARROWS[frame.direction]} {frame.kind:<6} ", style="dim")
+    line.append(printable(frame.text))
+    return line
 
 
 def _threshold_value(result: ThresholdResult) -> str:

@@ -144,13 +144,7 @@ class RunResult:
         self.sessions += 1
         self.series.add(session.metrics, tags)
         self.has_checks = self.has_checks or session.has_checks
-        for name, check in session.checks.items():
-            tally = self.checks.setdefault(name, CheckResult(name, check.where))
-            tally.passes += check.passes
-            tally.fails += check.fails
-            if check.fails and not tally.reason:
-                tally.reason, tally.failed_at, tally.excerpt = check.reason, check.failed_at, check.excerpt
-                tally.session = (session.vu, session.iteration)
+        self._tally(session.checks, (session.vu, session.iteration))
         for error in session.errors:
             self.errors[error.text] += 1
         for warning in session.warnings:
@@ -165,6 +159,33 @@ class RunResult:
             self.sample = session
         elif self.sample.passed:
             self.sample = session  # no failure yet: keep the latest
+
+    def merge(self, part: RunResult) -> None:
+        """Fold in the run of another process (--workers): everything adds up; the first failures are kept."""
+        self.sessions += part.sessions
+        self.failed_sessions += part.failed_sessions
+        self.vus_max += part.vus_max
+        self.series.merge(part.series)
+        self.has_checks = self.has_checks or part.has_checks
+        self._tally(part.checks, None)
+        self.errors.update(part.errors)
+        self.warnings.extend(warning for warning in part.warnings if warning not in self.warnings)
+        self.timed_out += part.timed_out
+        self.stopped += part.stopped
+        self.interrupted = self.interrupted or part.interrupted
+        self.duration = max(self.duration, part.duration)
+        if self.sample is None or (self.sample.passed and part.sample is not None and not part.sample.passed):
+            self.sample = part.sample
+
+    def _tally(self, checks: dict[str, CheckResult], session: tuple[int, int] | None) -> None:
+        """Add check tallies; a first failure keeps its reason, time, frames and session."""
+        for name, check in checks.items():
+            tally = self.checks.setdefault(name, CheckResult(name, check.where))
+            tally.passes += check.passes
+            tally.fails += check.fails
+            if check.fails and not tally.reason:
+                tally.reason, tally.failed_at, tally.excerpt = check.reason, check.failed_at, check.excerpt
+                tally.session = session if session is not None else check.session
 
     @property
     def checks_tally(self) -> tuple[int, int]:

@@ -128,32 +128,6 @@ async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progre
             writer.close()
 
 
-def _merge(into: RunResult, part: RunResult) -> None:
-    into.sessions += part.sessions
-    into.failed_sessions += part.failed_sessions
-    into.vus_max += part.vus_max
-    into.series.merge(part.series)
-    into.has_checks = into.has_checks or part.has_checks
-    for name, check in part.checks.items():
-        tally = into.checks.get(name)
-        if tally is None:
-            into.checks[name] = check
-            continue
-        tally.passes += check.passes
-        tally.fails += check.fails
-        if check.fails and not tally.reason:
-            tally.reason, tally.failed_at, tally.session = check.reason, check.failed_at, check.session
-            tally.excerpt = check.excerpt
-    into.errors.update(part.errors)
-    into.warnings.extend(warning for warning in part.warnings if warning not in into.warnings)
-    into.timed_out += part.timed_out
-    into.stopped += part.stopped
-    into.interrupted = into.interrupted or part.interrupted
-    into.duration = max(into.duration, part.duration)
-    if into.sample is None or (into.sample.passed and part.sample is not None and not part.sample.passed):
-        into.sample = part.sample
-
-
 async def run_in_workers(
     plan: Plan,
     load: Load,
@@ -199,7 +173,7 @@ async def run_in_workers(
         for pipe, process in zip(pipes, processes, strict=True):
             part = await _receive(pipe, process, loop, stop)
             if isinstance(part, RunResult):
-                _merge(merged, part)
+                merged.merge(part)
             elif isinstance(part, str):
                 problems.append(part)
     finally:
