@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ from .model import (
 from .namespace import dig, look_up
 from .plan import Plan
 from .record import LogSink, Recorder, SampleSink
-from .results import SessionResult
+from .results import TIMELINE_LENGTH, SessionResult
 from .templates import MISSING
 
 __all__ = ["Session", "run_session"]
@@ -67,6 +68,8 @@ class Session(Actions):
         tls = self.scenario.tls
         if tls is not None and tls.insecure and plan.options.url.startswith("wss://"):
             self.result.warnings.append("TLS verification is off (tls.insecure): the server's identity was not checked")
+        if plan.timeline:
+            self.result.transcript = deque(maxlen=TIMELINE_LENGTH)
         self._record = Recorder(self.result, plan.mask, on_log=on_log, on_sample=on_sample, name_lines=name_lines)
         self._record.register_checks(self.scenario)
         # The rules of each event, in file order: looked up for every message.
@@ -199,6 +202,8 @@ class Session(Actions):
                     behind = (self._loop.time() - opened) / rule.every
                     timer[3] = max(runs + 1, math.floor(behind) + 1)
                     timer[0] = opened + rule.every * timer[3]
+                if self.plan.timeline:
+                    self._record.frame("local", "timer", f"{rule.trigger}: rules[{index}]")
                 await self._run_rule(index, rule)
                 # A rule slower than its own interval would otherwise never let the
                 # loop run: the session deadline and Ctrl-C must always get through.

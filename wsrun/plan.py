@@ -51,6 +51,8 @@ class Plan:
     thresholds: list[Threshold] = field(default_factory=list)
     schemas: dict[str, Any] = field(default_factory=dict)
     inputs: _Inputs = field(default_factory=lambda: _Inputs(None, {}, None, None), repr=False)
+    #: Record this session as a timeline (--report): a long transcript, with timer firings.
+    timeline: bool = False
 
     def for_session(self, vu: int, iteration: int) -> Plan:
         """The plan of another session: variables may differ with {{ vu }} and {{ iteration }}."""

@@ -27,7 +27,7 @@ __all__ = ["Reporter", "format_bytes", "format_ms"]
 TRANSCRIPT_SHOWN = 20
 ERRORS_SHOWN = 10
 PROGRESS_AFTER = 2.0  # seconds: runs shorter than this show no live display
-_ARROWS = {"sent": "→", "received": "←"}
+_ARROWS = {"sent": "→", "received": "←", "local": "·"}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .metrics import Metrics, Series
+from .overtime import OverTime
 from .thresholds import ThresholdResult
 
 __all__ = ["CheckResult", "Frame", "LogLine", "Metrics", "RunResult", "SessionResult"]
 
 TRANSCRIPT_LENGTH = 50
+#: Frames kept of the session drawn as a timeline in the HTML report (--report).
+TIMELINE_LENGTH = 2000
 
 
 @dataclass
@@ -50,11 +53,11 @@ class LogLine:
 
 @dataclass(slots=True)
 class Frame:
-    """One entry of the transcript: what went which way, and when."""
+    """One entry of the transcript: what went which way, and when (a timer firing is "local")."""
 
     at: float
-    direction: Literal["sent", "received"]
-    kind: Literal["text", "binary", "ping", "pong", "close", "open", "error"]
+    direction: Literal["sent", "received", "local"]
+    kind: Literal["text", "binary", "ping", "pong", "close", "open", "error", "timer"]
     text: str
 
 
@@ -126,6 +129,8 @@ class RunResult:
     errors: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     sample: SessionResult | None = None
+    first: SessionResult | None = None  # with --report: the first session (vu 1 #0), drawn as a timeline
+    over_time: OverTime | None = None  # with --report: samples against time, for the plots
     thresholds: list[ThresholdResult] = field(default_factory=list)
     interrupted: bool = False
     timed_out: int = 0
@@ -155,6 +160,8 @@ class RunResult:
         self.interrupted = self.interrupted or session.interrupted
         if not session.passed:
             self.failed_sessions += 1
+        if session.transcript.maxlen == TIMELINE_LENGTH:
+            self.first = session
         if self.sample is None or (self.sample.passed and not session.passed):
             self.sample = session
         elif self.sample.passed:

@@ -1,0 +1,1 @@
+"""pytest plugin: scenario files as test items (being written)."""
