@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from . import conditions
@@ -171,11 +172,12 @@ class Actions:
     def _decide(self, pending: Pending, outcome: Outcome) -> None:
         """Record an expectation's outcome: a check result, a latency, the frames around a failure."""
         now = self._loop.time()
+        latency = (time.perf_counter() - pending.armed_precisely) * 1000
         if outcome.passed and pending.kind == "request":
             assert pending.request is not None
-            self._record.measure(pending.request.metric, (now - pending.armed) * 1000)
+            self._record.measure(pending.request.metric, latency)
         elif outcome.passed and pending.kind == "message":
-            self._record.measure("ws_expect_latency", (now - pending.armed) * 1000)
+            self._record.measure("ws_expect_latency", latency)
         # The transcript around a failure: from a little before the expectation was armed.
         since = self._record.now() - (now - pending.armed) - 0.5
         self._record.outcome(

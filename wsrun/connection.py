@@ -184,7 +184,7 @@ class _Hooked(ClientConnection):
                     del self.wsrun.pings[earlier]
                     if earlier == data:
                         break
-            self._wsrun_put(Pong(data, None if sent is None else self.loop.time() - sent))
+            self._wsrun_put(Pong(data, None if sent is None else time.perf_counter() - sent))
 
     def _wsrun_bound_closing(self) -> None:
         """Once a close frame went either way, the TCP connection must end within close_timeout.
@@ -342,7 +342,8 @@ class Connection:
         # times the pong (the library then sees it as unsolicited and ignores
         # it), and a ping is too small to need flow control. Held sessions ping
         # all the time; this halves what a ping costs.
-        ws.wsrun.pings[data] = ws.loop.time()
+        # perf_counter, not loop.time(): uvloop's clock moves in whole milliseconds.
+        ws.wsrun.pings[data] = time.perf_counter()
         ws.protocol.send_ping(data)
         ws.send_data()
 
@@ -356,7 +357,8 @@ class Connection:
 
     def oldest_unanswered_ping(self) -> float | None:
         """When (event loop time) the oldest ping still waiting for its pong was sent."""
-        return next(iter(self._ws.wsrun.pings.values()), None)
+        sent = next(iter(self._ws.wsrun.pings.values()), None)
+        return None if sent is None else self._ws.loop.time() - (time.perf_counter() - sent)
 
     async def abort(self) -> None:
         """Drop the TCP connection at once, without a closing handshake, and wait until it is gone."""

@@ -10,6 +10,7 @@ pure: the engine feeds messages and times in, and records the outcomes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,8 @@ class Pending:
     count: int = 0
     last: float = 0.0
     schemas: Mapping[str, Any] = field(default_factory=dict)
+    # For latencies: perf_counter, as uvloop's loop clock moves in whole milliseconds.
+    armed_precisely: float = field(default_factory=time.perf_counter)
 
     def _matches(self, matcher: Matcher, lookup: Lookup) -> bool:
         return all(
