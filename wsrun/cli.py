@@ -2,7 +2,8 @@
 The command line: the only module that prints, exits or calls asyncio.run.
 
 Exit codes: 0 every check passed; 1 a check failed (or, in a scenario without
-checks, the session ended in an error); 2 invalid scenario or usage; 130 Ctrl-C.
+checks, the session ended in an error); 2 invalid scenario or usage; 99 a
+threshold failed; 130 Ctrl-C. In a suite the worst of these wins (130, 99, 1).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, aio
 from .errors import ScenarioError, UsageError, WsrunError
+from .files import scenario_files
 
 # Heavy modules (pydantic, websockets, rich) are imported where they are used,
 # so that `wsrun --version` and `--help` answer at once.
@@ -30,8 +32,9 @@ if TYPE_CHECKING:
     from .results import RunResult
     from .suite import Job
 
+DEFAULT_CONCURRENCY = 64  # as suite.DEFAULT_CONCURRENCY, which imports what --help must not wait for
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_THRESHOLDS, EXIT_INTERRUPTED = 0, 1, 2, 99, 130
-COMMANDS = ("run", "validate", "schema", "serve")
+COMMANDS = ("run", "validate", "schema", "serve", "init")
 
 __all__ = ["main"]
 
@@ -40,10 +43,25 @@ def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wsrun",
         description="Run declarative WebSocket scenarios and report their checks.",
-        epilog="Other commands: wsrun validate SCENARIO…, wsrun schema, wsrun serve. "
+        epilog="Other commands: wsrun validate SCENARIO…, wsrun init NAME, wsrun schema, wsrun serve. "
         "Exit codes: 0 passed, 1 a check failed, 2 invalid scenario or usage, 99 a threshold failed, 130 interrupted.",
     )
-    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files (YAML)")
+    parser.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help="scenario files (YAML), or folders: every *.yaml and *.yml in them, recursively",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"scenarios running at once in a suite (default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML: a test suite per file, a test case per check")
+    parser.add_argument(
+        "--report", metavar="PATH.html", help="write a self-contained HTML report with a timeline and latency plots"
+    )
     parser.add_argument("--url", help="connect here instead of the scenario's url")
     parser.add_argument(
         "--var", action="append", default=[], metavar="NAME=VALUE", help="override a variable from vars: (repeatable)"
@@ -171,24 +189,36 @@ def run(argv: Sequence[str]) -> int:
     from .metrics import DEFAULT_TREND_STATS
     from .report import Reporter
     from .suite import Options, run_jobs
-    from .summary import k6_summary
 
     args = _run_parser().parse_args(argv)
     err = _stderr()
     try:
         if args.serve and args.url:
             raise UsageError("--serve and --url both say where to connect; give one")
-        if args.summary_export:
-            _check_writable("--summary-export", args.summary_export)
-        if args.out:
-            _check_writable("--out", args.out)
-        jobs = _load_all(args.scenarios, _parse_vars(args.var))
+        for option, path in (
+            ("--summary-export", args.summary_export),
+            ("--out", args.out),
+            ("--junit", args.junit),
+            ("--report", args.report),
+        ):
+            if path:
+                _check_writable(option, path)
+        jobs = _load_all(scenario_files(args.scenarios), _parse_vars(args.var))
         stats = args.summary_trend_stats or next(
             (job.scenario.summary_trend_stats for job in jobs if job.scenario.summary_trend_stats), DEFAULT_TREND_STATS
         )
-        reporter = Reporter(quiet=args.quiet, trend_stats=stats)
+        reporter = Reporter(quiet=args.quiet, trend_stats=stats, suite=len(jobs) > 1)
         options = Options(
-            args.url, args.serve, args.vus, args.iterations, args.duration, args.workers, args.quiet, args.out
+            args.url,
+            args.serve,
+            args.vus,
+            args.iterations,
+            args.duration,
+            args.workers,
+            args.quiet,
+            args.out,
+            concurrency=args.concurrency,
+            report=bool(args.report),
         )
         started = time.perf_counter()
         results, interrupted = aio.run(
@@ -208,15 +238,41 @@ def run(argv: Sequence[str]) -> int:
     except WsrunError as exc:
         err.print(f"wsrun: {exc}", markup=False)
         return EXIT_USAGE
-    reporter.totals(results)
+    duration = time.perf_counter() - started
+    reporter.totals(results, skipped=len(jobs) - len(results))
+    status = _write_outputs(args, results, duration, err)
+    return status if status is not None else exit_code(results, interrupted)
+
+
+def _write_outputs(args: argparse.Namespace, results: list[RunResult], duration: float, err: Console) -> int | None:
+    """The files asked for: --summary-export, --junit, --report. EXIT_USAGE if one cannot be written."""
+    outputs: list[tuple[str, str, Callable[[], str]]] = []
     if args.summary_export:
-        summary = k6_summary(results, time.perf_counter() - started)
+        from .summary import k6_summary
+
+        outputs.append(
+            (
+                "--summary-export",
+                args.summary_export,
+                lambda: json.dumps(k6_summary(results, duration), indent=2) + "\n",
+            )
+        )
+    if args.junit:
+        from .junit import junit_xml
+
+        outputs.append(("--junit", args.junit, lambda: junit_xml(results, duration=duration)))
+    if args.report:
+        from .htmlreport import render_html
+
+        outputs.append(("--report", args.report, lambda: render_html(results, duration=duration)))
+    status = None
+    for option, path, text in outputs:
         try:
-            Path(args.summary_export).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            Path(path).write_text(text(), encoding="utf-8")
         except OSError as exc:
-            err.print(f"wsrun: --summary-export {args.summary_export}: {exc.strerror}", markup=False)
-            return EXIT_USAGE
-    return exit_code(results, interrupted)
+            err.print(f"wsrun: {option} {path}: {exc.strerror}", markup=False)
+            status = EXIT_USAGE
+    return status
 
 
 def exit_code(results: Sequence[RunResult], interrupted: bool) -> int:
@@ -232,10 +288,15 @@ def validate(argv: Sequence[str]) -> int:
     from .loader import load
 
     parser = argparse.ArgumentParser(prog="wsrun validate", description="Check scenario files without connecting.")
-    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files, or folders of them")
     args = parser.parse_args(argv)
     status = EXIT_OK
-    for file in args.scenarios:
+    try:
+        files = scenario_files(args.scenarios)
+    except UsageError as exc:
+        print(f"wsrun validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for file in files:
         try:
             scenario = load(file)
         except ScenarioError as exc:
@@ -254,6 +315,23 @@ def schema(argv: Sequence[str]) -> int:
         argv
     )
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def init(argv: Sequence[str]) -> int:
+    from .starter import write_starter
+
+    parser = argparse.ArgumentParser(
+        prog="wsrun init", description="Write a commented starter scenario, NAME.yaml, that passes with --serve."
+    )
+    parser.add_argument("name", metavar="NAME", help="the file to write (.yaml is added when missing)")
+    args = parser.parse_args(argv)
+    try:
+        path = write_starter(args.name)
+    except UsageError as exc:
+        print(f"wsrun init: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {path}; run it with: wsrun {path} --serve")
     return EXIT_OK
 
 
@@ -308,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         argv = argv[1:]
     try:
-        return {"run": run, "validate": validate, "schema": schema, "serve": serve}[command](argv)
+        return {"run": run, "validate": validate, "schema": schema, "serve": serve, "init": init}[command](argv)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C before a run started (while loading, say)

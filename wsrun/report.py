@@ -64,18 +64,26 @@ class Reporter:
     """Prints log lines and reports to a console (colour only on a terminal, NO_COLOR honoured)."""
 
     def __init__(
-        self, console: Console | None = None, *, quiet: bool = False, trend_stats: Sequence[str] = DEFAULT_TREND_STATS
+        self,
+        console: Console | None = None,
+        *,
+        quiet: bool = False,
+        trend_stats: Sequence[str] = DEFAULT_TREND_STATS,
+        suite: bool = False,
     ) -> None:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.quiet = quiet
         self.trend_stats = tuple(trend_stats)
+        # A suite (several files): a line per scenario as it ends, the failures in full at the end.
+        self.suite = suite
         self._progress: asyncio.Task[None] | None = None
 
     def log(self, line: LogLine) -> None:
         if self.quiet and line.kind == "log":
             return
         who = f" vu {line.session[0]} #{line.session[1]}" if line.session is not None else ""
-        stamp = f"[dim]\\[{line.at:8.3f}s{who}][/dim]"
+        source = f"{escape(line.source)} " if line.source is not None else ""
+        stamp = f"[dim]{source}\\[{line.at:8.3f}s{who}][/dim]"
         if line.kind == "error":
             self.console.print(f"{stamp} [red]✗ {escape(printable(line.text))}[/red]")
         elif line.kind == "note":
@@ -111,10 +119,40 @@ class Reporter:
                 await asyncio.sleep(0.5)
 
     def run(self, result: RunResult) -> None:
-        """The report of one scenario's run: its session's details, or a load run's totals."""
+        """A scenario's run has ended: its report, or in a suite its result line."""
         if self._progress is not None:
             self._progress.cancel()
             self._progress = None
+        if self.suite:
+            self._line(result)
+        else:
+            self._full(result)
+
+    def _line(self, result: RunResult) -> None:
+        """One line of a suite: verdict, file, name, time and what failed."""
+        failed_checks = sum(1 for check in result.checks.values() if check.fails)
+        if result.interrupted:
+            mark, what = "[yellow]-[/yellow]", "[yellow]interrupted[/yellow]"
+        elif result.passed:
+            mark = "[green]✓[/green]"
+            what = f"{len(result.checks)} checks passed" if result.checks else "ended without an error"
+        else:
+            mark, parts = "[red]✗[/red]", []
+            if failed_checks:
+                parts.append(f"{failed_checks} of {len(result.checks)} checks failed")
+            elif not result.checks_passed:
+                parts.append(f"{sum(result.errors.values())} errors")
+            failed_thresholds = sum(1 for threshold in result.thresholds if not threshold.passed)
+            if failed_thresholds:
+                parts.append(f"{failed_thresholds} thresholds failed")
+            what = f"[red]{', '.join(parts)}[/red]"
+        load = f" · {result.sessions} sessions" if result.sessions != 1 else ""
+        self.console.print(
+            f"{mark} {escape(result.file)} [dim]· {escape(result.scenario)} · {result.duration:.2f}s{load} ·[/dim] {what}"
+        )
+
+    def _full(self, result: RunResult) -> None:
+        """The report of one scenario's run: its session's details, or a load run's totals."""
         out = self.console
         if result.interrupted:
             verdict = "[yellow]interrupted[/yellow]"
@@ -231,12 +269,19 @@ class Reporter:
     def hard_stop(self) -> None:
         self.console.print("[yellow]stopped at once (second Ctrl-C): the running scenario has no report[/yellow]")
 
-    def totals(self, results: Sequence[RunResult]) -> None:
-        """One closing line when several scenarios ran."""
-        if len(results) < 2:
+    def totals(self, results: Sequence[RunResult], skipped: int = 0) -> None:
+        """The end of a suite: each failed scenario's report in full, then one closing line."""
+        if not self.suite:
             return
         failed = [r for r in results if not r.passed]
+        if failed:
+            self.console.print()
+            self.console.rule("[bold]failures[/bold]", align="left")
+        for result in failed:
+            self._full(result)
         self.console.print()
+        if skipped:
+            self.console.print(f"[yellow]{skipped} scenarios not run (interrupted)[/yellow]")
         colour = "red" if failed else "green"
         self.console.print(
             f"[{colour}]{len(results)} scenarios: {len(results) - len(failed)} passed, {len(failed)} failed[/{colour}]"

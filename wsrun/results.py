@@ -49,6 +49,7 @@ class LogLine:
     text: str
     kind: Literal["log", "error", "note"] = "log"
     session: tuple[int, int] | None = None  # (vu, iteration), in a load run
+    source: str | None = None  # the scenario file, in a suite of several
 
 
 @dataclass(slots=True)

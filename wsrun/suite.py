@@ -1,7 +1,7 @@
 """
-Running scenario files: each prepared before any runs, then run under its load, in turn.
+Running scenario files: each prepared before any runs, then run under its load, several at once.
 
-Ctrl-C stops the running scenario within a second and skips the rest; a second
+Ctrl-C stops the running scenarios within a second and skips the rest; a second
 Ctrl-C stops at once.
 """
 
@@ -12,18 +12,23 @@ import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
 from .load import Load, LoadRun, load_of
 from .model import Scenario
 from .ndjson import NdjsonWriter
-from .plan import prepare
-from .record import LogSink
-from .results import RunResult, SessionResult
+from .overtime import OverTime
+from .plan import Plan, prepare
+from .record import LogSink, SampleSink
+from .results import LogLine, RunResult, SessionResult
 from .workers import Progress, new_progress, run_in_workers
 
-__all__ = ["Job", "Options", "Snapshot", "run_jobs"]
+__all__ = ["DEFAULT_CONCURRENCY", "Job", "Options", "Snapshot", "run_jobs"]
+
+#: Scenarios of a suite running at once, unless --concurrency says otherwise: enough
+#: for a suite of short scenarios to take about as long as its longest one.
+DEFAULT_CONCURRENCY = 64
 
 #: Live figures for a progress display: sessions active, sessions ended, messages received, failed checks.
 Snapshot = Callable[[], tuple[int, int, int, int]]
@@ -62,6 +67,8 @@ class Options:
     workers: int = 1
     quiet: bool = False
     out: str | None = None  # --out ndjson=PATH
+    concurrency: int = DEFAULT_CONCURRENCY  # scenarios running at once
+    report: bool = False  # --report: record a timeline and samples over time
 
 
 def serve_url(url: str, served: str) -> str:
@@ -92,12 +99,15 @@ async def run_jobs(
     on_start: Callable[[Snapshot, Load], None] | None = None,
     on_hard_stop: Callable[[], None] | None = None,
 ) -> tuple[list[RunResult], bool]:
-    """Run the scenarios one after the other; returns their results and whether Ctrl-C stopped them.
+    """Run the scenarios, up to ``options.concurrency`` at a time; returns their results and whether Ctrl-C stopped them.
 
     Every scenario is prepared before the first one runs, so that a missing
     environment variable or CA file stops everything before any connection.
+    Results come back in the order of ``jobs``; ``on_result`` sees each as it ends.
+    With ``--workers``, scenarios run one after another: each already has the
+    processes to itself, and their --out parts are appended to one file in turn.
     """
-    current: LoadRun | None = None
+    running: set[LoadRun] = set()
     interrupted = False
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -110,11 +120,11 @@ async def run_jobs(
             return
         interrupted = True
         stop.set()
-        if current is not None:
-            current.stop()
+        for run in list(running):
+            run.stop()
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
-    results: list[RunResult] = []
+    done: dict[int, RunResult] = {}
     # With workers, each writes its own part, appended to the file when its run ends.
     writer = None
     if options.out is not None:
@@ -122,6 +132,55 @@ async def run_jobs(
         if options.workers > 1:
             writer.close()
             writer = None
+    suite = len(jobs) > 1
+    slots = asyncio.Semaphore(1 if options.workers > 1 else max(1, options.concurrency))
+
+    async def run_one(index: int, job: Job, plan: Plan, served: str | None) -> None:
+        async with slots:
+            if interrupted:
+                return
+            if options.report:
+                plan = replace(plan, timeline=True)
+            load = load_of(plan.scenario, vus=options.vus, iterations=options.iterations, duration=options.duration)
+            workers = min(options.workers, load.vus_max)
+            if workers > 1 and not load.single:
+                progress = new_progress(workers)
+                if on_start is not None and not suite:
+                    on_start(_figures(progress), load)
+                result = await run_in_workers(
+                    plan,
+                    load,
+                    workers,
+                    file=job.file,
+                    url=options.url,
+                    relocate_to=served,
+                    overrides=job.overrides,
+                    quiet=options.quiet,
+                    stop=stop,
+                    progress=progress,
+                    out=options.out,
+                )
+            else:
+                over_time = OverTime() if options.report else None
+                current = LoadRun(
+                    plan,
+                    load,
+                    on_log=_labelled(on_log, job.file) if suite and on_log is not None else on_log,
+                    on_session=on_session,
+                    on_sample=_samples_to(writer, over_time),
+                )
+                current.result.over_time = over_time
+                running.add(current)
+                try:
+                    if on_start is not None and not suite:
+                        on_start(_live(current), load)
+                    result = await current.run()
+                finally:
+                    running.discard(current)
+            done[index] = result
+            if on_result is not None:
+                on_result(result)
+
     try:
         async with _maybe_server(options.serve) as served:
             relocate = None if served is None else (lambda target: serve_url(target, served))
@@ -136,45 +195,16 @@ async def run_jobs(
                 )
                 for job in jobs
             ]
-            for plan in plans:
-                if interrupted:
-                    break
-                load = load_of(plan.scenario, vus=options.vus, iterations=options.iterations, duration=options.duration)
-                workers = min(options.workers, load.vus_max)
-                if workers > 1 and not load.single:
-                    progress = new_progress(workers)
-                    if on_start is not None:
-                        on_start(_figures(progress), load)
-                    job = jobs[plans.index(plan)]
-                    if writer is not None:
-                        writer.flush()
-                    result = await run_in_workers(
-                        plan,
-                        load,
-                        workers,
-                        file=job.file,
-                        url=options.url,
-                        relocate_to=served,
-                        overrides=job.overrides,
-                        quiet=options.quiet,
-                        stop=stop,
-                        progress=progress,
-                        out=options.out,
-                    )
-                else:
-                    current = LoadRun(
-                        plan,
-                        load,
-                        on_log=on_log,
-                        on_session=on_session,
-                        on_sample=None if writer is None else writer.sample,
-                    )
-                    if on_start is not None:
-                        on_start(_live(current), load)
-                    result = await current.run()
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
+            tasks = [
+                asyncio.create_task(run_one(index, job, plan, served))
+                for index, (job, plan) in enumerate(zip(jobs, plans, strict=True))
+            ]
+            try:
+                await asyncio.gather(*tasks)  # the first error (a bug, a worker failing to start) ends the suite
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
     except asyncio.CancelledError:  # the second Ctrl-C: what ran is reported, the rest is dropped
         interrupted = True
         if on_hard_stop is not None:
@@ -183,4 +213,26 @@ async def run_jobs(
         loop.remove_signal_handler(signal.SIGINT)
         if writer is not None:
             writer.close()
-    return results, interrupted
+    return [done[index] for index in sorted(done)], interrupted
+
+
+def _labelled(on_log: LogSink, label: str) -> LogSink:
+    """In a suite, each log line says which scenario file printed it."""
+
+    def log(line: LogLine) -> None:
+        line.source = label
+        on_log(line)
+
+    return log
+
+
+def _samples_to(writer: NdjsonWriter | None, over_time: OverTime | None) -> SampleSink | None:
+    """Where a run's metric samples go: --out, the HTML report's plots, both or neither."""
+    if writer is None or over_time is None:
+        return writer.sample if writer is not None else (over_time.sample if over_time is not None else None)
+
+    def both(metric: str, value: float, tags: dict[str, str]) -> None:
+        writer.sample(metric, value, tags)
+        over_time.sample(metric, value, tags)
+
+    return both

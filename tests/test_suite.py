@@ -1,0 +1,305 @@
+"""Suites: folders and several files run at once, one combined report, exit codes, init, colour."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.server import ServerConnection
+
+from wsrun.cli import main
+from wsrun.errors import UsageError
+from wsrun.files import scenario_files
+from wsrun.loader import load
+from wsrun.starter import starter_path
+
+from .helpers import UNIT, interrupt, serving
+
+
+def write(folder: Path, name: str, text: str) -> str:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return str(path)
+
+
+HOLD = """
+name: {name}
+url: ws://127.0.0.1:9/
+rules:
+  - on: open
+    do: [{{log: "{name} open"}}]
+  - after: 300ms
+    do: [close]
+checks:
+  - {{name: status is 101, that: status, equals: 101}}
+"""
+
+
+async def wsrun(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run the wsrun command in a process of its own (the test's loop serves meanwhile)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wsrun",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        async with asyncio.timeout(60 * UNIT):
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+class Counting:
+    """A server that holds each connection until the client closes it, counting how many are open at once."""
+
+    def __init__(self) -> None:
+        self.open = self.most = self.total = 0
+
+    async def __call__(self, ws: ServerConnection) -> None:
+        self.open += 1
+        self.total += 1
+        self.most = max(self.most, self.open)
+        try:
+            await ws.wait_closed()
+        finally:
+            self.open -= 1
+
+
+# -- finding the files ---------------------------------------------------------------------------
+
+
+def test_folders_are_searched_recursively_in_order(tmp_path: Path) -> None:
+    """A folder gives its *.yaml and *.yml files, sorted, recursively; hidden ones and other files are left out."""
+    for name in ("b.yaml", "a.yml", "sub/c.yaml", ".hidden/d.yaml", ".e.yaml", "notes.txt", "schema.json"):
+        write(tmp_path, name, "x: 1\n")
+    files = scenario_files([str(tmp_path)])
+    assert [Path(file).relative_to(tmp_path).as_posix() for file in files] == ["a.yml", "b.yaml", "sub/c.yaml"]
+
+
+def test_files_named_twice_run_once(tmp_path: Path) -> None:
+    """A file given directly and again through its folder runs once, where it was first named."""
+    one = write(tmp_path, "one.yaml", "x: 1\n")
+    write(tmp_path, "two.yaml", "x: 1\n")
+    assert scenario_files([one, str(tmp_path)]) == [one, str(tmp_path / "two.yaml")]
+
+
+def test_a_folder_without_scenarios_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty folder is an error (exit 2), not a green run of nothing."""
+    with pytest.raises(UsageError, match="no scenario files"):
+        scenario_files([str(tmp_path)])
+    assert main([str(tmp_path)]) == 2
+    assert "no scenario files (*.yaml, *.yml)" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path)]) == 2
+
+
+def test_validate_takes_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`wsrun validate FOLDER` checks every scenario in it."""
+    write(tmp_path, "a.yaml", HOLD.format(name="a"))
+    write(tmp_path, "deep/b.yaml", HOLD.format(name="b"))
+    assert main(["validate", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "a.yaml: valid" in out and "b.yaml: valid" in out
+
+
+# -- running a suite -----------------------------------------------------------------------------
+
+
+async def test_a_folder_runs_at_once_with_one_combined_report(tmp_path: Path) -> None:
+    """Every scenario of a folder is connected at the same time; each gets a result line, then a totals line."""
+    for index in range(6):
+        write(tmp_path, f"s{index}.yaml", HOLD.format(name=f"hold {index}"))
+    server = Counting()
+    async with serving(server) as url:
+        code, out, err = await wsrun(str(tmp_path), "--url", url)
+    assert code == 0, out + err
+    assert server.total == 6 and server.most == 6
+    for index in range(6):
+        assert re.search(rf"✓ .*s{index}\.yaml · hold {index} · [\d.]+s · 1 checks passed", out), out
+    assert out.rstrip().endswith("6 scenarios: 6 passed, 0 failed")
+    # Log lines say which file printed them.
+    assert re.search(r"s3\.yaml \[ *[\d.]+s\] hold 3 open", out), out
+
+
+async def test_concurrency_bounds_the_scenarios_running_at_once(tmp_path: Path) -> None:
+    """--concurrency 2: never more than two scenarios' connections open at once, and all of them run."""
+    for index in range(5):
+        write(tmp_path, f"s{index}.yaml", HOLD.format(name=f"hold {index}"))
+    server = Counting()
+    async with serving(server) as url:
+        code, out, err = await wsrun(str(tmp_path), "--url", url, "--concurrency", "2", "-q")
+    assert code == 0, out + err
+    assert server.total == 5 and server.most == 2
+
+
+async def test_results_follow_the_order_of_the_files_in_reports(tmp_path: Path) -> None:
+    """The summary export and the closing list keep the files' order, whichever ends first."""
+    slow = write(tmp_path, "a-slow.yaml", HOLD.format(name="slow").replace("300ms", "600ms"))
+    fast = write(tmp_path, "b-fast.yaml", HOLD.format(name="fast").replace("300ms", "10ms"))
+    export = tmp_path / "summary.json"
+    server = Counting()
+    async with serving(server) as url:
+        code, out, err = await wsrun(slow, fast, "--url", url, "--summary-export", str(export))
+    assert code == 0, out + err
+    assert out.index("b-fast.yaml ·") < out.index("a-slow.yaml ·")  # lines print as scenarios end
+    assert json.loads(export.read_text())["metrics"]["ws_sessions"]["count"] == 2
+
+
+FAILING_CHECK = """
+name: failing
+url: ws://127.0.0.1:9/
+rules:
+  - on: open
+    do: [{send: ping-me}]
+  - on: message
+    do: [close]
+checks:
+  - {name: echo says pong, that: message, equals: pong}
+"""
+
+FAILING_THRESHOLD = """
+name: slow pings
+url: ws://127.0.0.1:9/
+thresholds:
+  ws_msgs_received: ["count > 5"]
+rules:
+  - on: open
+    do: [close]
+"""
+
+
+def test_failures_are_detailed_after_the_result_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A failed scenario gets its line, then its checks in full (reason, transcript) under "failures"."""
+    write(tmp_path, "good.yaml", HOLD.format(name="good").replace("300ms", "10ms"))
+    write(tmp_path, "bad.yaml", FAILING_CHECK)
+    assert main([str(tmp_path), "--serve"]) == 1
+    out = capsys.readouterr().out
+    lines, failures = out.split("failures ─", 1)
+    assert re.search(r"✗ .*bad\.yaml · failing · [\d.]+s · 1 of 1 checks failed", lines), out
+    assert re.search(r"✓ .*good\.yaml · good", lines), out
+    assert 'equals "pong", got "ping-me"' in failures and "ping-me" in failures  # the reason and the transcript
+    assert "good.yaml" not in failures.split("2 scenarios")[0]  # passing scenarios are not detailed
+    assert "2 scenarios: 1 passed, 1 failed" in failures
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"good.yaml": HOLD.format(name="good")}, 0),
+        ({"good.yaml": HOLD.format(name="good"), "bad.yaml": FAILING_CHECK}, 1),
+        ({"bad.yaml": FAILING_CHECK, "slow.yaml": FAILING_THRESHOLD}, 99),
+        ({"good.yaml": HOLD.format(name="good"), "slow.yaml": FAILING_THRESHOLD}, 99),
+    ],
+)
+def test_the_suite_exit_code_is_the_worst(tmp_path: Path, files: dict[str, str], expected: int) -> None:
+    """0 when everything passed; a failed threshold (99) outranks a failed check (1)."""
+    for name, text in files.items():
+        write(tmp_path, name, text.replace("300ms", "10ms"))
+    assert main([str(tmp_path), "--serve", "-q"]) == expected
+
+
+def test_one_invalid_file_stops_the_suite_before_it_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every file is validated first: an invalid one means exit 2, its place named, and nothing run."""
+    write(tmp_path, "good.yaml", HOLD.format(name="good"))
+    bad = write(tmp_path, "bad.yaml", "url: ws://127.0.0.1:9/\nrulez: []\n")
+    assert main([str(tmp_path), "--serve"]) == 2
+    captured = capsys.readouterr()
+    assert f"{bad}:2" in captured.err and "rulez" in captured.err
+    assert "good open" not in captured.out
+
+
+def test_ctrl_c_stops_the_suite_and_says_what_did_not_run(tmp_path: Path) -> None:
+    """Ctrl-C stops the running scenarios, skips the rest, reports what ran and exits 130."""
+    ticking = "url: ws://127.0.0.1:9/\nrules:\n  - {every: 50ms, do: [{log: tick}]}\n"
+    for index in range(3):
+        write(tmp_path, f"s{index}.yaml", ticking)
+    command = [sys.executable, "-m", "wsrun", str(tmp_path), "--serve", "--concurrency", "1"]
+    code, out, err, elapsed = interrupt(command, after="tick")
+    assert code == 130, err
+    assert "interrupted" in out and "2 scenarios not run (interrupted)" in out
+    assert "Traceback" not in err
+    assert elapsed < 3 * UNIT
+
+
+# -- init ----------------------------------------------------------------------------------------
+
+
+def test_init_writes_a_starter_that_validates_and_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`wsrun init NAME` writes NAME.yaml, commented; it validates and passes against --serve."""
+    target = tmp_path / "smoke"
+    assert main(["init", str(target)]) == 0
+    path = tmp_path / "smoke.yaml"
+    assert f"wrote {path}" in capsys.readouterr().out
+    text = path.read_text(encoding="utf-8")
+    assert text.count("\n#") + text.count("  # ") >= 10  # it explains itself
+    scenario = load(str(path))
+    assert scenario.name == "smoke" and scenario.checks
+    assert main([str(path), "--serve", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "✓ echo is the greeting" in out and "✓ closed normally" in out
+
+
+def test_init_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An existing file is left as it was and the command exits 2."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("mine\n", encoding="utf-8")
+    assert main(["init", str(path)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert path.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_init_names() -> None:
+    """.yaml is added unless the name already ends in .yaml or .yml."""
+    assert starter_path("a") == Path("a.yaml")
+    assert starter_path("dir/b.yml") == Path("dir/b.yml")
+    assert starter_path("c.test") == Path("c.test.yaml")
+
+
+# -- output for CI logs ----------------------------------------------------------------------------
+
+COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;[0-9;]+)m")
+
+
+async def test_no_colour_off_a_terminal_and_with_no_color(tmp_path: Path) -> None:
+    """Piped output has no escape codes; FORCE_COLOR adds colour, and NO_COLOR takes it away again."""
+    path = write(tmp_path, "bad.yaml", FAILING_CHECK)
+    plain = await wsrun(path, "--serve")
+    forced = await wsrun(path, "--serve", env={"FORCE_COLOR": "1"})
+    refused = await wsrun(path, "--serve", env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert plain[0] == forced[0] == refused[0] == 1
+    assert "\x1b[" not in plain[1] and 'equals "pong"' in plain[1]
+    assert COLOUR.search(forced[1])  # the check above can fail: colour is there when asked for
+    assert not COLOUR.search(refused[1])
+
+
+async def test_ping_times_have_sub_millisecond_resolution(tmp_path: Path) -> None:
+    """ws_ping is timed precisely, also under uvloop (whose loop clock moves in whole milliseconds)."""
+    path = write(
+        tmp_path,
+        "ping.yaml",
+        "url: ws://127.0.0.1:9/\nrules:\n  - {every: 20ms, do: [ping]}\n  - {after: 500ms, do: [close]}\n",
+    )
+    out = tmp_path / "samples.ndjson"
+    code, stdout, err = await wsrun(path, "--serve", "-q", "--out", f"ndjson={out}")
+    assert code == 0, stdout + err
+    values = [
+        point["data"]["value"]
+        for point in map(json.loads, out.read_text().splitlines())
+        if point["type"] == "Point" and point["metric"] == "ws_ping"
+    ]
+    assert len(values) >= 5
+    assert any(value % 1 for value in values), values
