@@ -167,32 +167,81 @@ def _walk_templates(value: Any) -> None:
 
 
 class Condition(_Strict):
-    """A test of one value: `that` names it, one comparison says what it must be."""
+    """A test of one value: `that` names it, exactly one comparison says what it must be.
+
+    The comparisons: equals, not_equals, contains, not_contains, matches, at_least,
+    at_most, exists, schema.
+    """
 
     that: Name = Field(
         "message",
-        description="The name of the value to test (default: the current message).",
+        title="Value to test",
+        description="The name of the value to test: a variable, a stored name, a fact such as status or"
+        " close_code, or a dotted path into a JSON message (message.user.id). Default: message, the current"
+        " message (or, outside a message rule, the last one received).",
         examples=["message", "message.type", "status", "close_code"],
     )
-    equals: JsonValue = Field(None, description="Passes when the value equals this (templates allowed).")
-    not_equals: JsonValue = Field(None, description="Passes when the value differs from this.")
-    contains: JsonValue = Field(
-        None, description="Passes when the text contains this substring, the list this item, the object this key."
+    equals: JsonValue = Field(
+        None,
+        title="Equals",
+        description="Passes when the value equals this, as JSON values: 1 equals 1.0, true never equals 1. A text"
+        ' message compared with a number compares as text ("101" equals 101), with a mapping or list as parsed'
+        " JSON; a binary message reads as lowercase hex. Templates allowed.",
+        examples=["hello", 101, {"type": "ack"}, "{{ token }}"],
     )
-    not_contains: JsonValue = Field(None, description="Passes when `contains` would fail.")
+    not_equals: JsonValue = Field(
+        None,
+        title="Does not equal",
+        description="Passes when the value differs from this (the opposite of equals). Templates allowed.",
+        examples=["error", 1006],
+    )
+    contains: JsonValue = Field(
+        None,
+        title="Contains",
+        description="Passes when the value contains this: a substring of a text, an item of a list, a key of an"
+        ' object; for a binary message, these bytes written in hex ("00 01"). Templates allowed.',
+        examples=["hello", "00 01"],
+    )
+    not_contains: JsonValue = Field(
+        None,
+        title="Does not contain",
+        description="Passes when contains would fail. Templates allowed.",
+        examples=["error"],
+    )
     matches: str | None = Field(
         None,
-        description="Passes when this regular expression (RE2 syntax) is found in the text.",
-        examples=["^\\d+$"],
+        title="Matches regular expression",
+        description="Passes when this regular expression is found anywhere in the value's text (use ^ and $ to"
+        " match the whole). RE2 syntax: no look-around or back-references; checked when the file is loaded.",
+        examples=["^\\d+$", "^user-[0-9]+$"],
     )
-    at_least: float | None = Field(None, description="Passes when the value, as a number, is >= this.")
-    at_most: float | None = Field(None, description="Passes when the value, as a number, is <= this.")
-    exists: bool | None = Field(None, description="true: passes when the value is set; false: when it is not.")
+    at_least: float | None = Field(
+        None,
+        title="At least",
+        description='Passes when the value, read as a number (a text such as "42" counts), is greater than or'
+        " equal to this.",
+        examples=[1, 0.5],
+    )
+    at_most: float | None = Field(
+        None,
+        title="At most",
+        description='Passes when the value, read as a number (a text such as "42" counts), is less than or'
+        " equal to this.",
+        examples=[100, 2.5],
+    )
+    exists: bool | None = Field(
+        None,
+        title="Exists",
+        description="true: passes when the value is set and not null; false: passes when it is unset or null.",
+        examples=[True, False],
+    )
     schema_: dict[str, JsonValue] | str | None = Field(
         None,
         alias="schema",
-        description="Passes when the value (a JSON message, say) is valid against this JSON Schema, given inline"
-        " or as a file relative to the scenario.",
+        title="Valid against JSON Schema",
+        description="Passes when the value is valid against this JSON Schema (draft 2020-12), given inline or as"
+        " the path of a JSON or YAML file relative to the scenario. A text message is read as JSON; a binary"
+        " one fails.",
         examples=[{"type": "object", "required": ["id"]}, "schemas/reply.json"],
     )
 
@@ -237,11 +286,19 @@ class Condition(_Strict):
 
 
 class Check(Condition):
-    """A named assertion, counted in the report with its passes and fails."""
+    """A named assertion: a condition whose passes and fails are counted in the report under its name."""
 
-    name: str = Field(description="The name shown in the report.", min_length=1, examples=["status is 101"])
+    name: str = Field(
+        title="Check name",
+        description="The name shown in the report. Checks with the same name are counted together, as in k6.",
+        min_length=1,
+        examples=["status is 101", "echo is right"],
+    )
     that: Name = Field(
-        description="The name of the value to check.", examples=["status", "close_code", "message.user.id"]
+        title="Value to check",
+        description="The name of the value to check (required in a check): a variable, a stored name, a fact"
+        " such as status or close_code, or a dotted path into a JSON message.",
+        examples=["status", "close_code", "message.user.id"],
     )
 
 
@@ -271,14 +328,22 @@ class Log(_Strict):
     """Print a line (templates allowed), stamped with the time since the start."""
 
     log: TemplateText = Field(
-        description="The text to print.", examples=["connected", "Received message: {{ message }}"]
+        title="Log a line",
+        description="Prints this text in the run's output, stamped with the time since the start (in a load run,"
+        " with the session's vu). Templates allowed.",
+        examples=["connected", "Received message: {{ message }}"],
     )
 
 
 class Send(_Strict):
     """Send a text message (templates allowed)."""
 
-    send: TemplateText = Field(description="The text to send.", examples=["hello", "{{ now_ms }}"])
+    send: TemplateText = Field(
+        title="Send text",
+        description="Sends this text as a text message. Templates allowed. Skipped, and reported as an error,"
+        " when the connection is closed.",
+        examples=["hello", "{{ now_ms }}"],
+    )
 
 
 class SendJson(_Strict):
@@ -288,7 +353,11 @@ class SendJson(_Strict):
     """
 
     send_json: Annotated[dict[str, JsonValue] | list[JsonValue], AfterValidator(_templated)] = Field(
-        description="The JSON value to send.", examples=[{"type": "subscribe", "id": "{{ uuid }}"}]
+        title="Send JSON",
+        description="Sends this mapping or list, serialised as JSON, in a text message. Templates allowed in"
+        ' strings; a string that is exactly one template keeps its value\'s type (count: "{{ n }}" sends a'
+        " number).",
+        examples=[{"type": "subscribe", "id": "{{ uuid }}"}, [1, 2, 3]],
     )
 
     @field_validator("send_json", mode="before")
@@ -302,8 +371,19 @@ class SendJson(_Strict):
 class Payload(_Strict):
     """Bytes written in YAML: exactly one of base64 or hex."""
 
-    base64: str | None = Field(None, description="The bytes, base64-encoded.", examples=["AAEC/w=="])
-    hex: str | None = Field(None, description="The bytes, as hexadecimal digits.", examples=["0001 02ff"])
+    base64: str | None = Field(
+        None,
+        title="Base64 bytes",
+        description="The bytes, base64-encoded (standard alphabet, with padding). Give this or hex, not both.",
+        examples=["AAEC/w==", "yv4AAQ=="],
+    )
+    hex: str | None = Field(
+        None,
+        title="Hex bytes",
+        description="The bytes as hexadecimal digits, two per byte; spaces between bytes are allowed. Give this"
+        " or base64, not both.",
+        examples=["0001 02ff", "cafe0001"],
+    )
 
     @model_validator(mode="after")
     def _one_encoding(self) -> Payload:
@@ -326,11 +406,23 @@ class Payload(_Strict):
 class SendBinary(_Strict):
     """Send a binary message."""
 
-    send_binary: Payload = Field(description="The bytes to send, as base64 or hex.")
+    send_binary: Payload = Field(
+        title="Send binary",
+        description="Sends these bytes as a binary message, written as exactly one of base64 or hex.",
+        examples=[{"hex": "cafe 0001"}, {"base64": "yv4AAQ=="}],
+    )
 
 
 class PingOptions(_Strict):
-    data: TemplateText | None = Field(None, description="Payload of the ping frame (text, at most 125 bytes in UTF-8).")
+    """The options of a ping: its payload."""
+
+    data: TemplateText | None = Field(
+        None,
+        title="Ping payload",
+        description="Text carried by the ping frame, at most 125 bytes in UTF-8 (RFC 6455 5.5). Templates"
+        " allowed. Default: an empty payload.",
+        examples=["keepalive", "{{ now_ms }}"],
+    )
 
     @field_validator("data")
     @classmethod
@@ -346,12 +438,31 @@ class Ping(_BareWord, _Strict):
     """Send a ping frame; the pong's round trip is measured as ws_ping."""
 
     word: ClassVar[str] = "ping"
-    ping: PingOptions | None = Field(None, description="Optional: the ping's payload.")
+    ping: PingOptions | None = Field(
+        None,
+        title="Send a ping",
+        description="Sends a ping frame; the round trip to its pong is recorded in the trend ws_ping. Write the"
+        " bare word `- ping`, or give a payload with data.",
+        examples=[{"data": "keepalive"}],
+    )
 
 
 class CloseOptions(_Strict):
-    code: int = Field(1000, description="The close code: 1000, 1001, or 3000-4999.", examples=[1000, 4000])
-    reason: TemplateText = Field("", description="The close reason (at most 123 bytes in UTF-8).")
+    """The options of a close: its code and reason."""
+
+    code: int = Field(
+        1000,
+        title="Close code",
+        description="The close code sent to the server: 1000 (normal), 1001 (going away), or 3000-4999"
+        " (registered or private codes); others cannot be sent by a client. Default: 1000.",
+        examples=[1000, 4000],
+    )
+    reason: TemplateText = Field(
+        "",
+        title="Close reason",
+        description="The close reason, at most 123 bytes in UTF-8 (RFC 6455 5.5). Templates allowed. Default: none.",
+        examples=["done", "test over"],
+    )
 
     @field_validator("reason")
     @classmethod
@@ -374,13 +485,24 @@ class Close(_BareWord, _Strict):
     """Start the closing handshake (by default with code 1000)."""
 
     word: ClassVar[str] = "close"
-    close: CloseOptions | None = Field(None, description="Optional: the code and reason.")
+    close: CloseOptions | None = Field(
+        None,
+        title="Close the connection",
+        description="Starts the closing handshake. Write the bare word `- close` (code 1000), or give a code and"
+        " reason. Actions after it in the same list still run; a send is then skipped as an error.",
+        examples=[{"code": 4000, "reason": "done"}],
+    )
 
 
 class CheckAction(_Strict):
     """Evaluate a named check where the action runs; counted in the report."""
 
-    check: Check
+    check: Check = Field(
+        title="Check here",
+        description="Evaluates this named check each time the action runs; passes and fails are counted in the"
+        " report under its name.",
+        examples=[{"name": "echo is right", "that": "message", "equals": "hello"}],
+    )
 
 
 Matcher = Annotated[
@@ -397,32 +519,87 @@ class ExpectOptions(_Strict):
     longer than every).
     """
 
-    name: str = Field(min_length=1, description="The name shown in the report, counted like a check.")
-    message: Matcher | None = Field(None, description="Passes when a matching message arrives within `within`.")
+    name: str = Field(
+        min_length=1,
+        title="Expectation name",
+        description="The name shown in the report; the expectation is counted like a check under it.",
+        examples=["acknowledged", "never an error"],
+    )
+    message: Matcher | None = Field(
+        None,
+        title="Expect a message",
+        description="Passes when a message matching this condition (or all of a list of them) arrives within"
+        " `within`, which is required; fails when the deadline passes or the session ends first. The wait is"
+        " recorded in the trend ws_expect_latency.",
+        examples=[{"that": "message.type", "equals": "ack"}],
+    )
     no_message: Matcher | None = Field(
-        None, description="Fails on the first matching message during `for` (default: the rest of the session)."
+        None,
+        title="Expect no message",
+        description="Fails on the first message matching this condition (or all of a list of them) during `for`"
+        " (default: the rest of the session); passes when the window ends without one.",
+        examples=[{"that": "message.type", "equals": "error"}],
     )
     sequence: list[Condition | list[Condition]] | None = Field(
         None,
         min_length=2,
-        description="Passes when messages matching these arrive in this order (within `within`, if given).",
+        title="Expect messages in order",
+        description="Passes when messages matching these steps (at least two; each a condition or a list of"
+        " them) arrive in this order, other messages allowed between them; fails when a later step arrives"
+        " before an earlier one, or `within` (if given) passes or the session ends first.",
+        examples=[[{"that": "message.type", "equals": "ack"}, {"that": "message.type", "equals": "event"}]],
     )
     count: Matcher | None = Field(
         None,
-        description="Counts matching messages during `for` (default: the rest of the session); see at_least/at_most.",
+        title="Count messages",
+        description="Counts messages matching this condition (or all of a list of them) during `for` (default:"
+        " the rest of the session); needs at_least, at_most or both. Fails at once when the count goes over"
+        " at_most, or when the window (or the session, if sooner) ends with it under at_least.",
+        examples=[{"that": "message.type", "equals": "event"}],
     )
     heartbeat: Matcher | None = Field(
-        None, description="Fails when matching messages are ever more than `every` apart during `for`."
+        None,
+        title="Expect a heartbeat",
+        description="Fails when no message matching this condition (or all of a list of them) comes within"
+        " `every` of the previous one (or of arming), throughout `for` (default: the rest of the session).",
+        examples=[{"that": "message.type", "equals": "heartbeat"}],
     )
-    within: PositiveDuration | None = Field(None, description="Deadline for message and sequence.")
+    within: PositiveDuration | None = Field(
+        None,
+        title="Deadline",
+        description="For message (required) and sequence (optional): how long after arming the message, or the"
+        " whole sequence, may take. A duration such as 500ms or 2s.",
+        examples=["500ms", "2s"],
+    )
     for_: PositiveDuration | None = Field(
         None,
         alias="for",
-        description="The window of no_message, count and heartbeat (default: the rest of the session).",
+        title="Window",
+        description="For no_message, count and heartbeat: how long after arming the expectation watches."
+        " Default: the rest of the session. A duration such as 1s or 30s.",
+        examples=["1s", "30s"],
     )
-    at_least: int | None = Field(None, ge=0, description="count: at least this many matching messages.")
-    at_most: int | None = Field(None, ge=0, description="count: at most this many matching messages.")
-    every: PositiveDuration | None = Field(None, description="heartbeat: the longest allowed gap between matches.")
+    at_least: int | None = Field(
+        None,
+        ge=0,
+        title="At least (count)",
+        description="For count: the fewest matching messages allowed in the window (an integer, 0 or more).",
+        examples=[3, 1],
+    )
+    at_most: int | None = Field(
+        None,
+        ge=0,
+        title="At most (count)",
+        description="For count: the most matching messages allowed in the window (an integer, 0 or more).",
+        examples=[10, 0],
+    )
+    every: PositiveDuration | None = Field(
+        None,
+        title="Longest gap",
+        description="For heartbeat (required): the longest allowed time between matching messages, counted from"
+        " arming for the first one. A duration such as 5s.",
+        examples=["5s", "500ms"],
+    )
 
     @property
     def kind(self) -> str:
@@ -468,48 +645,116 @@ _EXPECT_KINDS = ("message", "no_message", "sequence", "count", "heartbeat")
 class Expect(_Strict):
     """Expect something of the messages to come: a reply in time, silence, an order, a count, a heartbeat."""
 
-    expect: ExpectOptions
+    expect: ExpectOptions = Field(
+        title="Expect",
+        description="Arms an expectation about the messages to come: it sees every incoming message (text or"
+        " binary) from now until it is decided. Give a name and exactly one kind: message, no_message, sequence,"
+        " count or heartbeat.",
+        examples=[
+            {"name": "acknowledged", "message": {"that": "message.type", "equals": "ack"}, "within": "500ms"},
+            {"name": "busy enough", "count": {"that": "message.type", "equals": "event"}, "at_least": 3, "for": "1s"},
+        ],
+    )
 
 
 class RequestOptions(_Strict):
     """Send a JSON request carrying an id, and expect the reply whose field equals that id, in time."""
 
-    name: str = Field(min_length=1, description="The name shown in the report, counted like a check.")
+    name: str = Field(
+        min_length=1,
+        title="Request name",
+        description="The name shown in the report; the reply in time is counted like a check under it.",
+        examples=["quote answered", "user fetched"],
+    )
     send_json: Annotated[dict[str, JsonValue], AfterValidator(_templated)] = Field(
-        description="The request; give its id a fresh value, like {{ uuid }}.",
+        title="Request to send",
+        description="The JSON mapping to send; it must hold the id at the path `id`. Give the id a fresh value,"
+        " like {{ uuid }}. Templates allowed, as in send_json.",
         examples=[{"id": "{{ uuid }}", "method": "get_user"}],
     )
-    id: Name = Field("id", description="The dotted path of the id in the request.")
-    reply_id: Name | None = Field(None, description="The dotted path of the id in replies (default: the same as id).")
-    within: PositiveDuration = Field(description="Deadline for the reply.")
+    id: Name = Field(
+        "id",
+        title="Id path in the request",
+        description="The dotted path of the id in the request; the request is skipped, as an error, when it is"
+        " missing. Default: id.",
+        examples=["id", "params.request_id"],
+    )
+    reply_id: Name | None = Field(
+        None,
+        title="Id path in replies",
+        description="The dotted path of the id in replies; the reply is the message whose value there equals"
+        ' the id sent, strictly as JSON (5 is not "5"). Default: the same path as id.',
+        examples=["id", "result.request_id"],
+    )
+    within: PositiveDuration = Field(
+        title="Reply deadline",
+        description="How long after sending the reply may take (required); a reply after it is late. A duration"
+        " such as 500ms or 1s.",
+        examples=["500ms", "1s"],
+    )
     metric: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")] = Field(
-        "ws_reply_latency", description="The trend that records each reply's latency, usable in thresholds."
+        "ws_reply_latency",
+        title="Latency trend",
+        description="The trend that records each reply's latency in milliseconds, which thresholds can judge:"
+        " lowercase letters, digits and _. Default: ws_reply_latency.",
+        examples=["ws_reply_latency", "quote_latency"],
     )
     as_: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
-        None, alias="as", description="Store the reply under this name for later templates."
+        None,
+        alias="as",
+        title="Store the reply as",
+        description="Stores the reply under this name, for later templates and conditions ({{ quote.price }})."
+        " Default: not stored.",
+        examples=["quote", "reply"],
     )
 
 
 class Request(_Strict):
     """A correlated request: sent now, its reply matched by id, its latency measured."""
 
-    request: RequestOptions
+    request: RequestOptions = Field(
+        title="Request and reply",
+        description="Sends a JSON request carrying an id, then expects the reply with the same id within a"
+        " deadline, recording its latency.",
+        examples=[
+            {
+                "name": "quote answered",
+                "send_json": {"id": "{{ uuid }}", "method": "get_quote"},
+                "within": "500ms",
+                "metric": "quote_latency",
+            }
+        ],
+    )
 
 
 class StoreOptions(_Strict):
-    from_: Name = Field(alias="from", description="The name of the value to store.", examples=["message.token"])
+    """What to store, and under which name."""
+
+    from_: Name = Field(
+        alias="from",
+        title="Value to store",
+        description="The name of the value to store, often a dotted path into the current message; the action"
+        " is skipped, as an error, when it is not set.",
+        examples=["message.token", "headers.x-session-id"],
+    )
     as_: str = Field(
         alias="as",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="The variable to store it in.",
-        examples=["token"],
+        title="Store as",
+        description="The name to store it under, for later templates ({{ token }}) and conditions: letters,"
+        " digits and _, not starting with a digit; not a variable of vars or a built-in name.",
+        examples=["token", "session_id"],
     )
 
 
 class Store(_Strict):
     """Store a value (for example a field of the current message) as a variable for later templates."""
 
-    store: StoreOptions = Field(description="Where the value comes from and the variable's name.")
+    store: StoreOptions = Field(
+        title="Store a value",
+        description="Keeps a value (from) under a name (as) for later templates and conditions.",
+        examples=[{"from": "message.token", "as": "token"}],
+    )
 
 
 _ACTIONS: dict[str, type[BaseModel]] = {
@@ -569,15 +814,46 @@ def _at_least_1ms(seconds: float) -> float:
 class Rule(_Strict):
     """One trigger (`on`, `every` or `after`) and the actions it runs, in order."""
 
-    on: Event | None = Field(None, description="Run on each of these events.")
+    on: Event | None = Field(
+        None,
+        title="On event",
+        description="Runs the actions on each occurrence of this event: open (once, after the handshake),"
+        " message (each text message), binary (each binary message), ping (each ping from the server; the pong"
+        " goes back on its own), pong (each pong received), close (once, when the connection closed), error"
+        " (each error: a failed handshake, an abnormal close, the session timeout).",
+        examples=["open", "message"],
+    )
     every: Annotated[float, BeforeValidator(parse_duration), _DurationSchema, AfterValidator(_at_least_1ms)] | None = (
-        Field(None, description="Run repeatedly, first this long after open (at least 1ms).")
+        Field(
+            None,
+            title="Every",
+            description="Runs the actions repeatedly, at open plus 1, 2, 3... times this, until the connection"
+            " closes; a late run skips to the next slot. A duration of at least 1ms, such as 1s or 250ms.",
+            examples=["1s", "250ms"],
+        )
     )
-    after: Duration | None = Field(None, description="Run once, this long after open.")
+    after: Duration | None = Field(
+        None,
+        title="After",
+        description="Runs the actions once, this long after open, unless the connection closed before. A"
+        " duration such as 2s.",
+        examples=["2s", "500ms"],
+    )
     when: Condition | None = Field(
-        None, description="Run only when this condition holds (by default it tests the current message)."
+        None,
+        title="Only when",
+        description="Runs the actions only when this condition holds; without `that` it tests the current"
+        " message. Works with every trigger.",
+        examples=[{"that": "message.type", "equals": "tick"}, {"contains": "error"}],
     )
-    do: list[Action] = Field(min_length=1, description="The actions to run, in order.")
+    do: list[Action] = Field(
+        min_length=1,
+        title="Actions",
+        description="The actions to run, in order; each is a mapping with one key (log, send, send_json,"
+        " send_binary, ping, close, check, store, expect, request), or the bare word ping or close. An action"
+        " that cannot run (a send on a closed connection, say) is reported as an error, and the rest still run.",
+        examples=[["ping"], [{"send": "hello"}, {"log": "sent hello"}], ["close"]],
+    )
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Rule:
@@ -600,10 +876,34 @@ class Rule(_Strict):
 class Tls(_Strict):
     """TLS settings for wss:// URLs; paths are relative to the scenario file."""
 
-    ca_file: str | None = Field(None, description="A PEM file of CA certificates to trust instead of the system's.")
-    cert_file: str | None = Field(None, description="A PEM client certificate (may include its key).")
-    key_file: str | None = Field(None, description="The client certificate's key, if not in cert_file.")
-    insecure: bool = Field(False, description="true turns certificate and host name verification off. Avoid.")
+    ca_file: str | None = Field(
+        None,
+        title="CA certificates",
+        description="A PEM file of CA certificates to trust instead of the system's, relative to the scenario"
+        " file. Default: the system's CA certificates.",
+        examples=["certs/ca.pem"],
+    )
+    cert_file: str | None = Field(
+        None,
+        title="Client certificate",
+        description="A PEM client certificate to present (it may include its key), relative to the scenario"
+        " file. Default: none.",
+        examples=["certs/client.pem"],
+    )
+    key_file: str | None = Field(
+        None,
+        title="Client key",
+        description="The client certificate's private key, if not in cert_file (needs cert_file), relative to"
+        " the scenario file.",
+        examples=["certs/client.key"],
+    )
+    insecure: bool = Field(
+        False,
+        title="Skip verification",
+        description="true turns certificate and host name verification off, and the report says so on every"
+        " run. Avoid. Default: false.",
+        examples=[False, True],
+    )
 
     @model_validator(mode="after")
     def _key_needs_cert(self) -> Tls:
@@ -615,8 +915,19 @@ class Tls(_Strict):
 class Stage(_Strict):
     """One step of a ramp: move to `target` sessions over `duration`, as in k6's stages."""
 
-    duration: Duration = Field(description="How long this stage lasts.", examples=["30s"])
-    target: int = Field(ge=0, description="The number of concurrent sessions at the end of the stage.", examples=[100])
+    duration: Duration = Field(
+        title="Stage duration",
+        description="How long this stage lasts (required). A duration such as 30s or 1m.",
+        examples=["30s", "1m"],
+    )
+    target: int = Field(
+        ge=0,
+        title="Target vus",
+        description="The number of concurrent sessions (vus) at the end of the stage, reached by a linear ramp"
+        " from the previous stage's target (or from vus, for the first). When it falls, the newest vus finish"
+        " their session and stop.",
+        examples=[100, 0],
+    )
 
 
 class Scenario(_Strict):
@@ -624,48 +935,142 @@ class Scenario(_Strict):
 
     model_config = ConfigDict(title="wsrun scenario")
 
-    name: str = Field("", description="The scenario's name, shown in the report (default: the file name).")
-    description: str = Field("", description="Free text for reviewers.")
+    name: str = Field(
+        "",
+        title="Scenario name",
+        description="The scenario's name, shown in the report. Default: the file name without its extension.",
+        examples=["chat under load", "k6 Socket.on example"],
+    )
+    description: str = Field(
+        "",
+        title="Description",
+        description="Free text for reviewers; wsrun does not use it.",
+        examples=["Subscribe to prices, expect an ack within 500ms and no error."],
+    )
     url: str = Field(
-        description="The ws:// or wss:// URL to connect to (templates allowed); --url overrides it.",
+        title="WebSocket URL",
+        description="The ws:// or wss:// URL to connect to (required). Templates allowed, resolved before"
+        " connecting, so they may use variables, env.NAME, vu and iteration. --url overrides it.",
         examples=["ws://127.0.0.1:8765", "wss://example.com/socket?token={{ token }}"],
     )
     headers: dict[Annotated[str, Field(pattern=_HTTP_TOKEN)], Annotated[str, Field(pattern=r"^[^\r\n]*$")]] = Field(
-        default_factory=dict, description="Extra HTTP headers for the handshake (templates allowed)."
+        default_factory=dict,
+        title="Handshake headers",
+        description="Extra HTTP headers sent with the opening handshake: names are HTTP tokens, values have no"
+        " line break. Templates allowed in values, resolved before connecting. Default: none.",
+        examples=[{"Authorization": "Bearer {{ env.API_TOKEN }}", "X-Client": "wsrun"}],
     )
     subprotocols: list[Annotated[str, Field(pattern=_HTTP_TOKEN)]] = Field(
-        default_factory=list, description="Subprotocols to offer, in order of preference.", examples=[["chat.v2"]]
+        default_factory=list,
+        title="Subprotocols",
+        description="Subprotocols to offer (HTTP tokens), in order of preference; the negotiated one is the name"
+        " subprotocol. Default: none.",
+        examples=[["chat.v2"], ["graphql-transport-ws", "graphql-ws"]],
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags for this scenario's metrics, as in k6.")
-    compression: bool = Field(True, description="Offer permessage-deflate compression.")
-    connect_timeout: PositiveDuration = Field(10.0, description="Deadline for TCP, TLS and the opening handshake.")
-    close_timeout: PositiveDuration = Field(5.0, description="Deadline for the closing handshake.")
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        title="Metric tags",
+        description="Tags added to every metric sample of this scenario (with url and status), shown in the"
+        " report; thresholds can filter on them, as k6's sub-metrics: ws_ping{my_tag:hello}. Default: none.",
+        examples=[{"my_tag": "hello", "env": "staging"}],
+    )
+    compression: bool = Field(
+        True,
+        title="Compression",
+        description="Offer permessage-deflate compression (RFC 7692) in the handshake: true or false. Default: true.",
+        examples=[True, False],
+    )
+    connect_timeout: PositiveDuration = Field(
+        10.0,
+        title="Connect timeout",
+        description="Deadline for TCP, TLS and the opening handshake together. A duration such as 10s. Default: 10s.",
+        examples=["10s", "2s"],
+    )
+    close_timeout: PositiveDuration = Field(
+        5.0,
+        title="Close timeout",
+        description="Deadline for the closing handshake (whichever side started it), and for what runs after"
+        " timeout; past it the TCP connection is dropped. A duration such as 5s. Default: 5s.",
+        examples=["5s", "1s"],
+    )
     pong_timeout: PositiveDuration | None = Field(
         None,
-        description="If set, each of our pings must be answered within this time; otherwise it is an error "
-        "and the connection is closed with 1011.",
+        title="Pong timeout",
+        description="If set, each of our pings must be answered within this time; otherwise it is an error,"
+        " error rules run, and the connection is closed with 1011. A duration such as 2s. Default: no limit.",
+        examples=["2s", "500ms"],
     )
     max_message_size: int = Field(
-        2**20, gt=0, description="Largest incoming message in bytes; larger ones close the connection with 1009."
+        2**20,
+        gt=0,
+        title="Largest message (bytes)",
+        description="The largest incoming message, in bytes; a larger one fails the connection with close code"
+        " 1009. Default: 1048576 (1 MiB).",
+        examples=[1048576, 16777216],
     )
-    tls: Tls | None = Field(None, description="TLS settings for wss:// URLs.")
-    timeout: PositiveDuration = Field(60.0, description="The session ends at this deadline if nothing ended it before.")
-    vus: int | None = Field(None, ge=1, description="Concurrent sessions (k6's virtual users); --vus overrides it.")
+    tls: Tls | None = Field(
+        None,
+        title="TLS",
+        description="TLS settings for wss:// URLs only: CA file, client certificate and key, or insecure."
+        " Default: verify the server against the system's CA certificates.",
+        examples=[{"ca_file": "certs/ca.pem"}, {"cert_file": "certs/client.pem", "key_file": "certs/client.key"}],
+    )
+    timeout: PositiveDuration = Field(
+        60.0,
+        title="Session timeout",
+        description="The session ends at this deadline, counted from its start, if nothing ended it before: an"
+        ' error "session timed out" is recorded, error rules run, and wsrun closes with 1001. A duration such as'
+        " 60s or 5m. Default: 60s.",
+        examples=["60s", "5m"],
+    )
+    vus: int | None = Field(
+        None,
+        ge=1,
+        title="Virtual users",
+        description="Concurrent sessions (k6's virtual users), 1 or more. Alone, each vu runs one session; with"
+        " duration, sessions back to back until it ends; with stages, the vus to start from. --vus overrides it."
+        " Default: 1.",
+        examples=[10, 100],
+    )
     iterations: int | None = Field(
-        None, ge=1, description="Sessions to run in all, shared by the vus; --iterations overrides it."
+        None,
+        ge=1,
+        title="Iterations",
+        description="Sessions to run in all, shared by the vus (k6's shared-iterations); duration is then a"
+        " maximum (default 10m). Not with stages. --iterations overrides it.",
+        examples=[100, 1000],
     )
     duration: PositiveDuration | None = Field(
-        None, description="Keep starting sessions until this has elapsed; --duration overrides it."
+        None,
+        title="Load duration",
+        description="Each vu starts sessions back to back until this has elapsed (k6's constant-vus); running"
+        " sessions then get graceful_stop. Not with stages. --duration overrides it. A duration such as 30s.",
+        examples=["30s", "10m"],
     )
     stages: list[Stage] | None = Field(
-        None, min_length=1, description="Ramp the number of concurrent sessions up and down over time."
+        None,
+        min_length=1,
+        title="Stages",
+        description="Ramp the number of concurrent sessions up and down over time (k6's ramping-vus), starting"
+        " from vus (default 1). Not with duration or iterations.",
+        examples=[
+            [{"duration": "30s", "target": 100}, {"duration": "1m", "target": 100}, {"duration": "10s", "target": 0}]
+        ],
     )
     graceful_stop: Duration = Field(
-        30.0, description="When duration ends, how long running sessions may go on before they are stopped."
+        30.0,
+        title="Graceful stop",
+        description="When duration (or the last stage) ends, how long running sessions may go on before they are"
+        " stopped (closed with 1001). A duration such as 30s. Default: 30s.",
+        examples=["30s", "5s"],
     )
     thresholds: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Pass/fail criteria on metrics, in k6's syntax; time values in ms.",
+        title="Thresholds",
+        description="Pass/fail criteria on metrics, in k6's syntax: a metric, optionally filtered by tags"
+        ' (ws_ping{my_tag:hello}), mapped to expressions "STAT OP NUMBER". Trends take avg, min, med, max,'
+        " count, p(N), with time values in milliseconds; counters count and rate; checks rate. A failed"
+        " threshold makes the run exit 99.",
         examples=[
             {"ws_ping": ["p(95) < 100"], "checks": ["rate > 0.99"], "ws_connecting{my_tag:hello}": ["max < 500"]}
         ],
@@ -673,20 +1078,40 @@ class Scenario(_Strict):
     summary_trend_stats: list[str] | None = Field(
         None,
         min_length=1,
-        description="The statistics shown for trends, as k6's summaryTrendStats (default avg, min, med, max, p(90), p(95)).",
+        title="Trend statistics shown",
+        description="The statistics shown for trends, as k6's summaryTrendStats: avg, min, med, max, count or"
+        " p(N) with 0 <= N <= 100. Default: avg, min, med, max, p(90), p(95).",
         examples=[["avg", "p(99)", "max"]],
     )
     vars: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Scalar] = Field(
         default_factory=dict,
-        description="Variables for templates; string values may use templates of earlier variables and env.",
+        title="Variables",
+        description="Variables for templates ({{ name }}): strings, numbers or booleans. A string may use env.NAME,"
+        " now_ms, now, uuid, vu, iteration and variables above it; each session resolves them anew before"
+        " connecting. --var NAME=VALUE overrides one.",
+        examples=[{"user": "user-{{ vu }}", "token": "{{ env.API_TOKEN }}", "count": 3}],
     )
     secrets: list[Annotated[str, Field(pattern=r"^(?:env\.[A-Za-z_][A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$")]] = Field(
         default_factory=list,
-        description="Variables, stored names or env.NAME whose values are shown as *** in every output.",
+        title="Secrets",
+        description="Variables, stored names or env.NAME whose values are shown as *** in every output; a name"
+        " that is none of these is an error.",
         examples=[["token", "env.API_KEY"]],
     )
-    rules: list[Rule] = Field(default_factory=list, description="Event -> action rules.")
-    checks: list[Check] = Field(default_factory=list, description="Checks evaluated when the session is over.")
+    rules: list[Rule] = Field(
+        default_factory=list,
+        title="Rules",
+        description="Event -> action rules: each has one trigger (on, every or after), an optional when, and the"
+        " actions to run (do). Rules run one at a time, in file order.",
+        examples=[[{"on": "open", "do": [{"send": "hello"}]}, {"every": "1s", "do": ["ping"]}]],
+    )
+    checks: list[Check] = Field(
+        default_factory=list,
+        title="End checks",
+        description="Checks evaluated once, when the session is over; each has a name, a value (that) and one"
+        " comparison.",
+        examples=[[{"name": "status is 101", "that": "status", "equals": 101}]],
+    )
 
     @field_validator("url")
     @classmethod
