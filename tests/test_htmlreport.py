@@ -157,14 +157,15 @@ async def test_hostile_text_is_inert() -> None:
         do: [{check: {name: "<i>plain</i>", that: message, equals: plain}}]
     """
     async with serving(handler) as url:
-        run = await run_with_report(scenario, url, file="dir/<x>.yaml")
+        run = await run_with_report(scenario, url, file="dir/<x>\udcff.yaml")  # an undecodable file name
     page = render_html([run], duration=run.duration)
     assert_self_contained(page)
     assert "<img" not in page and "<b onclick" not in page and "<i>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[31m\\u202eevil" in page
     assert "\x1b" not in page and "\u202e" not in page
     assert "&lt;/td&gt;&lt;script&gt;x&lt;/script&gt;" in page  # the close reason
-    assert "dir/&lt;x&gt;.yaml" in page and "&lt;i&gt;plain&lt;/i&gt;" in page
+    assert "dir/&lt;x&gt;\\udcff.yaml" in page and page.encode("utf-8")  # written as UTF-8 by the CLI
+    assert "&lt;i&gt;plain&lt;/i&gt;" in page
     assert "<title>wsrun report · &lt;img src=http://evil.example/x.png onerror=alert(2)&gt;</title>" in page
 
 

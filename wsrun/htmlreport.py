@@ -19,8 +19,9 @@ from datetime import datetime
 
 from . import __version__
 from .metrics import COUNTERS, DEFAULT_TREND_STATS, TRENDS, Trend
-from .report import format_bytes, format_ms, printable
+from .report import format_bytes, format_ms
 from .results import CheckResult, Frame, RunResult, SessionResult
+from .text import ARROWS, printable
 from .thresholds import ThresholdResult
 
 __all__ = ["render_html"]
@@ -31,7 +32,6 @@ BARS_SHOWN = 150
 BINS = 40
 #: Timed metrics with fewer samples are listed, not plotted.
 PLOTTED_FROM = 3
-_ARROWS = {"sent": "→", "received": "←", "local": "·"}
 #: Timeline lanes, in drawing order, with their colour.
 LANES = {
     "sent text": "#0969da",
@@ -45,9 +45,9 @@ LANES = {
     "error": "#cf222e",
 }
 _LANE_INDEX = {name: index for index, name in enumerate(LANES)}
-# Beyond printable()'s C0/C1 controls: characters that hide or reorder text (bidi overrides,
-# zero-width, line separators) and lone surrogates, which could not even be written as UTF-8.
-_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+# Beyond printable()'s control characters: what hides or reorders text in a browser
+# (bidi overrides, zero-width characters, line separators).
+_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 def _e(text: object) -> str:
@@ -238,7 +238,7 @@ def timeline(frames: Sequence[Frame], seconds: float) -> str:
         text = frame.text if len(frame.text) <= 80 else frame.text[:79] + "…"
         parts.append(
             f'<rect class="l{index}" x="{plot.x(frame.at) - 1:.1f}" y="{y}" width="2.5" height="{lane_height - 8}">'
-            f"<title>{frame.at:.3f}s {_ARROWS[frame.direction]} {frame.kind}: {_e(text)}</title></rect>"
+            f"<title>{frame.at:.3f}s {ARROWS[frame.direction]} {frame.kind}: {_e(text)}</title></rect>"
         )
     return plot.svg("".join(parts), "timeline of the session's frames")
 
@@ -249,7 +249,7 @@ def timeline(frames: Sequence[Frame], seconds: float) -> str:
 def _frames_table(frames: Sequence[Frame]) -> str:
     rows = "".join(
         f'<tr><td class="num">{frame.at:.3f}s</td>'
-        f'<td class="dir"><span class="chip k{_LANE_INDEX[_lane(frame)]}"></span>{_ARROWS[frame.direction]} {frame.direction}</td>'
+        f'<td class="dir"><span class="chip k{_LANE_INDEX[_lane(frame)]}"></span>{ARROWS[frame.direction]} {frame.direction}</td>'
         f'<td>{frame.kind}</td><td class="mono text">{_e(frame.text)}</td></tr>'
         for frame in frames
     )
