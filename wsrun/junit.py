@@ -50,6 +50,7 @@ from datetime import UTC, datetime, timedelta
 
 from .metrics import COUNTERS
 from .results import CheckResult, Frame, RunResult, SessionResult
+from .text import frame_text, printable
 from .thresholds import RATES, ThresholdResult
 
 __all__ = ["classname", "junit_xml"]
@@ -59,22 +60,6 @@ FRAMES_SHOWN = 20
 #: Kinds of error listed for a load run; the rest are counted.
 ERRORS_SHOWN = 100
 NO_CHECKS = "session ended without an error"
-_ARROWS = {"sent": "→", "received": "←", "local": "·"}
-
-# Control characters (as the console report shows them), and what XML 1.0 cannot hold at all
-# (section 2.2, Char: lone surrogates, U+FFFE, U+FFFF).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if char <= "\xff" else f"\\u{ord(char):04x}")
-
-
-def _printable(text: str) -> str:
-    """One line of text from a server or a file, safe for XML and for a reader: \\n, \\xNN, \\uNNNN."""
-    return _UNSAFE.sub(_escape, text)
 
 
 def classname(file: str) -> str:
@@ -83,7 +68,7 @@ def classname(file: str) -> str:
     if parts:
         parts[-1] = re.sub(r"\.ya?ml$", "", parts[-1], flags=re.IGNORECASE) or parts[-1]
     # A dot inside a name would read as one more level of packages.
-    return _printable(".".join(part.replace(".", "_") for part in parts) or "scenario")
+    return printable(".".join(part.replace(".", "_") for part in parts) or "scenario")
 
 
 def _seconds(value: float) -> str:
@@ -91,7 +76,7 @@ def _seconds(value: float) -> str:
 
 
 def _frame_line(frame: Frame) -> str:
-    return f"  {frame.at:8.3f}s {_ARROWS[frame.direction]} {frame.kind:<6} {_printable(frame.text)}"
+    return f"  {frame_text(frame)}"
 
 
 def _who(session: tuple[int, int]) -> str:
@@ -118,7 +103,7 @@ def _interrupted_at(session: SessionResult) -> float | None:
 
 
 def _check_text(result: RunResult, check: CheckResult) -> str:
-    lines = [_printable(check.reason), f"where: {_printable(result.file)}, {_printable(check.where)}"]
+    lines = [printable(check.reason), f"where: {printable(result.file)}, {printable(check.where)}"]
     if check.failed_at is not None:
         who = f" of {_who(check.session)}" if check.session is not None and result.sessions > 1 else ""
         lines.append(f"when: {check.failed_at:.3f}s into the session{who}")
@@ -141,7 +126,7 @@ def _last_frames(session: SessionResult) -> list[str]:
 
 
 def _check_case(suite: ET.Element, result: RunResult, check: CheckResult, name: str) -> None:
-    case = ET.SubElement(suite, "testcase", name=_printable(check.name), classname=name, time=_seconds(0))
+    case = ET.SubElement(suite, "testcase", name=printable(check.name), classname=name, time=_seconds(0))
     if not check.passes and not check.fails:
         why = "interrupted" if result.interrupted else "never evaluated"
         ET.SubElement(case, "skipped", message=why).text = f"{why}: no session evaluated this check"
@@ -154,7 +139,7 @@ def _check_case(suite: ET.Element, result: RunResult, check: CheckResult, name: 
         skipped = ET.SubElement(case, "skipped", message="interrupted")
         skipped.text = f"decided by the interruption (Ctrl-C) at {stopped:.3f}s:\n{_check_text(result, check)}"
         return
-    failure = ET.SubElement(case, "failure", message=_printable(check.reason), type="CheckFailed")
+    failure = ET.SubElement(case, "failure", message=printable(check.reason), type="CheckFailed")
     failure.text = _check_text(result, check)
     if stopped is not None:
         failure.text += f"\nthe session was interrupted (Ctrl-C) later, at {stopped:.3f}s"
@@ -176,29 +161,29 @@ def _actual(outcome: ThresholdResult) -> str:
 def _threshold_case(suite: ET.Element, result: RunResult, outcome: ThresholdResult, name: str) -> None:
     threshold = outcome.threshold
     title = f"{threshold.key} {threshold.source}"
-    case = ET.SubElement(suite, "testcase", name=_printable(title), classname=f"{name}.thresholds", time=_seconds(0))
+    case = ET.SubElement(suite, "testcase", name=printable(title), classname=f"{name}.thresholds", time=_seconds(0))
     found = f"{threshold.stat}={_actual(outcome)}"
     sessions = f"{result.sessions} session" + ("" if result.sessions == 1 else "s")
     over = f"{threshold.key}: {found} over {sessions} in {result.duration:.2f}s"
     if result.interrupted:
         verdict = "would pass" if outcome.passed else "would fail"
         skipped = ET.SubElement(case, "skipped", message="interrupted")
-        skipped.text = _printable(f"not judged: the run was interrupted (Ctrl-C); {over}; {verdict} {threshold.source}")
+        skipped.text = printable(f"not judged: the run was interrupted (Ctrl-C); {over}; {verdict} {threshold.source}")
     elif not outcome.passed:
         message = f"{found}, expected {threshold.source}"
-        failure = ET.SubElement(case, "failure", message=_printable(message), type="ThresholdFailed")
-        failure.text = _printable(over) + f"\nexpected {_printable(threshold.source)}"
+        failure = ET.SubElement(case, "failure", message=printable(message), type="ThresholdFailed")
+        failure.text = printable(over) + f"\nexpected {printable(threshold.source)}"
 
 
 def _errors_lines(result: RunResult) -> list[str]:
     sample = result.sample
     if result.sessions == 1 and sample is not None:
-        return [f"error at {error.at:.3f}s: {_printable(error.text)}" for error in sample.errors]
+        return [f"error at {error.at:.3f}s: {printable(error.text)}" for error in sample.errors]
     if not result.errors:
         return []
     total = sum(result.errors.values())
     lines = [f"{total} errors in {result.failed_sessions} of {result.sessions} sessions:"]
-    lines.extend(f"  {count} × {_printable(text)}" for text, count in result.errors.most_common(ERRORS_SHOWN))
+    lines.extend(f"  {count} × {printable(text)}" for text, count in result.errors.most_common(ERRORS_SHOWN))
     if len(result.errors) > ERRORS_SHOWN:
         lines.append(f"  … and {len(result.errors) - ERRORS_SHOWN} other kinds")
     return lines
@@ -217,19 +202,19 @@ def _no_checks_case(suite: ET.Element, result: RunResult, name: str) -> None:
     lines = _errors_lines(result)
     if result.sample is not None:
         lines.extend(_last_frames(result.sample))
-    failure = ET.SubElement(case, "failure", message=_printable(message), type="SessionError")
+    failure = ET.SubElement(case, "failure", message=printable(message), type="SessionError")
     failure.text = "\n".join(lines)
 
 
 def _suite(result: RunResult, started: datetime, hostname: str) -> ET.Element:
     name = classname(result.file)
-    suite = ET.Element("testsuite", name=_printable(result.file))
+    suite = ET.Element("testsuite", name=printable(result.file))
     for count in ("tests", "failures", "errors", "skipped"):
         suite.set(count, "0")  # counted below; set first to keep the usual order of attributes
     suite.set("time", _seconds(result.duration))
     suite.set("timestamp", started.isoformat(timespec="seconds"))
-    suite.set("hostname", _printable(hostname))
-    suite.set("file", _printable(result.file))
+    suite.set("hostname", printable(hostname))
+    suite.set("file", printable(result.file))
     properties = ET.SubElement(suite, "properties")
     values = {
         **({"scenario": result.scenario} if result.scenario else {}),
@@ -242,7 +227,7 @@ def _suite(result: RunResult, started: datetime, hostname: str) -> ET.Element:
         **{f"tag.{tag}": value for tag, value in result.tags.items()},
     }
     for key, value in values.items():
-        ET.SubElement(properties, "property", name=_printable(key), value=_printable(value))
+        ET.SubElement(properties, "property", name=printable(key), value=printable(value))
     if result.has_checks:
         for check in result.checks.values():
             _check_case(suite, result, check, name)
@@ -254,10 +239,10 @@ def _suite(result: RunResult, started: datetime, hostname: str) -> ET.Element:
     if sample is not None and sample.logs:
         who = f"log lines of {_who_of(sample)}:\n" if result.sessions > 1 else ""
         lines = [
-            f"{line.at:8.3f}s {'note: ' if line.kind == 'note' else ''}{_printable(line.text)}" for line in sample.logs
+            f"{line.at:8.3f}s {'note: ' if line.kind == 'note' else ''}{printable(line.text)}" for line in sample.logs
         ]
         ET.SubElement(suite, "system-out").text = who + "\n".join(lines)
-    err = [f"warning: {_printable(warning)}" for warning in result.warnings] + _errors_lines(result)
+    err = [f"warning: {printable(warning)}" for warning in result.warnings] + _errors_lines(result)
     if err:
         ET.SubElement(suite, "system-err").text = "\n".join(err)
     cases = suite.findall("testcase")
@@ -271,15 +256,15 @@ def junit_xml(results: Sequence[RunResult], *, duration: float, timestamp: datet
     """The JUnit XML document of a run's results (write it as UTF-8).
 
     ``duration`` is the whole run's, in seconds; ``timestamp`` when it started (by default,
-    ``duration`` seconds ago). Scenarios run one after the other, so each suite's timestamp
-    is the start plus the durations of the scenarios before it.
+    ``duration`` seconds ago). Each suite's timestamp is when its scenario started, or the
+    run's start for a result that does not say.
     """
     started = timestamp if timestamp is not None else datetime.now(UTC) - timedelta(seconds=duration)
     hostname = socket.gethostname() or "localhost"
-    suites = []
-    for result in results:
-        suites.append(_suite(result, started, hostname))
-        started += timedelta(seconds=result.duration)
+    suites = [
+        _suite(result, started if result.started is None else datetime.fromtimestamp(result.started, UTC), hostname)
+        for result in results
+    ]
     totals = {
         count: str(sum(int(suite.get(count, "0")) for suite in suites)) for count in ("tests", "failures", "errors")
     }

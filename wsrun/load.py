@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -179,6 +180,7 @@ class LoadRun:
     async def run(self) -> RunResult:
         """Run the load; returns when every session has ended."""
         started = self._loop.time()
+        self.result.started = time.time()
         load = self.load
         end = None if load.total_duration is None else started + load.total_duration
         if load.iterations is not None and end is None:

@@ -8,7 +8,6 @@ for each failure with a short transcript, and k6's metrics summary.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -20,6 +19,7 @@ from rich.text import Text
 from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
 from .results import Frame, LogLine, RunResult, SessionResult
+from .text import frame_text, printable
 from .thresholds import ThresholdResult, parse_metric
 
 __all__ = ["Reporter", "format_bytes", "format_ms"]
@@ -27,19 +27,6 @@ __all__ = ["Reporter", "format_bytes", "format_ms"]
 TRANSCRIPT_SHOWN = 20
 ERRORS_SHOWN = 10
 PROGRESS_AFTER = 2.0  # seconds: runs shorter than this show no live display
-_ARROWS = {"sent": "→", "received": "←", "local": "·"}
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def printable(text: str) -> str:
-    """Text from a server or a file, made safe for a terminal: control characters become \\xNN.
-
-    A server must not be able to recolour or rewrite the report with escape sequences.
-    """
-    return _CONTROL.sub(lambda match: _NAMED.get(match.group(), f"\\x{ord(match.group()):02x}"), text)
 
 
 def format_ms(ms: float) -> str:
@@ -292,8 +279,9 @@ class Reporter:
 
 def _frame_line(frame: Frame, indent: str) -> Text:
     """One frame of a transcript: when, which way, what kind, and its text (escaped)."""
-    line = Text(f"{indent}{frame.at:8.3f}s {_ARROWS[frame.direction]} {frame.kind:<6} ", style="dim")
-    line.append(printable(frame.text))
+    when, _, text = frame_text(frame).partition(f" {frame.kind:<6} ")
+    line = Text(f"{indent}{when} {frame.kind:<6} ", style="dim")
+    line.append(text)
     return line
 
 

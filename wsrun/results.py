@@ -122,6 +122,7 @@ class RunResult:
     url: str
     tags: dict[str, str] = field(default_factory=dict)
     duration: float = 0.0
+    started: float | None = None  # wall clock (time.time()) when the run started
     sessions: int = 0
     failed_sessions: int = 0
     vus_max: int = 0

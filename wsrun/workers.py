@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -158,6 +159,7 @@ async def run_in_workers(
         pipes.append(receiving)
         processes.append(process)
     merged = RunResult(plan.scenario.name, plan.file, plan.mask(plan.options.url), dict(plan.scenario.tags))
+    merged.started = time.time()
     problems: list[str] = []
     loop = asyncio.get_running_loop()
 
