@@ -16,8 +16,9 @@ import lxml.html
 import pytest
 from websockets.asyncio.server import ServerConnection
 
+from wsrun.charts import BARS_SHOWN, nice_ticks
 from wsrun.engine import Session
-from wsrun.htmlreport import BARS_SHOWN, nice_ticks, render_html
+from wsrun.htmlreport import render_html
 from wsrun.load import LoadRun, load_of
 from wsrun.loader import load_text
 from wsrun.overtime import OverTime

@@ -10,56 +10,20 @@ Content-Security-Policy forbids scripts and network loads should anything slip t
 
 from __future__ import annotations
 
-import html
-import math
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
 from . import __version__
+from .charts import LANE_INDEX, LANES, histogram, lane, per_second_bars, scatter, timeline
 from .metrics import COUNTERS, DEFAULT_TREND_STATS, TRENDS, Trend
-from .report import format_bytes, format_ms
 from .results import CheckResult, Frame, RunResult, SessionResult
-from .text import ARROWS, printable
+from .text import ARROWS, format_bytes, format_ms, html_text
 from .thresholds import ThresholdResult
 
 __all__ = ["render_html"]
 
-#: Bars drawn at most in a per-second chart: longer runs add up several seconds a bar.
-BARS_SHOWN = 150
-#: Bins of a histogram at most (fewer for few samples: about twice their square root).
-BINS = 40
 #: Timed metrics with fewer samples are listed, not plotted.
 PLOTTED_FROM = 3
-#: Timeline lanes, in drawing order, with their colour.
-LANES = {
-    "sent text": "#0969da",
-    "sent binary": "#8250df",
-    "received text": "#1b7c83",
-    "received binary": "#bf3989",
-    "ping": "#bc4c00",
-    "pong": "#d4a72c",
-    "timer": "#6e7781",
-    "open / close": "#0a3069",
-    "error": "#cf222e",
-}
-_LANE_INDEX = {name: index for index, name in enumerate(LANES)}
-# Beyond printable()'s control characters: what hides or reorders text in a browser
-# (bidi overrides, zero-width characters, line separators).
-_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-def _e(text: object) -> str:
-    """Text from a server or a file, for HTML: control and invisible characters shown as escapes, then escaped."""
-    shown = _INVISIBLE.sub(lambda match: f"\\u{ord(match.group()):04x}", printable(str(text)))
-    return html.escape(shown)
-
-
-def _lane(frame: Frame) -> str:
-    if frame.kind in ("text", "binary"):
-        return f"{frame.direction} {frame.kind}"
-    return "open / close" if frame.kind in ("open", "close") else frame.kind
 
 
 def _verdict(result: RunResult) -> tuple[str, str]:
@@ -69,188 +33,14 @@ def _verdict(result: RunResult) -> tuple[str, str]:
     return ("pass", "✓ passed") if result.passed else ("fail", "✗ failed")
 
 
-# -- charts ---------------------------------------------------------------------------------------
-
-
-def nice_ticks(low: float, high: float, count: int = 5, *, integer: bool = False) -> list[float]:
-    """Round tick values (steps of 1, 2, 2.5 or 5 × 10ⁿ) from at most low to at least high."""
-    if not high > low:
-        high = low + (abs(low) or 1.0)
-    raw = (high - low) / count
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
-    if integer:
-        step = max(1.0, math.ceil(step))
-    first = math.floor(low / step + 1e-9) * step
-    last = math.ceil(high / step - 1e-9) * step
-    return [first + i * step for i in range(round((last - first) / step) + 1)]
-
-
-def _tick_ms(ms: float) -> str:
-    if ms and abs(ms) < 1:
-        return f"{ms * 1000:g}µs"
-    return f"{ms:g}ms" if abs(ms) < 1000 else f"{ms / 1000:g}s"
-
-
-def _tick_count(value: float) -> str:
-    return f"{value:,.0f}" if value >= 1000 else f"{value:g}"
-
-
-@dataclass
-class _Plot:
-    """A chart's box: maps data to pixels, draws the axes, wraps the SVG."""
-
-    x_ticks: list[float]
-    y_ticks: list[float]
-    width: int = 560
-    height: int = 230
-    left: int = 60
-    right: int = 16
-    top: int = 14
-    bottom: int = 38
-
-    def x(self, value: float) -> float:
-        low, high = self.x_ticks[0], self.x_ticks[-1]
-        return self.left + (value - low) / (high - low) * (self.width - self.left - self.right)
-
-    def y(self, value: float) -> float:
-        low, high = self.y_ticks[0], self.y_ticks[-1]
-        return self.height - self.bottom - (value - low) / (high - low) * (self.height - self.top - self.bottom)
-
-    def axes(self, x_label: Callable[[float], str], y_label: Callable[[float], str], x_title: str) -> str:
-        parts, right, base = [], self.width - self.right, self.height - self.bottom
-        for tick in self.y_ticks:
-            y = self.y(tick)
-            parts.append(f'<line class="grid" x1="{self.left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}"/>')
-            parts.append(f'<text x="{self.left - 6}" y="{y + 4:.1f}" text-anchor="end">{y_label(tick)}</text>')
-        for tick in self.x_ticks:
-            x = self.x(tick)
-            parts.append(f'<line class="axis" x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 4}"/>')
-            parts.append(f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle">{x_label(tick)}</text>')
-        parts.append(f'<line class="axis" x1="{self.left}" x2="{right}" y1="{base}" y2="{base}"/>')
-        parts.append(
-            f'<text class="title" x="{(self.left + right) / 2:.0f}" y="{self.height - 4}" text-anchor="middle">{x_title}</text>'
-        )
-        return "".join(parts)
-
-    def svg(self, body: str, label: str) -> str:
-        return (
-            f'<svg class="chart" viewBox="0 0 {self.width} {self.height}" role="img" aria-label="{_e(label)}">'
-            f"{body}</svg>"
-        )
-
-
-def scatter(points: Sequence[tuple[float, float]], seconds: float, metric: str) -> str:
-    """A timed metric's values (ms) against the seconds since the run started."""
-    plot = _Plot(nice_ticks(0, max(seconds, max(t for t, _ in points))), nice_ticks(0, max(v for _, v in points)))
-    # Each point is a zero-length stroke with round caps: a dot, in a few bytes.
-    dots = "".join(f"M{plot.x(t):.1f} {plot.y(v):.1f}h0" for t, v in points)
-    body = plot.axes(lambda t: f"{t:g}s", _tick_ms, "seconds since the start of the run")
-    return plot.svg(body + f'<path class="dots" d="{dots}"/>', f"{metric} against time")
-
-
-def histogram(values: Sequence[tuple[float, float]], marks: dict[str, float], metric: str) -> str:
-    """How often each value (ms, with a weight) occurred, with vertical marks (median, p(95))."""
-    low, high = min(v for v, _ in values), max(v for v, _ in values)
-    x_ticks = nice_ticks(low, high)
-    bins = max(8, min(BINS, round(2 * math.sqrt(sum(weight for _, weight in values)))))
-    width = (x_ticks[-1] - x_ticks[0]) / bins
-    counts = [0.0] * bins
-    for value, weight in values:
-        counts[min(int((value - x_ticks[0]) / width), bins - 1)] += weight
-    plot = _Plot(x_ticks, nice_ticks(0, max(counts), 4, integer=True))
-    bars = []
-    for index, count in enumerate(counts):
-        if count:
-            x, y = plot.x(x_ticks[0] + index * width), plot.y(count)
-            bar = plot.x(x_ticks[0] + width) - plot.x(x_ticks[0])
-            bars.append(
-                f'<rect x="{x + 0.5:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" height="{plot.y(0) - y:.1f}">'
-                f"<title>{_tick_ms(x_ticks[0] + index * width)}–{_tick_ms(x_ticks[0] + (index + 1) * width)}: "
-                f"{count:,.0f}</title></rect>"
-            )
-    lines = []
-    for row, (name, value) in enumerate(marks.items()):
-        x = plot.x(value)
-        lines.append(f'<line class="marker" x1="{x:.1f}" x2="{x:.1f}" y1="{plot.top}" y2="{plot.y(0):.1f}"/>')
-        lines.append(f'<text class="mark-label" x="{x + 3:.1f}" y="{plot.top + 9 + 12 * row}">{name}</text>')
-    body = plot.axes(_tick_ms, _tick_count, "milliseconds")
-    return plot.svg(body + f'<g class="bars">{"".join(bars)}</g>' + "".join(lines), f"histogram of {metric}")
-
-
-def per_second_bars(series: Sequence[tuple[str, dict[int, float]]], seconds: float, unit: str) -> str:
-    """Counters summed per second, as grouped bars; a long run adds up several seconds a bar."""
-    last = max((second for _, per in series for second in per), default=0)
-    span = max(last + 1, math.ceil(seconds))
-    group = max(1, math.ceil(span / BARS_SHOWN))
-    values = [[0.0] * math.ceil(span / group) for _ in series]
-    for row, (_, per) in zip(values, series, strict=True):
-        for second, value in per.items():
-            row[second // group] += value / group
-    plot = _Plot(nice_ticks(0, len(values[0]) * group), nice_ticks(0, max(max(row) for row in values), 4))
-    slot = (plot.x(group) - plot.x(0)) / len(series)
-    bars = []
-    for number, row in enumerate(values):
-        for index, value in enumerate(row):
-            if value:
-                x, y = plot.x(index * group) + number * slot, plot.y(value)
-                bars.append(
-                    f'<rect class="s{number}" x="{x + 0.3:.1f}" y="{y:.1f}" width="{max(slot - 0.6, 0.6):.1f}" '
-                    f'height="{plot.y(0) - y:.1f}"><title>{_e(series[number][0])}, {index * group}s: '
-                    f"{value:,.1f} {unit}</title></rect>"
-                )
-    axis = "seconds since the start of the run" + (f" (each bar averages {group} s)" if group > 1 else "")
-    body = plot.axes(lambda t: f"{t:g}s", _tick_count, axis)
-    return plot.svg(body + "".join(bars), " and ".join(name for name, _ in series) + " per second")
-
-
-def timeline(frames: Sequence[Frame], seconds: float) -> str:
-    """One lane per kind of frame, a mark per frame at its time."""
-    lane_height, label_width = 24, 150
-    end = max(seconds, max((frame.at for frame in frames), default=0.0))
-    plot = _Plot(nice_ticks(0, end, 10), [0.0, 1.0], width=1160, left=label_width, right=20, top=8)
-    plot.height = plot.top + lane_height * len(LANES) + plot.bottom
-    counts = dict.fromkeys(LANES, 0)
-    for frame in frames:
-        counts[_lane(frame)] += 1
-    parts = []
-    for index, name in enumerate(LANES):
-        y = plot.top + index * lane_height
-        stripe = ' class="stripe"' if index % 2 else ' class="lane"'
-        parts.append(
-            f'<rect{stripe} x="{plot.left}" y="{y}" width="{plot.width - plot.left - plot.right}" height="{lane_height}"/>'
-        )
-        parts.append(f'<rect class="l{index}" x="8" y="{y + 8}" width="10" height="10" rx="2"/>')
-        parts.append(f'<text x="24" y="{y + 16}">{name} <tspan class="count">{counts[name]}</tspan></text>')
-    base = plot.top + lane_height * len(LANES)
-    for tick in plot.x_ticks:
-        x = plot.x(tick)
-        parts.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{plot.top}" y2="{base}"/>')
-        parts.append(f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle">{tick:g}s</text>')
-    parts.append(f'<line class="axis" x1="{plot.left}" x2="{plot.width - plot.right}" y1="{base}" y2="{base}"/>')
-    parts.append(
-        f'<text class="title" x="{(plot.left + plot.width) / 2:.0f}" y="{plot.height - 4}" text-anchor="middle">'
-        "seconds since the session started</text>"
-    )
-    for frame in frames:
-        index = _LANE_INDEX[_lane(frame)]
-        y = plot.top + index * lane_height + 4
-        text = frame.text if len(frame.text) <= 80 else frame.text[:79] + "…"
-        parts.append(
-            f'<rect class="l{index}" x="{plot.x(frame.at) - 1:.1f}" y="{y}" width="2.5" height="{lane_height - 8}">'
-            f"<title>{frame.at:.3f}s {ARROWS[frame.direction]} {frame.kind}: {_e(text)}</title></rect>"
-        )
-    return plot.svg("".join(parts), "timeline of the session's frames")
-
-
 # -- sections -------------------------------------------------------------------------------------
 
 
 def _frames_table(frames: Sequence[Frame]) -> str:
     rows = "".join(
         f'<tr><td class="num">{frame.at:.3f}s</td>'
-        f'<td class="dir"><span class="chip k{_LANE_INDEX[_lane(frame)]}"></span>{ARROWS[frame.direction]} {frame.direction}</td>'
-        f'<td>{frame.kind}</td><td class="mono text">{_e(frame.text)}</td></tr>'
+        f'<td class="dir"><span class="chip k{LANE_INDEX[lane(frame)]}"></span>{ARROWS[frame.direction]} {frame.direction}</td>'
+        f'<td>{frame.kind}</td><td class="mono text">{html_text(frame.text)}</td></tr>'
         for frame in frames
     )
     return (
@@ -273,7 +63,7 @@ def _summary(result: RunResult) -> str:
         if sample.close_code is not None:
             reason = f" {sample.close_reason!r}" if sample.close_reason else ""
             meta.append(("closed", f"by {sample.closed_by}: {sample.close_code}{reason}"))
-    rows = "".join(f"<dt>{name}</dt><dd class='mono'>{_e(value)}</dd>" for name, value in meta)
+    rows = "".join(f"<dt>{name}</dt><dd class='mono'>{html_text(value)}</dd>" for name, value in meta)
     counters = result.series.select().counters
     passes, fails = result.checks_tally
     sessions = f"{result.sessions:,}" + (
@@ -303,11 +93,11 @@ def _notices(result: RunResult) -> str:
         parts.append(f'<p class="note warn">{result.timed_out} session(s) timed out.</p>')
     if result.stopped:
         parts.append(f'<p class="note">{result.stopped} session(s) stopped at the end of the load run.</p>')
-    parts.extend(f'<p class="note warn">⚠ {_e(warning)}</p>' for warning in result.warnings)
+    parts.extend(f'<p class="note warn">⚠ {html_text(warning)}</p>' for warning in result.warnings)
     if result.errors:
         total = sum(result.errors.values())
         items = "".join(
-            f"<li><b>{count:,} ×</b> <span class='mono'>{_e(text)}</span></li>"
+            f"<li><b>{count:,} ×</b> <span class='mono'>{html_text(text)}</span></li>"
             for text, count in result.errors.most_common(10)
         )
         more = f"<li class='muted'>… and {len(result.errors) - 10} other kinds</li>" if len(result.errors) > 10 else ""
@@ -321,9 +111,9 @@ def _notices(result: RunResult) -> str:
 def _check_row(check: CheckResult, load: bool) -> str:
     mark = '<span class="bad">✗</span>' if check.fails else '<span class="ok">✓</span>'
     row = (
-        f'<tr class="{"failed" if check.fails else ""}"><td class="mark">{mark}</td><td>{_e(check.name)}</td>'
+        f'<tr class="{"failed" if check.fails else ""}"><td class="mark">{mark}</td><td>{html_text(check.name)}</td>'
         f'<td class="num">{check.passes:,}</td><td class="num {"bad" if check.fails else ""}">{check.fails:,}</td>'
-        f'<td class="mono muted">{_e(check.where)}</td></tr>'
+        f'<td class="mono muted">{html_text(check.where)}</td></tr>'
     )
     if not check.fails:
         return row
@@ -336,8 +126,8 @@ def _check_row(check: CheckResult, load: bool) -> str:
     if check.excerpt:
         excerpt = f"<details open><summary>{len(check.excerpt)} frames around it</summary>{_frames_table(check.excerpt)}</details>"
     return row + (
-        f'<tr class="detail"><td></td><td colspan="4"><div class="reason"><span class="mono">↳ {_e(check.reason)}</span>'
-        f' <span class="muted">({_e(", ".join([*where, check.where]))})</span></div>{excerpt}</td></tr>'
+        f'<tr class="detail"><td></td><td colspan="4"><div class="reason"><span class="mono">↳ {html_text(check.reason)}</span>'
+        f' <span class="muted">({html_text(", ".join([*where, check.where]))})</span></div>{excerpt}</td></tr>'
     )
 
 
@@ -365,7 +155,7 @@ def _actual(result: ThresholdResult) -> str:
 def _thresholds(result: RunResult) -> str:
     rows = "".join(
         f'<tr><td class="mark">{"<span class=ok>✓</span>" if t.passed else "<span class=bad>✗</span>"}</td>'
-        f'<td class="mono">{_e(t.threshold.key)}</td><td class="mono">{_e(t.threshold.source)}</td>'
+        f'<td class="mono">{html_text(t.threshold.key)}</td><td class="mono">{html_text(t.threshold.source)}</td>'
         f'<td class="num {"ok" if t.passed else "bad"}">{_actual(t)}</td></tr>'
         for t in result.thresholds
     )
@@ -381,7 +171,7 @@ def _metrics(result: RunResult) -> str:
     trends = [(name, trend) for name, trend in sorted(metrics.trends.items()) if trend.count]
     head = "".join(f'<th class="num">{stat}</th>' for stat in DEFAULT_TREND_STATS)
     trend_rows = "".join(
-        f'<tr><td class="mono" title="{_e(TRENDS.get(name, "a trend declared by the scenario"))}">{_e(name)}</td>'
+        f'<tr><td class="mono" title="{html_text(TRENDS.get(name, "a trend declared by the scenario"))}">{html_text(name)}</td>'
         f'<td class="num">{trend.count:,}</td>'
         + "".join(f'<td class="num">{format_ms(trend.stat(stat))}</td>' for stat in DEFAULT_TREND_STATS)
         + "</tr>"
@@ -401,7 +191,7 @@ def _metrics(result: RunResult) -> str:
             else (f"{count:,.0f}", f"{count / seconds:,.2f}/s")
         )
         counter_rows.append(
-            f'<tr><td class="mono" title="{_e(COUNTERS.get(name, ""))}">{_e(name)}</td>'
+            f'<tr><td class="mono" title="{html_text(COUNTERS.get(name, ""))}">{html_text(name)}</td>'
             f'<td class="num">{total}</td><td class="num">{rate}</td></tr>'
         )
     trend_table = (
@@ -458,7 +248,7 @@ def _metric_figures(name: str, points: list[tuple[float, float]], trend: Trend |
                 f"max {format_ms(trend.maximum)}",
             ]
         )
-    caption = f'<figcaption><span class="mono">{_e(name)}</span> <span class="muted">{stats}</span></figcaption>'
+    caption = f'<figcaption><span class="mono">{html_text(name)}</span> <span class="muted">{stats}</span></figcaption>'
     figures = []
     if points:
         thinned = (
@@ -490,7 +280,7 @@ def _plots(result: RunResult) -> str:
         count = trend.count if trend is not None else len(points.get(name, []))
         if count < PLOTTED_FROM:
             values = [v for _, v in points.get(name, [])] or (trend.exact if trend and trend.exact else [])
-            few.append(f'<span class="mono">{_e(name)}</span> {", ".join(format_ms(v) for v in values)}')
+            few.append(f'<span class="mono">{html_text(name)}</span> {", ".join(format_ms(v) for v in values)}')
             continue
         figures.extend(_metric_figures(name, points.get(name, []), trend, result.duration))
     if few:
@@ -524,7 +314,7 @@ def _scenario(result: RunResult, number: int) -> str:
     )
     return (
         f'<section class="card scenario {kind}" id="scenario-{number}">'
-        f'<header><h2>{_e(result.scenario)}</h2><span class="badge {kind}">{words}{timed_out}</span></header>'
+        f'<header><h2>{html_text(result.scenario)}</h2><span class="badge {kind}">{words}{timed_out}</span></header>'
         f"{_summary(result)}{_notices(result)}"
         f"<h3>Checks</h3>{_checks(result)}{thresholds}"
         f"<h3>Metrics</h3>{_metrics(result)}"
@@ -543,7 +333,7 @@ def _overview(results: Sequence[RunResult]) -> str:
         thresholds = f"{len(result.thresholds) - failed}/{len(result.thresholds)}" if result.thresholds else "—"
         rows.append(
             f'<tr><td><span class="badge {kind}">{words}</span></td>'
-            f'<td><a href="#scenario-{number}">{_e(result.scenario)}</a></td><td class="mono muted">{_e(result.file)}</td>'
+            f'<td><a href="#scenario-{number}">{html_text(result.scenario)}</a></td><td class="mono muted">{html_text(result.file)}</td>'
             f'<td class="num"><span class="ok">{passes:,} ✓</span> <span class="{"bad" if fails else "muted"}">{fails:,} ✗</span></td>'
             f'<td class="num {"bad" if failed else ""}">{thresholds}</td><td class="num">{result.sessions:,}</td>'
             f'<td class="num">{result.duration:.2f}s</td></tr>'
@@ -568,7 +358,7 @@ def render_html(results: Sequence[RunResult], *, duration: float, generated: dat
         title = f"{len(results)} scenarios"
         headline = f"{len(results) - failed} passed, {failed} failed" if results else "no scenario ran"
     body = [
-        f'<header class="page"><div><h1>wsrun report <span class="muted">· {_e(title)}</span></h1>'
+        f'<header class="page"><div><h1>wsrun report <span class="muted">· {html_text(title)}</span></h1>'
         f'<p class="muted">generated {generated:%Y-%m-%d %H:%M:%S %Z} · ran in {duration:.2f}s · wsrun {__version__}</p></div>'
         f'<span class="badge big {kind}">{headline}</span></header>'
     ]
@@ -579,7 +369,7 @@ def render_html(results: Sequence[RunResult], *, duration: float, generated: dat
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>wsrun report · {_e(title)}</title><style>{_css()}</style></head>"
+        f"<title>wsrun report · {html_text(title)}</title><style>{_css()}</style></head>"
         f"<body><main>{''.join(body)}</main></body></html>\n"
     )
 

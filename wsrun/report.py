@@ -19,7 +19,7 @@ from rich.text import Text
 from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
 from .results import Frame, LogLine, RunResult, SessionResult
-from .text import frame_text, printable
+from .text import format_bytes, format_ms, frame_text, printable
 from .thresholds import ThresholdResult, parse_metric
 
 __all__ = ["Reporter", "format_bytes", "format_ms"]
@@ -27,24 +27,6 @@ __all__ = ["Reporter", "format_bytes", "format_ms"]
 TRANSCRIPT_SHOWN = 20
 ERRORS_SHOWN = 10
 PROGRESS_AFTER = 2.0  # seconds: runs shorter than this show no live display
-
-
-def format_ms(ms: float) -> str:
-    """A duration as k6 prints it: 850µs, 12.34ms, 2.01s."""
-    if ms < 1:
-        return f"{ms * 1000:.0f}µs"
-    if ms < 1000:
-        return f"{ms:.2f}ms"
-    return f"{ms / 1000:.2f}s"
-
-
-def format_bytes(count: float) -> str:
-    """A byte count as k6 prints it: 512 B, 1.2 kB, 3.4 MB."""
-    for unit in ("B", "kB", "MB", "GB"):
-        if count < 1000 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Reporter:

@@ -4,11 +4,12 @@ Text from a server or a file, made safe to show: in a terminal, in XML, in HTML.
 
 from __future__ import annotations
 
+import html
 import re
 
 from .results import Frame
 
-__all__ = ["ARROWS", "frame_text", "printable"]
+__all__ = ["ARROWS", "format_bytes", "format_ms", "frame_text", "html_text", "printable"]
 
 #: Which way a frame went, as the reports show it.
 ARROWS = {"sent": "→", "received": "←", "local": "·"}
@@ -36,3 +37,32 @@ def printable(text: str) -> str:
 def frame_text(frame: Frame) -> str:
     """A frame of a transcript on one line: when, which way, what kind, and its text (made printable)."""
     return f"{frame.at:8.3f}s {ARROWS[frame.direction]} {frame.kind:<6} {printable(frame.text)}"
+
+
+# Beyond printable()'s control characters: what hides or reorders text in a browser
+# (bidi overrides, zero-width characters, line separators).
+_INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def html_text(text: object) -> str:
+    """Text from a server or a file, for HTML: control and invisible characters shown as escapes, then escaped."""
+    shown = _INVISIBLE.sub(lambda match: f"\\u{ord(match.group()):04x}", printable(str(text)))
+    return html.escape(shown)
+
+
+def format_ms(ms: float) -> str:
+    """A duration as k6 prints it: 850µs, 12.34ms, 2.01s."""
+    if ms < 1:
+        return f"{ms * 1000:.0f}µs"
+    if ms < 1000:
+        return f"{ms:.2f}ms"
+    return f"{ms / 1000:.2f}s"
+
+
+def format_bytes(count: float) -> str:
+    """A byte count as k6 prints it: 512 B, 1.2 kB, 3.4 MB."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
