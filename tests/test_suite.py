@@ -303,3 +303,46 @@ async def test_ping_times_have_sub_millisecond_resolution(tmp_path: Path) -> Non
     ]
     assert len(values) >= 5
     assert any(value % 1 for value in values), values
+
+
+# -- reports of a suite, through the command line ----------------------------------------------------
+
+
+def test_junit_and_html_reports_of_a_suite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--junit and --report cover every scenario of a suite: valid JUnit, and an HTML page with timeline and plots."""
+    import lxml.etree
+
+    write(tmp_path, "suite/good.yaml", HOLD.format(name="good").replace("300ms", "200ms"))
+    write(
+        tmp_path,
+        "suite/pings.yaml",
+        "name: pings\nurl: ws://127.0.0.1:9/\nrules:\n  - {every: 20ms, do: [ping]}\n  - {after: 300ms, do: [close]}\n",
+    )
+    write(tmp_path, "suite/bad.yaml", FAILING_CHECK)
+    junit, html = tmp_path / "junit.xml", tmp_path / "report.html"
+    assert main([str(tmp_path / "suite"), "--serve", "-q", "--junit", str(junit), "--report", str(html)]) == 1
+    schema = lxml.etree.XMLSchema(lxml.etree.parse(str(Path(__file__).parent / "data" / "junit-10.xsd")))
+    document = lxml.etree.parse(str(junit))
+    schema.assertValid(document)
+    suites = document.getroot().findall("testsuite")
+    assert [suite.get("name") for suite in suites] == [
+        str(tmp_path / "suite" / n) for n in ("bad.yaml", "good.yaml", "pings.yaml")
+    ]
+    assert document.getroot().get("failures") == "1"
+    failure = document.find(".//failure")
+    assert failure is not None and 'equals "pong", got "ping-me"' in (failure.get("message") or "")
+    page = html.read_text(encoding="utf-8")
+    assert page.count('<section class="card scenario') == 3
+    assert "timer" in page and "ws_ping" in page  # the timeline holds the timers; ws_ping is plotted
+    assert "over-time plots were not recorded" not in page
+    assert not re.search(r"""(src|href)=["']?https?://""", page)
+
+
+def test_an_unwritable_report_is_refused_before_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--junit or --report into a missing folder: exit 2 before any connection."""
+    path = write(tmp_path, "s.yaml", HOLD.format(name="s"))
+    for option in ("--junit", "--report"):
+        assert main([path, "--serve", option, str(tmp_path / "no" / "such" / "file")]) == 2
+        captured = capsys.readouterr()
+        assert f"{option} " in captured.err and "no such folder" in captured.err
+        assert "s open" not in captured.out
