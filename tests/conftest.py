@@ -8,6 +8,16 @@ import pytest
 
 from wsrun.server import running, url_of
 
+from . import helpers
+
+
+@pytest.fixture(params=["websockets", "picows"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on each transport: run_yaml connects with it (modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("transport")``; tests may also take it as an argument)."""
+    monkeypatch.setattr(helpers, "TRANSPORT", request.param)
+    return str(request.param)
+
 
 @pytest.fixture
 async def echo_url() -> AsyncIterator[str]:

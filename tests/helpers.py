@@ -13,6 +13,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
+from wsrun.connection import TransportName
 from wsrun.engine import Session
 from wsrun.loader import load_text
 from wsrun.plan import prepare
@@ -20,6 +21,9 @@ from wsrun.results import LogLine, SessionResult
 
 #: Every timeout in the tests is a multiple of this; raise WSRUN_TEST_UNIT on a slow machine.
 UNIT = float(os.environ.get("WSRUN_TEST_UNIT", "1"))
+
+#: The transport that run_yaml connects with; the `transport` fixture (conftest.py) runs a test on each.
+TRANSPORT: TransportName = "websockets"
 
 
 @contextlib.asynccontextmanager
@@ -53,6 +57,7 @@ class Run:
 async def run_yaml(text: str, url: str | None = None, file: str = "scenario.yaml", **prepare_args: Any) -> Run:
     """Validate a scenario given as YAML text and run one session of it."""
     scenario = load_text(textwrap.dedent(text), file)
+    prepare_args.setdefault("transport", TRANSPORT)
     plan = prepare(scenario, file=file, url=url, **prepare_args)
     lines: list[LogLine] = []
     result = await Session(plan, lines.append).run()

@@ -146,7 +146,7 @@ def test_no_checks_and_an_error_exits_1(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_several_files_and_summary_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Several files run in turn; one failing makes exit 1; the summary has k6's shape."""
+    """Several files run; one failing makes exit 1; the summary has k6's shape, a group per file."""
     good = write(tmp_path, PASSING, "good.yaml")
     bad = write(tmp_path, PASSING.replace("equals: 101", "equals: 200"), "bad.yaml")
     export = tmp_path / "summary.json"
@@ -159,8 +159,12 @@ def test_several_files_and_summary_export(tmp_path: Path, capsys: pytest.Capture
     assert metrics["ws_msgs_sent"]["count"] == 2
     assert set(metrics["ws_connecting"]) == {"avg", "min", "med", "max", "p(90)", "p(95)"}
     assert metrics["checks"] == {"passes": 3, "fails": 1, "value": 0.75}
-    checks = summary["root_group"]["checks"]
-    assert checks["status is 101"]["passes"] == 1 and checks["status is 101"]["fails"] == 1
+    # In a suite each file's checks stay apart, in a group named by the file.
+    groups = summary["root_group"]["groups"]
+    assert summary["root_group"]["checks"] == {}
+    assert groups[good]["checks"]["status is 101"]["passes"] == 1
+    assert groups[bad]["checks"]["status is 101"]["fails"] == 1
+    assert groups[bad]["checks"]["status is 101"]["path"] == f"::{bad}::status is 101"
 
 
 def test_ctrl_c_prints_the_report_and_exits_130(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ async def test_a_folder_runs_at_once_with_one_combined_report(tmp_path: Path) ->
     assert code == 0, out + err
     assert server.total == 6 and server.most == 6
     for index in range(6):
-        assert re.search(rf"✓ .*s{index}\.yaml · hold {index} · [\d.]+s · 1 checks passed", out), out
+        assert re.search(rf"✓ .*s{index}\.yaml · hold {index} · [\d.]+s · 1 check passed", out), out
     assert out.rstrip().endswith("6 scenarios: 6 passed, 0 failed")
     # Log lines say which file printed them.
     assert re.search(r"s3\.yaml \[ *[\d.]+s\] hold 3 open", out), out
@@ -189,7 +189,7 @@ def test_failures_are_detailed_after_the_result_lines(tmp_path: Path, capsys: py
     assert main([str(tmp_path), "--serve"]) == 1
     out = capsys.readouterr().out
     lines, failures = out.split("failures ─", 1)
-    assert re.search(r"✗ .*bad\.yaml · failing · [\d.]+s · 1 of 1 checks failed", lines), out
+    assert re.search(r"✗ .*bad\.yaml · failing · [\d.]+s · 1 of 1 check failed", lines), out
     assert re.search(r"✓ .*good\.yaml · good", lines), out
     assert 'equals "pong", got "ping-me"' in failures and "ping-me" in failures  # the reason and the transcript
     assert "good.yaml" not in failures.split("2 scenarios")[0]  # passing scenarios are not detailed
@@ -230,7 +230,8 @@ def test_ctrl_c_stops_the_suite_and_says_what_did_not_run(tmp_path: Path) -> Non
     command = [sys.executable, "-m", "wsrun", str(tmp_path), "--serve", "--concurrency", "1"]
     code, out, err, elapsed = interrupt(command, after="tick")
     assert code == 130, err
-    assert "interrupted" in out and "2 scenarios not run (interrupted)" in out
+    assert "3 scenarios: 0 passed, 0 failed, 1 interrupted, 2 not run" in out
+    assert re.search(r"- .*s0\.yaml \(interrupted\)", out), out
     assert "Traceback" not in err
     assert elapsed < 3 * UNIT
 
@@ -346,3 +347,109 @@ def test_an_unwritable_report_is_refused_before_running(tmp_path: Path, capsys: 
         captured = capsys.readouterr()
         assert f"{option} " in captured.err and "no such folder" in captured.err
         assert "s open" not in captured.out
+
+
+# -- found by a new user's trial ---------------------------------------------------------------------
+
+
+def test_a_run_stopped_before_it_starts_leaves_no_empty_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 2 (an invalid file) writes no --junit or --report file, so CI uploads nothing misleading."""
+    bad = write(tmp_path, "bad.yaml", "url: ws://127.0.0.1:9/\nrulez: []\n")
+    junit, html = tmp_path / "junit.xml", tmp_path / "report.html"
+    assert main([bad, "--junit", str(junit), "--report", str(html)]) == 2
+    assert not junit.exists() and not html.exists()
+
+
+def test_init_refuses_an_empty_name(capsys: pytest.CaptureFixture[str]) -> None:
+    """`wsrun init ''` is a usage error, not a traceback."""
+    assert main(["init", ""]) == 2
+    err = capsys.readouterr().err
+    assert "give a file name" in err and "Traceback" not in err
+
+
+def test_the_same_file_under_another_spelling_runs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """x.yaml, ./x.yaml and its absolute path are one file."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "x.yaml", "x: 1\n")
+    assert scenario_files(["x.yaml", "./x.yaml", str(tmp_path / "x.yaml"), "."]) == ["x.yaml"]
+
+
+def test_quiet_shows_thresholds_and_no_live_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """-q still names a failed threshold (with its value) and prints no per-session lines."""
+    path = write(
+        tmp_path,
+        "t.yaml",
+        """
+        url: ws://127.0.0.1:9/close/4000
+        vus: 3
+        iterations: 6
+        thresholds:
+          ws_msgs_received: ["count > 100"]
+        rules:
+          - on: open
+            do: [{send: hi}, {log: logged-line}]
+        """,
+    )
+    assert main([path, "--serve", "-q"]) == 99
+    out = capsys.readouterr().out
+    assert re.search(r"✗ threshold ws_msgs_received: count > 100 \(count=6\)", out), out
+    assert "logged-line" not in out and "closed the connection with 4000" not in out.split("errors in")[0]
+
+
+async def test_ctrl_c_does_not_pass_an_expectation_it_cut_short() -> None:
+    """A heartbeat expectation still running at Ctrl-C fails as cut short (JUnit reports it skipped)."""
+    from wsrun.engine import Session
+    from wsrun.loader import load_text
+    from wsrun.plan import prepare
+    from wsrun.server import running, url_of
+
+    scenario = load_text(
+        textwrap.dedent(
+            """
+            url: ws://127.0.0.1:9/heartbeat/50
+            rules:
+              - on: open
+                do:
+                  - expect: {name: beats, heartbeat: {that: message.type, equals: heartbeat}, every: 1s, for: 10s}
+                  - log: armed
+            """
+        ),
+        "s.yaml",
+    )
+    async with running() as server:
+        plan = prepare(scenario, file="s.yaml", url=url_of(server) + "/heartbeat/50")
+        armed = asyncio.Event()
+        session = Session(plan, lambda line: armed.set() if line.text == "armed" else None)
+        task = asyncio.create_task(session.run())
+        async with asyncio.timeout(5 * UNIT):
+            await armed.wait()
+        session.stop()
+        async with asyncio.timeout(5 * UNIT):
+            result = await task
+    check = result.checks["beats"]
+    assert result.interrupted and check.fails == 1 and check.passes == 0
+    assert "cut short: the run was interrupted (Ctrl-C)" in check.reason
+
+
+async def test_a_bare_ping_shows_the_payload_it_sends(echo_url: str) -> None:
+    """`ping` sends wsrun-1, wsrun-2, …, and the transcript shows exactly that."""
+    from .helpers import run_yaml
+
+    run = await run_yaml(
+        """
+        url: ws://127.0.0.1:9/
+        rules:
+          - {on: open, do: [ping, ping]}
+          - {after: 200ms, do: [close]}
+        checks:
+          - {name: two pongs, that: pongs_received, equals: 2}
+        """,
+        url=echo_url,
+    )
+    sent = [frame.text for frame in run.result.transcript if frame.kind == "ping" and frame.direction == "sent"]
+    pongs = [frame.text for frame in run.result.transcript if frame.kind == "pong"]
+    assert sent == [f"<7 bytes: {b'wsrun-1'.hex()}>", f"<7 bytes: {b'wsrun-2'.hex()}>"]
+    assert [pong.split(">")[0] + ">" for pong in pongs] == sent  # each pong carries its ping's payload
+    assert run.check("two pongs")[1] == 0

@@ -40,6 +40,7 @@ class Actions:
     _loop: asyncio.AbstractEventLoop
     _record: Recorder
     _conn: Connection | None
+    _pings_sent: int
     _pending: list[Pending]
     _stored: dict[str, Any]
     _rules_on: dict[str, list[tuple[int, Rule]]]
@@ -105,14 +106,18 @@ class Actions:
         elif isinstance(action, PingAction):
             conn = self._connection("ping")
             data = action.ping.data if action.ping is not None else None
-            payload = render(data, self.lookup).encode() if data is not None else None
+            if data is not None:
+                payload = render(data, self.lookup).encode()
+            else:  # a payload of our own, so that each pong is matched to its ping (and shown as sent)
+                self._pings_sent += 1
+                payload = b"wsrun-%d" % self._pings_sent
             try:
                 await conn.ping(payload)
             except ValueError as exc:
                 raise _Skipped(f"ping skipped: {exc}") from None
             except Disconnected:
                 raise _Skipped("ping failed: the connection is closed") from None
-            self._record.frame("sent", "ping", payload or b"")
+            self._record.frame("sent", "ping", payload)
         elif isinstance(action, Close):
             conn = self._connection("close")
             options = action.close

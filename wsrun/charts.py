@@ -25,19 +25,21 @@ LANES = {
     "sent binary": "#8250df",
     "received text": "#1b7c83",
     "received binary": "#bf3989",
-    "ping": "#bc4c00",
+    "ping sent": "#bc4c00",
+    "ping received": "#fb8f44",
     "pong": "#d4a72c",
     "timer": "#6e7781",
     "open / close": "#0a3069",
     "error": "#cf222e",
 }
 LANE_INDEX = {name: index for index, name in enumerate(LANES)}
-LANE_INDEX = {name: index for index, name in enumerate(LANES)}
 
 
 def lane(frame: Frame) -> str:
     if frame.kind in ("text", "binary"):
         return f"{frame.direction} {frame.kind}"
+    if frame.kind == "ping":
+        return f"ping {frame.direction}"
     return "open / close" if frame.kind in ("open", "close") else frame.kind
 
 
@@ -143,7 +145,7 @@ def histogram(values: Sequence[tuple[float, float]], marks: dict[str, float], me
         x = plot.x(value)
         lines.append(f'<line class="marker" x1="{x:.1f}" x2="{x:.1f}" y1="{plot.top}" y2="{plot.y(0):.1f}"/>')
         lines.append(f'<text class="mark-label" x="{x + 3:.1f}" y="{plot.top + 9 + 12 * row}">{name}</text>')
-    body = plot.axes(_tick_ms, _tick_count, "milliseconds")
+    body = plot.axes(_tick_ms, _tick_count, "value")
     return plot.svg(body + f'<g class="bars">{"".join(bars)}</g>' + "".join(lines), f"histogram of {metric}")
 
 

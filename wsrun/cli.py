@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -57,6 +58,12 @@ def _run_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=DEFAULT_CONCURRENCY,
         help=f"scenarios running at once in a suite (default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--transport",
+        choices=("websockets", "picows"),
+        help="the WebSocket library under every connection (over the scenarios' transport:);"
+        " picows needs pip install 'wsrun[fast]'",
     )
     parser.add_argument("--junit", metavar="PATH", help="write JUnit XML: a test suite per file, a test case per check")
     parser.add_argument(
@@ -149,8 +156,11 @@ def _check_writable(option: str, path: str) -> None:
             raise UsageError(f"{option} {path}: not a regular file")
         if not os.access(target if target.exists() else folder, os.W_OK):
             raise UsageError(f"{option} {path}: cannot write there")
+        existed = target.exists()
         with open(target, "a", encoding="utf-8"):  # the name itself may be too long, say
             pass
+        if not existed:  # a run that stops before writing must not leave an empty file behind
+            target.unlink()
     except OSError as exc:
         raise UsageError(f"{option} {path}: {exc.strerror}") from None
 
@@ -219,6 +229,7 @@ def run(argv: Sequence[str]) -> int:
             args.out,
             concurrency=args.concurrency,
             report=bool(args.report),
+            transport=args.transport,
         )
         started = time.perf_counter()
         results, interrupted = aio.run(
@@ -331,7 +342,7 @@ def init(argv: Sequence[str]) -> int:
     except UsageError as exc:
         print(f"wsrun init: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"wrote {path}; run it with: wsrun {path} --serve")
+    print(f"wrote {path}; run it with: wsrun {shlex.quote(str(path))} --serve")
     return EXIT_OK
 
 

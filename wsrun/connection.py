@@ -1,9 +1,12 @@
 """
-The connection boundary: the only module that imports websockets.
+The connection boundary: what the engine sees of a connection, and its websockets implementation.
 
-It opens a client connection (RFC 6455 section 4), turns what happens on it
-into plain events (:mod:`wsrun.events`) in arrival order, and translates the
-library's exceptions into :class:`~wsrun.errors.ConnectFailed` once, here.
+A :class:`Connection` opens a client connection (RFC 6455 section 4), turns
+what happens on it into plain events (:mod:`wsrun.events`) in arrival order,
+and translates the library's exceptions into :class:`~wsrun.errors.ConnectFailed`
+once. Two transports implement it: websockets here (the default and the
+reference: its behaviour defines the semantics), and picows in
+:mod:`wsrun.picows_connection`, chosen with ``transport: picows``.
 
 Seeing incoming ping and pong frames needs a hook that is not public API in
 websockets: :class:`_Hooked` overrides ``process_event``, ``data_received``
@@ -21,7 +24,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -45,7 +48,20 @@ QUEUE_HIGH, QUEUE_LOW = 4096, 1024
 #: Stop reading when this much of our output (pongs) waits for the server to read it.
 WRITE_BUFFER_HIGH = 2**20
 
-__all__ = ["ConnectOptions", "Connection", "describe_close", "open_connection", "tls_context"]
+__all__ = [
+    "TRANSPORTS",
+    "ConnectOptions",
+    "Connection",
+    "TransportName",
+    "describe_close",
+    "missing_transport",
+    "open_connection",
+    "tls_context",
+]
+
+TransportName = Literal["websockets", "picows"]
+#: Each transport and the extra that installs what it needs.
+TRANSPORTS: dict[str, str | None] = {"websockets": None, "picows": "fast"}
 
 
 def describe_close(code: int, reason: str) -> str:
@@ -105,6 +121,59 @@ class ConnectOptions:
     close_timeout: float = 5.0
     max_message_size: int = 2**20
     ssl: ssl.SSLContext | None = None
+    transport: TransportName = "websockets"
+
+
+class Connection(Protocol):
+    """An open WebSocket connection, seen as facts, actions and a stream of events."""
+
+    #: Seconds from the start of the TCP connection to the end of the handshake.
+    connecting: float
+    status: int
+    headers: dict[str, str]  # of the handshake response, names in lower case
+    subprotocol: str | None
+
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes written on the wire so far: the handshake and every frame (after TLS: its plaintext)."""
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes read from the wire so far, counted as bytes_sent."""
+
+    @property
+    def closed(self) -> bool:
+        """True once a close frame was sent or the connection is lost: no more data can go out."""
+
+    async def next_event(self) -> Event:
+        """Wait for the next event; after :class:`Closed`, keep returning it."""
+
+    async def next_event_before(self, due: float | None) -> Event | None:
+        """Wait for the next event, or until ``due`` (event loop time), then return None."""
+
+    async def send(self, data: str | bytes) -> None:
+        """Send a text (str) or binary (bytes) message; Disconnected once the connection is closing."""
+
+    async def ping(self, data: bytes | None = None) -> None:
+        """Send a ping; its pong arrives as a :class:`Pong` event with ``rtt`` set."""
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake and wait for it, bounded by the close timeout."""
+
+    def oldest_unanswered_ping(self) -> float | None:
+        """When (event loop time) the oldest ping still waiting for its pong was sent."""
+
+    async def abort(self) -> None:
+        """Drop the TCP connection at once, without a closing handshake, and wait until it is gone."""
+
+
+def missing_transport(name: str) -> str | None:
+    """Why a transport cannot be used here (its library is not installed), or None."""
+    import importlib.util
+
+    if name == "picows" and importlib.util.find_spec("picows") is None:
+        return f"transport picows is not installed: pip install 'wsrun[{TRANSPORTS[name]}]'"
+    return None
 
 
 class _State:
@@ -223,8 +292,8 @@ class _Hooked(ClientConnection):
         self._wsrun_put("closed")
 
 
-class Connection:
-    """An open WebSocket connection, seen as facts, actions and a stream of events."""
+class WebsocketsConnection:
+    """A :class:`Connection` on websockets."""
 
     def __init__(self, ws: _Hooked, connecting: float) -> None:
         self._ws = ws
@@ -410,7 +479,15 @@ def _translate(exc: BaseException, options: ConnectOptions) -> ConnectFailed:
 
 
 async def open_connection(options: ConnectOptions) -> Connection:
-    """Open a connection and complete the handshake, or raise ConnectFailed."""
+    """Open a connection on the transport the options name and complete the handshake, or raise ConnectFailed."""
+    if options.transport == "picows":
+        from .picows_connection import open_picows
+
+        return await open_picows(options)
+    return await _open_websockets(options)
+
+
+async def _open_websockets(options: ConnectOptions) -> WebsocketsConnection:
     secure = options.url.startswith("wss://")
     started = time.perf_counter()
     tls: dict[str, Any] = {"ssl": options.ssl or True} if secure else {}
@@ -432,4 +509,4 @@ async def open_connection(options: ConnectOptions) -> Connection:
     except Exception as exc:  # every failure to open is translated, once, here
         raise _translate(exc, options) from exc
     assert isinstance(ws, _Hooked)
-    return Connection(ws, time.perf_counter() - started)
+    return WebsocketsConnection(ws, time.perf_counter() - started)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .actions import Actions
+from .conditions import Outcome
 from .connection import Connection, describe_close, open_connection
 from .errors import ConnectFailed
 from .events import Closed, Event, Message, Ping, Pong
@@ -57,11 +58,13 @@ class Session(Actions):
         self._closed_seen = False
         self._done = False
         self._counts = {"pings_received": 0, "pongs_received": 0}
+        self._pings_sent = 0
         self.result = SessionResult(
             scenario=self.scenario.name,
             file=plan.file,
             url=plan.mask(plan.options.url),
             tags=dict(self.scenario.tags),
+            transport=plan.options.transport,
             vu=plan.vu,
             iteration=plan.iteration,
         )
@@ -327,7 +330,14 @@ class Session(Actions):
             self._record.measure("ws_session_duration", result.duration * 1000)
         now = self._loop.time()
         for pending in self._pending:
-            self._decide(pending, pending.end(now))
+            if result.interrupted:  # Ctrl-C decided nothing: an expectation cut short has not passed
+                after = (now - pending.armed) * 1000
+                outcome = Outcome(
+                    False, f"cut short: the run was interrupted (Ctrl-C) {after:.0f}ms after it was armed"
+                )
+            else:
+                outcome = pending.end(now)
+            self._decide(pending, outcome)
         self._pending.clear()
         for index, check in enumerate(self.scenario.checks):
             self._check(check, f"checks[{index}]")

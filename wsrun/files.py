@@ -4,6 +4,7 @@ From the paths on the command line to scenario files: folders are searched recur
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,8 +18,8 @@ SUFFIXES = (".yaml", ".yml")
 def scenario_files(paths: Sequence[str]) -> list[str]:
     """Each path as given, a folder replaced by its ``*.yaml``/``*.yml`` files (recursively, sorted).
 
-    Hidden files and folders (``.git``, ``.venv``) are skipped. A file named twice
-    runs once. A path that does not exist is kept: loading it says so, with the others' problems.
+    Hidden files and folders (``.git``, ``.venv``) are skipped. A file named twice,
+    under any spelling, runs once. A path that does not exist is kept: loading it says so, with the others' problems.
     """
     files: list[str] = []
     for path in paths:
@@ -36,4 +37,8 @@ def scenario_files(paths: Sequence[str]) -> list[str]:
         if not found:
             raise UsageError(f"{path}: a folder with no scenario files (*.yaml, *.yml) in it")
         files.extend(found)
-    return list(dict.fromkeys(files))
+    # The same file under another spelling (./a.yaml, an absolute path) runs once too.
+    unique: dict[str, str] = {}
+    for file in files:
+        unique.setdefault(os.path.realpath(file), file)
+    return list(unique.values())

@@ -51,7 +51,7 @@ def _frames_table(frames: Sequence[Frame]) -> str:
 
 def _summary(result: RunResult) -> str:
     """File, URL, tags, and the headline figures."""
-    meta = [("file", result.file), ("url", result.url)]
+    meta = [("file", result.file), ("url", result.url), ("transport", result.transport)]
     if result.tags:
         meta.append(("tags", " ".join(f"{k}={v}" for k, v in result.tags.items())))
     sample = result.sample
@@ -291,6 +291,8 @@ def _plots(result: RunResult) -> str:
         ("sessions started per second", ("ws_sessions",) if result.sessions > 1 else (), "sessions/s"),
     ):
         series = [(name, per_second[name]) for name in names_ if per_second.get(name)]
+        if series and result.duration < 2:  # one or two bars say nothing a count does not
+            continue
         if series:
             legend = " ".join(f'<span class="chip s{i}"></span>{name}' for i, (name, _) in enumerate(series))
             figures.append(
@@ -340,7 +342,7 @@ def _overview(results: Sequence[RunResult]) -> str:
         )
     return (
         '<section class="card"><h2>Scenarios</h2><table class="overview"><thead><tr><th>verdict</th><th>scenario</th>'
-        '<th>file</th><th class="num">checks</th><th class="num">thresholds</th><th class="num">sessions</th>'
+        '<th>file</th><th class="num">checks</th><th class="num">thresholds passed</th><th class="num">sessions</th>'
         f'<th class="num">duration</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
     )
 
@@ -348,15 +350,18 @@ def _overview(results: Sequence[RunResult]) -> str:
 def render_html(results: Sequence[RunResult], *, duration: float, generated: datetime | None = None) -> str:
     """The report of a run (one scenario or a suite) as one self-contained HTML page."""
     generated = generated or datetime.now().astimezone()
-    failed = sum(1 for result in results if not result.passed)
-    kind = "fail" if failed else "pass"
+    failed = sum(1 for result in results if not result.passed and not result.interrupted)
+    interrupted = sum(1 for result in results if result.interrupted)
+    kind = "fail" if failed else "warn" if interrupted else "pass"
     if len(results) == 1:
         title = results[0].scenario
         headline = _verdict(results[0])[1]
         kind = _verdict(results[0])[0]
     else:
         title = f"{len(results)} scenarios"
-        headline = f"{len(results) - failed} passed, {failed} failed" if results else "no scenario ran"
+        headline = f"{len(results) - failed - interrupted} passed, {failed} failed" if results else "no scenario ran"
+        if interrupted:
+            headline += f", {interrupted} interrupted"
     body = [
         f'<header class="page"><div><h1>wsrun report <span class="muted">· {html_text(title)}</span></h1>'
         f'<p class="muted">generated {generated:%Y-%m-%d %H:%M:%S %Z} · ran in {duration:.2f}s · wsrun {__version__}</p></div>'

@@ -219,6 +219,7 @@ def _suite(result: RunResult, started: datetime, hostname: str) -> ET.Element:
     values = {
         **({"scenario": result.scenario} if result.scenario else {}),
         "url": result.url,
+        "transport": result.transport,
         "sessions": str(result.sessions),
         "failed_sessions": str(result.failed_sessions),
         "vus_max": str(result.vus_max),

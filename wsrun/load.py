@@ -115,7 +115,9 @@ class LoadRun:
         self._retire: set[int] = set()
         self.active = 0
         scenario = plan.scenario
-        self.result = RunResult(scenario.name, plan.file, plan.mask(plan.options.url), dict(scenario.tags))
+        self.result = RunResult(
+            scenario.name, plan.file, plan.mask(plan.options.url), dict(scenario.tags), plan.options.transport
+        )
 
     def snapshot(self) -> tuple[int, int, int]:
         """Live figures for a progress display: sessions active, messages received, failed checks so far."""

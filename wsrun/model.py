@@ -420,7 +420,7 @@ class PingOptions(_Strict):
         None,
         title="Ping payload",
         description="Text carried by the ping frame, at most 125 bytes in UTF-8 (RFC 6455 5.5). Templates"
-        " allowed. Default: an empty payload.",
+        " allowed. Default: wsrun-1, wsrun-2, … (a counter per session, so each pong is matched to its ping).",
         examples=["keepalive", "{{ now_ms }}"],
     )
 
@@ -974,6 +974,14 @@ class Scenario(_Strict):
         " report; thresholds can filter on them, as k6's sub-metrics: ws_ping{my_tag:hello}. Default: none.",
         examples=[{"my_tag": "hello", "env": "staging"}],
     )
+    transport: Literal["websockets", "picows"] = Field(
+        "websockets",
+        title="Transport",
+        description="The WebSocket library under the connection: websockets (the default and reference) or"
+        " picows, a faster one installed with pip install 'wsrun[fast]'; the semantics are the same."
+        " --transport overrides it. Default: websockets.",
+        examples=["websockets", "picows"],
+    )
     compression: bool = Field(
         True,
         title="Compression",
@@ -1164,9 +1172,26 @@ class Scenario(_Strict):
         return tls
 
 
+def _schema_defaults(node: Any) -> None:
+    """Defaults as a file would write them: a duration's default in seconds becomes "10s" (the
+    schema asks for text with a unit), and the name's computed default (the file name) is left out."""
+    if isinstance(node, dict):
+        default = node.get("default")
+        if node.get("type") == "string" and isinstance(default, (int, float)) and not isinstance(default, bool):
+            node["default"] = f"{default * 1000:g}ms" if 0 < default < 1 else f"{default:g}s"
+        elif node.get("type") == "string" and default == "":
+            del node["default"]
+        for value in node.values():
+            _schema_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _schema_defaults(value)
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files, as committed in schema.json."""
     schema = Scenario.model_json_schema()
+    _schema_defaults(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://github.com/wsrun/wsrun/schema.json",

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .connection import ConnectOptions, check_url, tls_context
+from .connection import ConnectOptions, TransportName, check_url, missing_transport, tls_context
 from .errors import TemplateError, UsageError
 from .masking import Mask
 from .model import Scenario
@@ -34,6 +34,7 @@ class _Inputs:
     overrides: Mapping[str, str]
     relocate: Callable[[str], str] | None
     ssl: ssl.SSLContext | None
+    transport: TransportName | None = None  # --transport, over the scenario's
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def prepare(
     overrides: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     relocate: Callable[[str], str] | None = None,
+    transport: TransportName | None = None,
 ) -> Plan:
     """Resolve everything that can be resolved before connecting; UsageError otherwise.
 
@@ -90,7 +92,10 @@ def prepare(
     makes the others. ``relocate`` moves the resolved URL elsewhere (``--serve``
     keeps its path on the embedded server), so that variables are resolved once.
     """
-    inputs = _Inputs(url, dict(overrides or {}), relocate, None)
+    inputs = _Inputs(url, dict(overrides or {}), relocate, None, transport)
+    missing = missing_transport(transport or scenario.transport)
+    if missing is not None:
+        raise UsageError(f"{file}: {missing}")
     thresholds = parse_all(scenario.thresholds, declared_trends(scenario))
     first = _resolve(scenario, file, dict(env or {}), inputs, 1, 0, thresholds)
     # Later sessions share the first one's TLS context (loading certificates is slow) and schemas.
@@ -184,5 +189,6 @@ def _resolve(
         close_timeout=scenario.close_timeout,
         max_message_size=scenario.max_message_size,
         ssl=context if target.startswith("wss://") else None,
+        transport=inputs.transport or scenario.transport,
     )
     return Plan(scenario, file, options, variables, env, mask, vu, iteration, thresholds, {}, inputs)

@@ -19,7 +19,7 @@ from rich.text import Text
 from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
 from .results import Frame, LogLine, RunResult, SessionResult
-from .text import format_bytes, format_ms, frame_text, printable
+from .text import format_bytes, format_ms, frame_text, plural, printable
 from .thresholds import ThresholdResult, parse_metric
 
 __all__ = ["Reporter", "format_bytes", "format_ms"]
@@ -48,7 +48,9 @@ class Reporter:
         self._progress: asyncio.Task[None] | None = None
 
     def log(self, line: LogLine) -> None:
-        if self.quiet and line.kind == "log":
+        # -q prints no live lines at all: errors are in the report, counted, and a load run
+        # against a server that is down would otherwise print one line per session.
+        if self.quiet:
             return
         who = f" vu {line.session[0]} #{line.session[1]}" if line.session is not None else ""
         source = f"{escape(line.source)} " if line.source is not None else ""
@@ -62,7 +64,9 @@ class Reporter:
 
     def progress(self, figures: Callable[[], tuple[int, int, int, int]], load: Load) -> None:
         """Start the live display of a run: on a terminal only, and not with -q; it ends with the report."""
-        if self.quiet or not self.console.is_terminal:
+        # A real terminal only: FORCE_COLOR makes rich treat a pipe as one, and a CI log must not
+        # fill with cursor movements.
+        if self.quiet or not self.console.is_terminal or not _isatty(self.console):
             return
         self._progress = asyncio.get_running_loop().create_task(self._show_progress(figures, load))
 
@@ -70,14 +74,17 @@ class Reporter:
         started = time.monotonic()
         await asyncio.sleep(PROGRESS_AFTER)  # short runs need no progress display
         total = load.total_duration
-        previous, before = 0, time.monotonic()
+        previous, before = figures()[2], time.monotonic()
         with Live(console=self.console, transient=True, refresh_per_second=4) as live:
             while True:
+                await asyncio.sleep(0.5)
                 active, ended, received, failed = figures()
                 now = time.monotonic()
                 rate = (received - previous) / max(now - before, 1e-9)
                 previous, before = received, now
                 elapsed = f"{now - started:.0f}s" + (f"/{total:.0f}s" if total else "")
+                if total and now - started > total:
+                    elapsed = f"{total:.0f}s, stopping"  # the graceful stop
                 failing = f" · [red]{failed} check failures[/red]" if failed else ""
                 live.update(
                     Text.from_markup(
@@ -85,7 +92,6 @@ class Reporter:
                         f" · {rate:,.0f} msgs/s{failing}"
                     )
                 )
-                await asyncio.sleep(0.5)
 
     def run(self, result: RunResult) -> None:
         """A scenario's run has ended: its report, or in a suite its result line."""
@@ -104,18 +110,20 @@ class Reporter:
             mark, what = "[yellow]-[/yellow]", "[yellow]interrupted[/yellow]"
         elif result.passed:
             mark = "[green]✓[/green]"
-            what = f"{len(result.checks)} checks passed" if result.checks else "ended without an error"
+            what = f"{plural(len(result.checks), 'check')} passed" if result.checks else "ended without an error"
         else:
             mark, parts = "[red]✗[/red]", []
             if failed_checks:
-                parts.append(f"{failed_checks} of {len(result.checks)} checks failed")
+                parts.append(f"{failed_checks} of {plural(len(result.checks), 'check')} failed")
             elif not result.checks_passed:
-                parts.append(f"{sum(result.errors.values())} errors")
+                parts.append(plural(sum(result.errors.values()), "error"))
             failed_thresholds = sum(1 for threshold in result.thresholds if not threshold.passed)
             if failed_thresholds:
-                parts.append(f"{failed_thresholds} thresholds failed")
+                parts.append(f"{plural(failed_thresholds, 'threshold')} failed")
             what = f"[red]{', '.join(parts)}[/red]"
-        load = f" · {result.sessions} sessions" if result.sessions != 1 else ""
+        load = f" · {plural(result.sessions, 'session')}" if result.sessions != 1 else ""
+        if result.transport != "websockets":
+            load += f" · {result.transport}"
         self.console.print(
             f"{mark} {escape(result.file)} [dim]· {escape(result.scenario)} · {result.duration:.2f}s{load} ·[/dim] {what}"
         )
@@ -141,7 +149,7 @@ class Reporter:
         out.print(
             f"[bold]{escape(result.scenario)}[/bold] · {escape(result.url)} · {result.duration:.2f}s{load}{escape(tags)} · {verdict}"
         )
-        out.print(f"  [dim]{escape(result.file)}[/dim]")
+        out.print(f"  [dim]{escape(result.file)} · transport {result.transport}[/dim]")
         if result.interrupted:
             out.print("  [yellow]interrupted (Ctrl-C): the report covers the run so far[/yellow]")
         for warning in result.warnings:
@@ -162,6 +170,13 @@ class Reporter:
                 out.print(f"    [dim]… and {len(result.errors) - ERRORS_SHOWN} other kinds[/dim]")
         out.print()
         self._checks(result)
+        if self.quiet:  # thresholds are verdicts too: shown with the checks when metrics are not
+            for threshold in result.thresholds:
+                sign = "[green]✓[/green]" if threshold.passed else "[red]✗[/red]"
+                found = f"{threshold.threshold.stat}={_threshold_value(threshold)}"
+                out.print(
+                    f"  {sign} threshold {escape(threshold.threshold.key)}: {escape(threshold.threshold.source)} [dim]({found})[/dim]"
+                )
         if not result.passed and sample is not None and not sample.passed:
             self._transcript(sample, result.sessions > 1)
         if not self.quiet:
@@ -242,21 +257,26 @@ class Reporter:
         """The end of a suite: each failed scenario's report in full, then one closing line."""
         if not self.suite:
             return
-        failed = [r for r in results if not r.passed]
-        if failed:
+        failed = [r for r in results if not r.passed and not r.interrupted]
+        interrupted = [r for r in results if r.interrupted]
+        passed = len(results) - len(failed) - len(interrupted)
+        if failed or interrupted:
             self.console.print()
-            self.console.rule("[bold]failures[/bold]", align="left")
-        for result in failed:
+            self.console.rule("[bold]failures[/bold]" if failed else "[bold]interrupted[/bold]", align="left")
+        for result in failed + interrupted:
             self._full(result)
         self.console.print()
+        colour = "red" if failed else "yellow" if interrupted or skipped else "green"
+        counts = [f"{passed} passed", f"{len(failed)} failed"]
+        if interrupted:
+            counts.append(f"{len(interrupted)} interrupted")
         if skipped:
-            self.console.print(f"[yellow]{skipped} scenarios not run (interrupted)[/yellow]")
-        colour = "red" if failed else "green"
-        self.console.print(
-            f"[{colour}]{len(results)} scenarios: {len(results) - len(failed)} passed, {len(failed)} failed[/{colour}]"
-        )
+            counts.append(f"{skipped} not run")
+        self.console.print(f"[{colour}]{plural(len(results) + skipped, 'scenario')}: {', '.join(counts)}[/{colour}]")
         for result in failed:
             self.console.print(f"  [red]✗ {escape(result.file)}[/red]")
+        for result in interrupted:
+            self.console.print(f"  [yellow]- {escape(result.file)} (interrupted)[/yellow]")
 
 
 def _frame_line(frame: Frame, indent: str) -> Text:
@@ -274,3 +294,8 @@ def _threshold_value(result: ThresholdResult) -> str:
     if threshold.stat == "rate" and threshold.metric == "checks":
         return f"{result.actual:.4f}"
     return f"{result.actual:g}"
+
+
+def _isatty(console: Console) -> bool:
+    isatty = getattr(console.file, "isatty", None)
+    return bool(isatty is not None and isatty())

@@ -70,6 +70,7 @@ class SessionResult:
     file: str
     url: str
     tags: dict[str, str] = field(default_factory=dict)
+    transport: str = "websockets"
     duration: float = 0.0
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -121,6 +122,7 @@ class RunResult:
     file: str
     url: str
     tags: dict[str, str] = field(default_factory=dict)
+    transport: str = "websockets"
     duration: float = 0.0
     started: float | None = None  # wall clock (time.time()) when the run started
     sessions: int = 0
@@ -142,7 +144,15 @@ class RunResult:
     @classmethod
     def of(cls, session: SessionResult) -> RunResult:
         """The run of a single session."""
-        run = cls(session.scenario, session.file, session.url, dict(session.tags), duration=session.duration, vus_max=1)
+        run = cls(
+            session.scenario,
+            session.file,
+            session.url,
+            dict(session.tags),
+            transport=session.transport,
+            duration=session.duration,
+            vus_max=1,
+        )
         run.add(session, {**session.tags, "url": session.url, "status": str(session.status or "")})
         return run
 

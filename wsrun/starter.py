@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 
 from .errors import UsageError
@@ -15,7 +17,7 @@ STARTER = """\
 # A wsrun scenario: rules (on an event, or every/after a time, do actions) and checks.
 # Run it against wsrun's embedded test server:  wsrun {file} --serve
 # or against your service:                     wsrun {file} --url wss://example.test/ws
-# The format: README "Scenario format"; `wsrun validate {file}` checks it without connecting.
+# The format: README "The scenario format"; `wsrun validate {file}` checks it without connecting.
 # Editor support: `wsrun schema > wsrun.schema.json`, then make this the first line:
 #   # yaml-language-server: $schema=wsrun.schema.json
 name: {name}
@@ -26,7 +28,7 @@ vars:                          # used as {{{{ greeting }}}}; override with --var
   greeting: hello
 
 rules:
-  - on: open                   # events: open, message, ping, pong, close, error
+  - on: open                   # events: open, message, binary, ping, pong, close, error
     do:
       - log: connected
       - send: "{{{{ greeting }}}}"
@@ -50,6 +52,8 @@ checks:                        # evaluated when the session has ended
 
 def starter_path(name: str) -> Path:
     """NAME as a file: ``smoke`` becomes ``smoke.yaml``; ``smoke.yml`` and ``a/b.yaml`` stay."""
+    if not name.strip() or name.endswith(("/", "\\")) or Path(name).name in ("", ".", ".."):
+        raise UsageError(f"{name!r}: give a file name, like smoke or checks/login.yaml")
     path = Path(name)
     return path if path.suffix in SUFFIXES else path.with_name(path.name + ".yaml")
 
@@ -60,7 +64,7 @@ def write_starter(name: str) -> Path:
     title = path.name.removesuffix(path.suffix).replace("-", " ").replace("_", " ") or "starter"
     try:
         with open(path, "x", encoding="utf-8") as file:
-            file.write(STARTER.format(file=path, name=title))
+            file.write(STARTER.format(file=shlex.quote(str(path)), name=json.dumps(title)))
     except FileExistsError:
         raise UsageError(f"{path}: already exists; wsrun init writes new files only") from None
     except OSError as exc:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
+from .connection import TransportName
 from .load import Load, LoadRun, load_of
 from .model import Scenario
 from .ndjson import NdjsonWriter
@@ -68,6 +69,7 @@ class Options:
     quiet: bool = False
     out: str | None = None  # --out ndjson=PATH
     concurrency: int = DEFAULT_CONCURRENCY  # scenarios running at once
+    transport: TransportName | None = None  # --transport, over each scenario's
     report: bool = False  # --report: record a timeline and samples over time
 
 
@@ -192,6 +194,7 @@ async def run_jobs(
                     overrides=job.overrides,
                     env=os.environ,
                     relocate=relocate,
+                    transport=options.transport,
                 )
                 for job in jobs
             ]

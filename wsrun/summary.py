@@ -22,18 +22,35 @@ def _check_id(path: str) -> str:
 def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
     """``metrics.<name>`` with trend stats (ms) or count/rate, thresholds, and the checks of the root group.
 
-    As in k6's ``--summary-export``, a threshold's value is ``true`` when it FAILED.
+    As in k6's ``--summary-export``, a threshold's value is ``true`` when it FAILED. In a suite
+    of several files, metrics add up over all of them, as in one k6 run, and each file's checks
+    are kept apart in a group named by the file (``root_group.groups``).
     """
     series = Series()
-    checks: dict[str, dict[str, Any]] = {}
+    root: dict[str, dict[str, Any]] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    every_check: list[dict[str, Any]] = []
     thresholds: dict[str, dict[str, bool]] = {}
     for result in results:
         series.merge(result.series)
+        # A suite keeps each file's checks apart, in a group named by the file (k6's groups).
+        group = "" if len(results) == 1 else result.file
+        if group:
+            path = f"::{group}"
+            groups.setdefault(group, {"name": group, "path": path, "id": _check_id(path), "groups": {}, "checks": {}})
+        checks = groups[group]["checks"] if group else root
         for check in result.checks.values():
-            path = f"::{check.name}"
-            entry = checks.setdefault(
-                check.name, {"name": check.name, "path": path, "id": _check_id(path), "passes": 0, "fails": 0}
-            )
+            path = f"{'::' + group if group else ''}::{check.name}"
+            entry = checks.get(check.name)
+            if entry is None:
+                entry = checks[check.name] = {
+                    "name": check.name,
+                    "path": path,
+                    "id": _check_id(path),
+                    "passes": 0,
+                    "fails": 0,
+                }
+                every_check.append(entry)
             entry["passes"] += check.passes
             entry["fails"] += check.fails
         for outcome in result.thresholds:
@@ -48,8 +65,8 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
             out[name] = trend.stats()
     for name, count in metrics.counters.items():
         out[name] = {"count": count, "rate": count / seconds}
-    passes = sum(entry["passes"] for entry in checks.values())
-    fails = sum(entry["fails"] for entry in checks.values())
+    passes = sum(entry["passes"] for entry in every_check)
+    fails = sum(entry["fails"] for entry in every_check)
     out["checks"] = {"passes": passes, "fails": fails, "value": passes / (passes + fails) if passes + fails else 0}
     for key, judged in thresholds.items():
         name, tags = parse_metric(key, extra_trends=metrics.trends.keys())
@@ -62,6 +79,6 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
             )
         out.setdefault(key, {})["thresholds"] = judged
     return {
-        "root_group": {"name": "", "path": "", "id": _check_id(""), "groups": {}, "checks": checks},
+        "root_group": {"name": "", "path": "", "id": _check_id(""), "groups": groups, "checks": root},
         "metrics": dict(sorted(out.items())),
     }

@@ -9,7 +9,7 @@ import re
 
 from .results import Frame
 
-__all__ = ["ARROWS", "format_bytes", "format_ms", "frame_text", "html_text", "printable"]
+__all__ = ["ARROWS", "format_bytes", "format_ms", "frame_text", "html_text", "plural", "printable"]
 
 #: Which way a frame went, as the reports show it.
 ARROWS = {"sent": "→", "received": "←", "local": "·"}
@@ -66,3 +66,8 @@ def format_bytes(count: float) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1000
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def plural(count: int, word: str) -> str:
+    """``1 check``, ``2 checks``: a count with its noun."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from . import aio
+from .connection import TransportName
 from .load import Load, LoadRun
 from .ndjson import NdjsonWriter
 from .plan import Plan
@@ -72,6 +73,7 @@ class _Task:
     vu_step: int
     quiet: bool
     out: str | None  # this worker's part of --out ndjson=PATH
+    transport: TransportName = "websockets"
 
 
 def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
@@ -85,7 +87,13 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
         scenario = load(task.file)
         relocate = None if task.relocate_to is None else (lambda url: serve_url(url, task.relocate_to or ""))
         plan = prepare(
-            scenario, file=task.file, url=task.url, overrides=task.overrides, env=os.environ, relocate=relocate
+            scenario,
+            file=task.file,
+            url=task.url,
+            overrides=task.overrides,
+            env=os.environ,
+            relocate=relocate,
+            transport=task.transport,
         )
         reporter = Reporter(quiet=task.quiet)
         result = aio.run(_run_share(plan, task, reporter, progress))
@@ -151,14 +159,25 @@ async def run_in_workers(
         receiving, sending = context.Pipe(duplex=False)
         part_file = None if out is None else f"{out}.worker{index + 1}"
         task = _Task(
-            file, url, relocate_to, overrides, share(load, workers, index), index + 1, workers, quiet, part_file
+            file,
+            url,
+            relocate_to,
+            overrides,
+            share(load, workers, index),
+            index + 1,
+            workers,
+            quiet,
+            part_file,
+            plan.options.transport,
         )
         process = context.Process(target=_worker, args=(task, sending, progress), daemon=True)
         process.start()
         sending.close()
         pipes.append(receiving)
         processes.append(process)
-    merged = RunResult(plan.scenario.name, plan.file, plan.mask(plan.options.url), dict(plan.scenario.tags))
+    merged = RunResult(
+        plan.scenario.name, plan.file, plan.mask(plan.options.url), dict(plan.scenario.tags), plan.options.transport
+    )
     merged.started = time.time()
     problems: list[str] = []
     loop = asyncio.get_running_loop()
