@@ -219,3 +219,23 @@ def test_inert_run_imports_nothing_heavy(pytester: pytest.Pytester, monkeypatch:
         """
     )
     run(pytester, "-p", "wsrun.pytest_plugin").assert_outcomes(passed=1)
+
+
+def test_bad_url_and_missing_folder_are_usage_errors(pytester: pytest.Pytester) -> None:
+    """A malformed --wsrun-url, or a wsrun_paths folder that does not exist, stops pytest at once (exit 4)."""
+    pytester.makefile(".wsrun.yaml", echo=scenario("ws://127.0.0.1:9/"))
+    bad_url = run(pytester, "--wsrun", "--wsrun-url", "http://127.0.0.1:9")
+    assert bad_url.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--wsrun-url: 'http://127.0.0.1:9' is not a WebSocket URL" in str(bad_url.stderr)
+    pytester.makeini("[pytest]\nwsrun = true\nwsrun_paths = scenarioz\n")
+    missing = run(pytester)
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    assert "wsrun_paths: no such folder:" in str(missing.stderr) and "scenarioz" in str(missing.stderr)
+
+
+def test_a_refused_connection_is_summed_up_by_its_cause(pytester: pytest.Pytester) -> None:
+    """The one-line summary names the refused connection, not the checks it left unmet."""
+    pytester.makefile(".wsrun.yaml", echo=scenario("ws://127.0.0.1:9/"))
+    result = run(pytester, "--wsrun", "-rf")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["FAILED echo.wsrun.yaml::echo - error: connection refused*"])

@@ -115,6 +115,9 @@ class FailureRepr(TerminalRepr):
 def gist(result: RunResult) -> str:
     """Why a run failed, in one line: its first failed check, else threshold, else error."""
     failed = [check for check in result.checks.values() if check.fails]
+    if result.errors and result.sample is not None and result.sample.status is None:
+        # The connection never opened (refused, say): the cause, not the checks it left unmet.
+        return f"error: {result.errors.most_common(1)[0][0]}"
     if failed:
         more = f" (and {len(failed) - 1} more failed checks)" if len(failed) > 1 else ""
         return f"✗ {failed[0].name}: {failed[0].reason}{more}"
@@ -165,7 +168,18 @@ def pytest_configure(config: pytest.Config) -> None:
         if url is not None or pairs:
             raise pytest.UsageError("--wsrun-url and --wsrun-var need the wsrun plugin: add --wsrun")
         return
+    if url is not None:  # a bad URL is the command line's fault, not every scenario's
+        from .connection import check_url
+        from .errors import UsageError
+
+        try:
+            check_url(url)
+        except UsageError as exc:
+            raise pytest.UsageError(f"--wsrun-url: {exc}") from None
     folders: list[Path] = config.getini("wsrun_paths")
+    missing = [str(folder) for folder in folders if not folder.is_dir()]
+    if missing:  # a misspelt folder would otherwise collect nothing, silently
+        raise pytest.UsageError(f"wsrun_paths: no such folder: {', '.join(missing)}")
     settings = Settings(url, parse_vars(pairs), tuple(folders))
     config.pluginmanager.register(Collection(settings), "wsrun-collection")
 
