@@ -453,3 +453,27 @@ async def test_a_bare_ping_shows_the_payload_it_sends(echo_url: str) -> None:
     assert sent == [f"<7 bytes: {b'wsrun-1'.hex()}>", f"<7 bytes: {b'wsrun-2'.hex()}>"]
     assert [pong.split(">")[0] + ">" for pong in pongs] == sent  # each pong carries its ping's payload
     assert run.check("two pongs")[1] == 0
+
+
+def test_report_with_workers_has_the_timeline_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--workers 2 --report: the first session's timeline and the samples of both processes, merged."""
+    path = write(
+        tmp_path,
+        "load.yaml",
+        """
+        url: ws://127.0.0.1:9/
+        vus: 4
+        iterations: 8
+        rules:
+          - {every: 20ms, do: [ping]}
+          - {after: 200ms, do: [close]}
+        """,
+    )
+    html = tmp_path / "report.html"
+    assert main([path, "--serve", "-q", "--workers", "2", "--report", str(html)]) == 0
+    page = html.read_text(encoding="utf-8")
+    assert "Frames of the first session (vu 1 #0)" in page
+    assert "not recorded" not in page
+    assert 'aria-label="ws_ping against time"' in page
+    assert "8 samples" in page  # ws_connecting: one per session, from both processes
+    assert "every: 0.02s: rules[0]" in page  # timer firings, recorded in the worker that ran vu 1

@@ -43,3 +43,22 @@ class OverTime:
         if len(points) >= POINTS_KEPT:
             del points[1::2]
             self._stride[metric] = stride * 2
+
+    def merge(self, other: OverTime) -> None:
+        """Add another process's samples (--workers), moved onto this one's clock.
+
+        perf_counter is the system's monotonic clock, shared by the processes of one machine.
+        """
+        offset = other.started - self.started
+        for metric, points in other.points.items():
+            mine = self.points.setdefault(metric, [])
+            mine.extend((at + offset, value) for at, value in points)
+            mine.sort()
+            if len(mine) >= POINTS_KEPT:  # spread evenly over the run, as sample() keeps them
+                step = len(mine) / (POINTS_KEPT // 2)
+                self.points[metric] = [mine[int(index * step)] for index in range(POINTS_KEPT // 2)]
+        for metric, seconds in other.per_second.items():
+            mine_seconds = self.per_second.setdefault(metric, {})
+            for second, value in seconds.items():
+                moved = max(0, int(second + offset))
+                mine_seconds[moved] = mine_seconds.get(moved, 0) + value

@@ -18,7 +18,7 @@ from .metrics import Trend
 from .model import Check, CheckAction, Expect, ExpectOptions, Request, RequestOptions, Scenario
 from .results import CheckResult, Frame, LogLine, SessionResult
 
-__all__ = ["EXCERPT", "LogSink", "Recorder", "SampleSink", "cut"]
+__all__ = ["EXCERPT", "LogSink", "Recorder", "SampleSink", "cut", "fan_out"]
 
 LogSink = Callable[[LogLine], None]
 #: Receives every metric sample as it is recorded (for --out ndjson): metric, value, tags.
@@ -26,6 +26,19 @@ SampleSink = Callable[[str, float, dict[str, str]], None]
 
 #: Frames shown with a failed expectation.
 EXCERPT = 12
+
+
+def fan_out(*sinks: SampleSink | None) -> SampleSink | None:
+    """One sink feeding every given one (--out and the HTML report's plots), or None for none."""
+    given = [sink for sink in sinks if sink is not None]
+    if len(given) < 2:
+        return given[0] if given else None
+
+    def sample(metric: str, value: float, tags: dict[str, str]) -> None:
+        for sink in given:
+            sink(metric, value, tags)
+
+    return sample
 
 
 def cut(text: str, limit: int = 120) -> str:

@@ -193,6 +193,9 @@ class RunResult:
         self.stopped += part.stopped
         self.interrupted = self.interrupted or part.interrupted
         self.duration = max(self.duration, part.duration)
+        self.first = self.first or part.first
+        if self.over_time is not None and part.over_time is not None:
+            self.over_time.merge(part.over_time)
         if self.sample is None or (self.sample.passed and part.sample is not None and not part.sample.passed):
             self.sample = part.sample
 

@@ -21,7 +21,7 @@ from .model import Scenario
 from .ndjson import NdjsonWriter
 from .overtime import OverTime
 from .plan import Plan, prepare
-from .record import LogSink, SampleSink
+from .record import LogSink, fan_out
 from .results import LogLine, RunResult, SessionResult
 from .workers import Progress, new_progress, run_in_workers
 
@@ -161,6 +161,7 @@ async def run_jobs(
                     stop=stop,
                     progress=progress,
                     out=options.out,
+                    report=options.report,
                 )
             else:
                 over_time = OverTime() if options.report else None
@@ -169,7 +170,7 @@ async def run_jobs(
                     load,
                     on_log=_labelled(on_log, job.file) if suite and on_log is not None else on_log,
                     on_session=on_session,
-                    on_sample=_samples_to(writer, over_time),
+                    on_sample=fan_out(writer.sample if writer else None, over_time.sample if over_time else None),
                 )
                 current.result.over_time = over_time
                 running.add(current)
@@ -227,15 +228,3 @@ def _labelled(on_log: LogSink, label: str) -> LogSink:
         on_log(line)
 
     return log
-
-
-def _samples_to(writer: NdjsonWriter | None, over_time: OverTime | None) -> SampleSink | None:
-    """Where a run's metric samples go: --out, the HTML report's plots, both or neither."""
-    if writer is None or over_time is None:
-        return writer.sample if writer is not None else (over_time.sample if over_time is not None else None)
-
-    def both(metric: str, value: float, tags: dict[str, str]) -> None:
-        writer.sample(metric, value, tags)
-        over_time.sample(metric, value, tags)
-
-    return both

@@ -23,7 +23,9 @@ from . import aio
 from .connection import TransportName
 from .load import Load, LoadRun
 from .ndjson import NdjsonWriter
+from .overtime import OverTime
 from .plan import Plan
+from .record import fan_out
 from .results import RunResult
 from .thresholds import evaluate
 
@@ -74,6 +76,7 @@ class _Task:
     quiet: bool
     out: str | None  # this worker's part of --out ndjson=PATH
     transport: TransportName = "websockets"
+    report: bool = False  # --report: the first worker records vu 1 #0's timeline; all record samples over time
 
 
 def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
@@ -95,6 +98,8 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
             relocate=relocate,
             transport=task.transport,
         )
+        if task.report and task.first_vu == 1:
+            plan = replace(plan, timeline=True)
         reporter = Reporter(quiet=task.quiet)
         result = aio.run(_run_share(plan, task, reporter, progress))
         pipe.send(result)
@@ -111,14 +116,16 @@ async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progre
 
     assert isinstance(reporter, Reporter)
     writer = None if task.out is None else NdjsonWriter(open(task.out, "w", encoding="utf-8"))
+    over_time = OverTime() if task.report else None
     run = LoadRun(
         plan,
         task.load,
         on_log=reporter.log,
-        on_sample=None if writer is None else writer.sample,
+        on_sample=fan_out(writer.sample if writer else None, over_time.sample if over_time else None),
         first_vu=task.first_vu,
         vu_step=task.vu_step,
     )
+    run.result.over_time = over_time
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, run.stop)
 
@@ -150,6 +157,7 @@ async def run_in_workers(
     stop: asyncio.Event,
     progress: Progress | None = None,
     out: str | None = None,
+    report: bool = False,
 ) -> RunResult:
     """Run ``load`` over ``workers`` processes and merge their results."""
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no event loop or sockets inherited
@@ -169,6 +177,7 @@ async def run_in_workers(
             quiet,
             part_file,
             plan.options.transport,
+            report,
         )
         process = context.Process(target=_worker, args=(task, sending, progress), daemon=True)
         process.start()
@@ -179,6 +188,7 @@ async def run_in_workers(
         plan.scenario.name, plan.file, plan.mask(plan.options.url), dict(plan.scenario.tags), plan.options.transport
     )
     merged.started = time.time()
+    merged.over_time = OverTime() if report else None
     problems: list[str] = []
     loop = asyncio.get_running_loop()
 
