@@ -21,12 +21,6 @@ async def session(url: str, messages: int) -> None:
 
 
 async def main(url: str, sessions: int, messages: int, out: str | None) -> None:
-    try:
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:
-        pass
     started = time.perf_counter()
     await asyncio.gather(*(session(url, messages) for _ in range(sessions)))
     figures = json.dumps({"messages": sessions * messages, "seconds": time.perf_counter() - started})
@@ -38,4 +32,10 @@ async def main(url: str, sessions: int, messages: int, out: str | None) -> None:
 
 
 if __name__ == "__main__":
+    try:  # the event loop wsrun itself runs on, when installed
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
     asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None))

@@ -9,10 +9,12 @@ server), starts a node `ws` echo server that is not wsrun's own, and runs:
 
 1. echo round trips: 1 session x 20,000 messages and 10 sessions x 2,000
    (send, wait for the echo, send the next): messages/s and CPU seconds,
-   for k6, wsrun, and a bare `websockets` client loop (the floor for wsrun);
+   for k6, wsrun on each transport (--transport websockets, --transport
+   picows), and the bare client loops of websockets and picows (the floors);
 2. 1,000 and 5,000 sessions held 10 s, each pinging every second:
-   peak RSS, ping p95, connect p95;
-3. the most concurrent sessions held with ping p95 under 100 ms.
+   peak RSS, ping p95, connect p95, on both transports;
+3. the most concurrent sessions held with ping p95 under 100 ms
+   (--skip-most leaves this slow search out).
 
 Figures are printed as a table with the ratio wsrun / k6. Nothing here is a test:
 timings depend on the machine.
@@ -190,9 +192,11 @@ def run_wsrun(scenario: str, url: str, folder: Path, *extra: str) -> Measure:
     return measure(command, summary)
 
 
-def run_bare(url: str, sessions: int, messages: int, folder: Path) -> Measure:
+def run_bare(library: str, url: str, sessions: int, messages: int, folder: Path) -> Measure:
+    """The bare client loop of a library (bare_websockets.py, bare_picows.py): the floor under wsrun."""
     out = folder / "bare.json"
-    command = [sys.executable, str(HERE / "bare_websockets.py"), url, str(sessions), str(messages), str(out)]
+    out.unlink(missing_ok=True)
+    command = [sys.executable, str(HERE / f"bare_{library}.py"), url, str(sessions), str(messages), str(out)]
     return measure(command, out)
 
 
@@ -215,15 +219,27 @@ def bare_seconds(measure: Measure) -> float:
 
 # -- the table -------------------------------------------------------------------------------------
 
+TRANSPORTS = ("websockets", "picows")
+COLUMNS = ("k6", "wsrun websockets", "wsrun picows")
 
-def row(name: str, k6: float, wsrun: float, unit: str, extra: str = "") -> None:
-    ratio = wsrun / k6 if k6 else float("nan")
-    print(f"{name:<44} {k6:>12,.1f} {wsrun:>12,.1f} {ratio:>8.2f}x  {unit}{extra}", flush=True)
+
+def header() -> None:
+    print(
+        f"{'workload':<40} " + " ".join(f"{name:>16}" for name in COLUMNS) + f" {'picows/k6':>10} {'websockets/k6':>14}"
+    )
+
+
+def row(name: str, values: dict[str, float], unit: str, extra: str = "") -> None:
+    k6 = values["k6"]
+    ratios = [values[f"wsrun {transport}"] / k6 if k6 else float("nan") for transport in ("picows", "websockets")]
+    figures = " ".join(f"{values[column]:>16,.1f}" for column in COLUMNS)
+    print(f"{name:<40} {figures} {ratios[0]:>9.2f}x {ratios[1]:>13.2f}x  {unit}{extra}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller workloads")
+    parser.add_argument("--skip-most", action="store_true", help="leave out the slow search for the most sessions held")
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
     k6 = ensure_tools()
@@ -231,44 +247,58 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="wsrun-bench-"))
     try:
         version = subprocess.run([k6, "version"], capture_output=True, text=True).stdout.split()[1]
-        print(f"k6 {version} vs wsrun, node ws echo server at {url}, {os.cpu_count()} cores\n")
-        print(f"{'workload':<44} {'k6':>12} {'wsrun':>12} {'wsrun/k6':>9}")
+        print(f"k6 {version} vs wsrun on each transport, node ws echo server at {url}, {os.cpu_count()} cores\n")
+        header()
         for sessions, messages in ((1, int(20_000 * scale)), (10, int(2_000 * scale))):
             total = sessions * messages
-            k = run_k6(k6, K6_ECHO.format(sessions=sessions, messages=messages, payload=PAYLOAD), url, folder)
-            w = run_wsrun(
-                WSRUN_ECHO.format(sessions=sessions, messages=messages, last=messages - 1, payload=PAYLOAD), url, folder
-            )
-            b = run_bare(url, sessions, messages, folder)
+            measures = {
+                "k6": run_k6(k6, K6_ECHO.format(sessions=sessions, messages=messages, payload=PAYLOAD), url, folder)
+            }
+            scenario = WSRUN_ECHO.format(sessions=sessions, messages=messages, last=messages - 1, payload=PAYLOAD)
+            for transport in TRANSPORTS:
+                measures[f"wsrun {transport}"] = run_wsrun(scenario, url, folder, "--transport", transport)
+            bare = {library: run_bare(library, url, sessions, messages, folder) for library in TRANSPORTS}
             name = f"echo {sessions} x {messages:,}"
-            assert received(k) == total and received(w) == total, (received(k), received(w))
+            counts = {column: received(m) for column, m in measures.items()}
+            assert all(count == total for count in counts.values()), counts
             # Throughput over the workload itself (the longest session), without process start-up.
-            k_rate, w_rate, b_rate = total / session_seconds(k), total / session_seconds(w), total / bare_seconds(b)
+            rates = {column: total / session_seconds(m) for column, m in measures.items()}
+            floors = {library: total / bare_seconds(m) for library, m in bare.items()}
             row(
                 f"{name}: messages/s",
-                k_rate,
-                w_rate,
+                rates,
                 "msg/s",
-                f"   bare websockets {b_rate:,.0f} (wsrun {w_rate / b_rate:.0%} of it)",
+                "   bare loops: " + ", ".join(f"{library} {floors[library]:,.0f}" for library in TRANSPORTS),
             )
-            row(f"{name}: CPU seconds", k.cpu, w.cpu, "s", f"   bare websockets {b.cpu:.1f}")
+            row(
+                f"{name}: CPU seconds",
+                {column: m.cpu for column, m in measures.items()},
+                "s",
+                "   bare loops: " + ", ".join(f"{library} {bare[library].cpu:.1f}" for library in TRANSPORTS),
+            )
         hold_ms = int(10_000 * (0.3 if args.quick else 1))
         for sessions in (int(1000 * scale), int(5000 * scale)):
-            k = run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)
-            w = run_wsrun(WSRUN_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)
+            measures = {"k6": run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)}
+            for transport in TRANSPORTS:
+                measures[f"wsrun {transport}"] = run_wsrun(
+                    WSRUN_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder, "--transport", transport
+                )
             name = f"hold {sessions:,} sessions {hold_ms / 1000:g}s"
-            row(f"{name}: peak RSS", k.rss_mb, w.rss_mb, "MB")
-            row(f"{name}: ping p95", p95(k, "ws_ping"), p95(w, "ws_ping"), "ms")
-            row(f"{name}: connect p95", p95(k, "ws_connecting"), p95(w, "ws_connecting"), "ms")
-            row(f"{name}: CPU seconds", k.cpu, w.cpu, "s")
+            row(f"{name}: peak RSS", {c: m.rss_mb for c, m in measures.items()}, "MB")
+            row(f"{name}: ping p95", {c: p95(m, "ws_ping") for c, m in measures.items()}, "ms")
+            row(f"{name}: connect p95", {c: p95(m, "ws_connecting") for c, m in measures.items()}, "ms")
+            row(f"{name}: CPU seconds", {c: m.cpu for c, m in measures.items()}, "s")
         print()
-        for tool in ("k6", "wsrun", "wsrun --workers 2"):
+        if args.skip_most:
+            return
+        tools = ("k6", "wsrun", "wsrun --transport picows", "wsrun --workers 2")
+        for tool in tools:
             best = 0
             for sessions in [int(n * scale) for n in (500, 1_000, 2_500, 5_000, 10_000)]:
                 if tool == "k6":
                     m = run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)
                 else:
-                    extra = ("--workers", "2") if "workers" in tool else ()
+                    extra = tool.split()[1:]
                     m = run_wsrun(WSRUN_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder, *extra)
                 ping = p95(m, "ws_ping")
                 print(

@@ -41,6 +41,7 @@ class Actions:
     _record: Recorder
     _conn: Connection | None
     _pings_sent: int
+    _wheres: list[list[str]]  # rules[i].do[j] of every action, written once
     _pending: list[Pending]
     _stored: dict[str, Any]
     _rules_on: dict[str, list[tuple[int, Rule]]]
@@ -65,8 +66,7 @@ class Actions:
             except TemplateError as exc:
                 self._record.log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
                 return
-        for position, action in enumerate(rule.do):
-            where = f"rules[{index}].do[{position}]"
+        for action, where in zip(rule.do, self._wheres[index], strict=True):
             try:
                 await self._act(action, where)
             except TemplateError as exc:
