@@ -11,7 +11,12 @@ import pytest
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from wsrun.connection import TransportName
+
 from .helpers import UNIT, run_yaml, serving
+
+#: Every test here runs on each transport (conftest.py): the semantics are the same.
+pytestmark = pytest.mark.usefixtures("transport")
 
 # -- events ---------------------------------------------------------------------------------
 
@@ -450,7 +455,7 @@ async def test_timeout_ends_a_stalled_session() -> None:
     assert not run.result.passed
 
 
-async def test_stop_ends_the_session_promptly(echo_url: str) -> None:
+async def test_stop_ends_the_session_promptly(echo_url: str, transport: TransportName) -> None:
     """stop() (Ctrl-C) ends a running session within a second, keeping its results."""
     from wsrun.engine import Session
     from wsrun.loader import load_text
@@ -458,7 +463,7 @@ async def test_stop_ends_the_session_promptly(echo_url: str) -> None:
 
     scenario = load_text("url: ws://x\nrules:\n  - {every: 50ms, do: [{log: tick}]}\n", "s.yaml")
     ticking = asyncio.Event()
-    session = Session(prepare(scenario, file="s.yaml", url=echo_url), lambda line: ticking.set())
+    session = Session(prepare(scenario, file="s.yaml", url=echo_url, transport=transport), lambda line: ticking.set())
     task = asyncio.create_task(session.run())
     await asyncio.wait_for(ticking.wait(), 2 * UNIT)  # it is really running
     session.stop()
@@ -507,13 +512,14 @@ async def test_runtime_values_that_break_limits_are_errors_not_crashes(echo_url:
     assert run.result.closed_by == "client"
 
 
-async def test_stop_after_the_end_is_harmless(echo_url: str) -> None:
+async def test_stop_after_the_end_is_harmless(echo_url: str, transport: TransportName) -> None:
     """stop() on a finished session does nothing."""
     from wsrun.engine import Session
     from wsrun.loader import load_text
     from wsrun.plan import prepare
 
-    session = Session(prepare(load_text("url: ws://x\nrules: [{on: open, do: [close]}]\n"), file="s", url=echo_url))
+    scenario = load_text("url: ws://x\nrules: [{on: open, do: [close]}]\n")
+    session = Session(prepare(scenario, file="s", url=echo_url, transport=transport))
     result = await session.run()
     session.stop()
     assert result.closed_by == "client" and not result.interrupted

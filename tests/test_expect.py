@@ -14,6 +14,9 @@ from .helpers import run_yaml
 from .hostile import TEXT, Peer, close_frame, frame, hostile
 from .test_hostile_servers import report
 
+#: Every test here runs on each transport (conftest.py): the semantics are the same.
+pytestmark = pytest.mark.usefixtures("transport")
+
 
 async def test_message_within_passes_and_records_latency(echo_url: str) -> None:
     """subscribe, then expect the ack within 500ms: passes, and ws_expect_latency has the wait."""

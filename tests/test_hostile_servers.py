@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import socket
+import zlib
 
 import pytest
 from rich.console import Console
@@ -15,6 +16,9 @@ from wsrun.results import RunResult, SessionResult
 
 from .helpers import UNIT, Run, run_yaml
 from .hostile import BINARY, CLOSE, CONT, PING, TEXT, Peer, close_frame, frame, hostile, silent_tcp, upgrade
+
+#: Every test here runs on each transport (conftest.py): the semantics are the same.
+pytestmark = pytest.mark.usefixtures("transport")
 
 #: Logs every event, so that tests can assert the exact sequence.
 EVENTS = """
@@ -297,3 +301,143 @@ async def test_escape_sequences_from_the_server_are_neutralised() -> None:
     text = report(run.result)
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b[32m✓ fake pass" in text
+
+
+# -- frames that break the rules, and compression -------------------------------------------
+
+
+def rsv1(data: bytes) -> bytes:
+    """The same frame with RSV1 set: compressed, for permessage-deflate (RFC 7692 section 6)."""
+    return bytes([data[0] | 0x40]) + data[1:]
+
+
+def deflated(data: bytes, compressor: zlib._Compress | None = None) -> bytes:
+    """A message's payload compressed as RFC 7692 7.2.1 says: raw deflate, sync flush, tail removed."""
+    compressor = compressor or zlib.compressobj(wbits=-15)
+    return (compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def with_deflate(request: dict[str, str]) -> bytes:
+    return upgrade(request, extra="Sec-WebSocket-Extensions: permessage-deflate\r\n")
+
+
+async def test_compressed_messages_whole_fragmented_and_plain() -> None:
+    """With permessage-deflate: compressed messages, whole or in fragments, and uncompressed ones, all arrive."""
+
+    async def script(peer: Peer) -> None:
+        compressor = zlib.compressobj(wbits=-15)  # context takeover: each message builds on the last
+        peer.send(rsv1(frame(TEXT, deflated(b"hello " * 100, compressor))))
+        second = deflated("é".encode() * 3, compressor)
+        peer.send(rsv1(frame(TEXT, second[:2], fin=False)))
+        peer.send(frame(PING, b"mid"))
+        peer.send(frame(CONT, second[2:], fin=True))
+        peer.send(frame(BINARY, b"\x01\x02"))  # not compressed: RSV1 clear
+        peer.send(close_frame(1000))
+        await peer.hold()
+
+    async with hostile(script, handshake=with_deflate) as url:
+        run = await run_yaml(events(), url=url)
+    assert run.logs == [
+        "open",
+        "message " + "hello " * 100,
+        "ping",
+        "message ééé",
+        "binary 0102",
+        "close 1000 by server",
+    ]
+
+
+async def test_compressed_message_over_max_size_is_1009() -> None:
+    """A small compressed frame that inflates past max_message_size: 1009, without inflating it all."""
+
+    async def script(peer: Peer) -> None:
+        peer.send(rsv1(frame(TEXT, deflated(b"a" * 500_000))))
+        await peer.hold()
+
+    async with hostile(script, handshake=with_deflate) as url:
+        run = await run_yaml(events(extra="max_message_size: 1000"), url=url)
+    assert run.logs == [
+        "open",
+        "error connection failed with 1009 (message too big): frame exceeds limit of 1000 bytes",
+        "close 1009 by client",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("frames", "reason"),
+    [
+        ([rsv1(frame(TEXT, b"hi"))], "reserved bits must be 0"),  # RSV1 while nothing was negotiated
+        ([frame(CONT, b"lo")], "unexpected continuation frame"),
+        ([frame(TEXT, b"a", fin=False), frame(TEXT, b"b")], "expected a continuation frame"),
+        ([bytes([0x80 | 0x20 | TEXT]) + frame(TEXT, b"hi")[1:]], "reserved bits must be 0"),  # RSV2
+        ([rsv1(frame(PING, b"p"))], "reserved bits must be 0"),
+    ],
+)
+async def test_frames_that_break_the_rules_are_1002(frames: list[bytes], reason: str) -> None:
+    """RSV bits nobody negotiated, continuation frames out of order: the client fails the connection with 1002."""
+
+    async def script(peer: Peer) -> None:
+        for data in frames:
+            peer.send(data)
+        await peer.hold()
+
+    async with hostile(script) as url:
+        run = await run_yaml(events(close_timeout="300ms"), url=url)
+    assert run.logs == ["open", f"error connection failed with 1002 (protocol error): {reason}", "close 1002 by client"]
+
+
+@pytest.mark.parametrize(
+    ("frames", "reason"),
+    [
+        ([rsv1(frame(TEXT, b"\x01\x02\x03\x04"))], "decompression failed"),
+        (
+            [rsv1(frame(TEXT, deflated(b"abc")[:1], fin=False)), rsv1(frame(CONT, deflated(b"abc")[1:]))],
+            "RSV1 bit set in continuation frame",
+        ),
+    ],
+)
+async def test_broken_compression_is_1002(frames: list[bytes], reason: str) -> None:
+    """Data that does not inflate, RSV1 on a continuation frame: 1002."""
+
+    async def script(peer: Peer) -> None:
+        for data in frames:
+            peer.send(data)
+        await peer.hold()
+
+    async with hostile(script, handshake=with_deflate) as url:
+        run = await run_yaml(events(close_timeout="300ms"), url=url)
+    assert run.logs == ["open", f"error connection failed with 1002 (protocol error): {reason}", "close 1002 by client"]
+
+
+async def test_utf8_character_split_across_fragments() -> None:
+    """A character whose bytes straddle two fragments is decoded whole."""
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame(TEXT, "é".encode()[:1], fin=False))
+        peer.send(frame(CONT, "é".encode()[1:]))
+        peer.send(close_frame(1000))
+        await peer.hold()
+
+    async with hostile(script) as url:
+        run = await run_yaml(events(), url=url)
+    assert run.logs == ["open", "message é", "close 1000 by server"]
+
+
+async def test_empty_close_frame_is_1005_and_what_follows_is_ignored() -> None:
+    """A close frame without a code is 1005 (an error); frames after a close frame are not read."""
+    seen: list[tuple[int, bytes]] = []
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame(CLOSE, b""))
+        peer.send(frame(TEXT, b"after the close"))
+        seen.append(await peer.read_frame())
+        await peer.hold()
+
+    async with hostile(script) as url:
+        run = await run_yaml(events(close_timeout="300ms"), url=url)
+    assert run.logs == [
+        "open",
+        "error server closed the connection with 1005 (no status received [internal])",
+        "close 1005 by server",
+    ]
+    assert seen == [(CLOSE, b"")]  # the answer echoes it: an empty close frame
