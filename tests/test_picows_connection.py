@@ -25,6 +25,16 @@ from .helpers import UNIT, interrupt, run_yaml
 from .hostile import CLOSE, TEXT, Peer, frame, hostile
 from .test_hostile_servers import events
 
+
+def test_picows_is_in_the_tested_range() -> None:
+    """picows_connection relies on picows 2.3's behaviour (close frames left unanswered, its read buffer,
+    wait_disconnected): pyproject pins picows to >=2.3,<3."""
+    from picows.version import __version__
+
+    major, minor = (int(part) for part in __version__.split(".")[:2])
+    assert major == 2 and minor >= 3
+
+
 # -- permessage-deflate, pure ----------------------------------------------------------------
 
 
