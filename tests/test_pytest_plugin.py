@@ -105,7 +105,7 @@ def test_failing_check_shows_the_report(pytester: pytest.Pytester, server_url: s
         [
             "*_ scenario: echo _*",
             "echo · ws://127.0.0.1:* · ✗ failed",
-            "  echo.wsrun.yaml",
+            "  echo.wsrun.yaml · transport websockets",
             "*✗ echoed  0 passed, 1 failed",
             '*↳ expected message equals "goodbye", got "hello" (at *s, checks?0?)',
             "*Captured stdout call*",

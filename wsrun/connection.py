@@ -22,6 +22,7 @@ import socket
 import ssl
 import time
 from collections import deque
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -70,7 +71,52 @@ def describe_close(code: int, reason: str) -> str:
     return f"{text}: {reason}" if reason else text
 
 
-def _wake(waiter: asyncio.Future[None]) -> None:
+def close_facts(
+    received: tuple[int, str] | None,
+    sent: tuple[int, str] | None,
+    server_first: bool,
+    *,
+    aborted: bool,
+    closing_by_us: bool,
+) -> Closed:
+    """How the connection ended (RFC 6455 section 7), in the user's words, from the close frames
+    received and sent (code, reason), which came first, and who started closing: both transports' rules."""
+    if aborted:  # we dropped it ourselves (timeout, Ctrl-C): not the server's fault
+        frame = received or sent
+        return Closed(frame[0] if frame else 1006, frame[1] if frame else "", "client", None)
+    if sent is not None and not server_first and not closing_by_us:
+        # We failed the connection because of what the server sent (RFC 6455 7.1.7).
+        return Closed(sent[0], sent[1], "client", f"connection failed with {describe_close(*sent)}")
+    if closing_by_us and not server_first:
+        if received is None:
+            error = "the server did not complete the closing handshake: no close frame came back (1006)"
+            return Closed(1006, "", "client", error)
+        return Closed(received[0], received[1], "client", None)
+    if received is None:
+        return Closed(1006, "", "server", "connection dropped without a close frame (1006)")
+    if received[0] in (1000, 1001):
+        return Closed(received[0], received[1], "server", None)
+    return Closed(received[0], received[1], "server", f"server closed the connection with {describe_close(*received)}")
+
+
+def encode_text(text: str) -> bytes:
+    """A text message's UTF-8 bytes; ValueError for text that has none (lone surrogates, say
+    from an environment variable that is not UTF-8)."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"the text is not valid UTF-8 ({exc.reason} at position {exc.start})") from None
+
+
+def check_ping(data: bytes, waiting: Container[bytes]) -> None:
+    """ValueError for a ping payload that cannot be sent: too long (RFC 6455 5.5), or still waiting for its pong."""
+    if len(data) > 125:
+        raise ValueError(f"a ping payload is at most 125 bytes (RFC 6455 5.5), this one is {len(data)}")
+    if data in waiting:
+        raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
+
+
+def wake(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
 
@@ -338,7 +384,7 @@ class WebsocketsConnection:
             if due is not None and ws.loop.time() >= due:
                 return None
             waiter = ws.wsrun.waiter = ws.loop.create_future()
-            timer = None if due is None else ws.loop.call_at(due, _wake, waiter)
+            timer = None if due is None else ws.loop.call_at(due, wake, waiter)
             try:
                 await waiter
             finally:
@@ -359,38 +405,21 @@ class WebsocketsConnection:
         return item
 
     def _close_facts(self) -> Closed:
-        """How the connection ended (RFC 6455 section 7), in the user's words."""
         ws = self._ws
         protocol = ws.protocol
         received, sent = protocol.close_rcvd, protocol.close_sent
-        server_first = received is not None and protocol.close_rcvd_then_sent is not False
-        if ws.wsrun.aborted:  # we dropped it ourselves (timeout, Ctrl-C): not the server's fault
-            frame = received or sent
-            return Closed(frame.code if frame else 1006, frame.reason if frame else "", "client", None)
-        if sent is not None and not server_first and not ws.wsrun.closing_by_us:
-            # We failed the connection because of what the server sent (RFC 6455 7.1.7):
-            # a message too big (1009), invalid UTF-8 (1007), a protocol error (1002).
-            error = f"connection failed with {describe_close(sent.code, sent.reason)}"
-            return Closed(sent.code, sent.reason, "client", error)
-        if ws.wsrun.closing_by_us and not server_first:
-            if received is None:
-                error = "the server did not complete the closing handshake: no close frame came back (1006)"
-                return Closed(1006, "", "client", error)
-            return Closed(received.code, received.reason, "client", None)
-        if received is None:
-            return Closed(1006, "", "server", "connection dropped without a close frame (1006)")
-        if received.code in (1000, 1001):
-            return Closed(received.code, received.reason, "server", None)
-        error = f"server closed the connection with {describe_close(received.code, received.reason)}"
-        return Closed(received.code, received.reason, "server", error)
+        return close_facts(
+            None if received is None else (received.code, received.reason),
+            None if sent is None else (sent.code, sent.reason),
+            received is not None and protocol.close_rcvd_then_sent is not False,
+            aborted=ws.wsrun.aborted,
+            closing_by_us=ws.wsrun.closing_by_us,
+        )
 
     async def send(self, data: str | bytes) -> None:
         """Send a data message; Disconnected if the connection is closed."""
         if isinstance(data, str):
-            try:
-                data.encode()
-            except UnicodeEncodeError as exc:  # text with lone surrogates, say from a non-UTF-8 env var
-                raise ValueError(f"the text is not valid UTF-8 ({exc.reason} at position {exc.start})") from None
+            encode_text(data)
         try:
             await self._ws.send(data)
         except ConnectionClosed:
@@ -398,12 +427,9 @@ class WebsocketsConnection:
 
     async def ping(self, data: bytes | None = None) -> None:
         """Send a ping; its pong arrives as a :class:`Pong` event with ``rtt`` set."""
-        if data is not None and len(data) > 125:
-            raise ValueError(f"a ping payload is at most 125 bytes (RFC 6455 5.5), this one is {len(data)}")
         if data is None:
             data = b"wsrun-%d" % next(self._ping_ids)
-        if data in self._ws.wsrun.pings:
-            raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
+        check_ping(data, self._ws.wsrun.pings)
         ws = self._ws
         if ws.protocol.state is not State.OPEN:
             raise Disconnected("the connection is closed")
@@ -439,7 +465,7 @@ class WebsocketsConnection:
         await asyncio.shield(ws.connection_lost_waiter)
 
 
-def _translate(exc: BaseException, options: ConnectOptions) -> ConnectFailed:
+def translate_error(exc: BaseException, options: ConnectOptions) -> ConnectFailed:
     """One place where opening errors become wsrun's, with words for the report."""
     if isinstance(exc, InvalidStatus):
         response = exc.response
@@ -507,6 +533,6 @@ async def _open_websockets(options: ConnectOptions) -> WebsocketsConnection:
             **tls,
         )
     except Exception as exc:  # every failure to open is translated, once, here
-        raise _translate(exc, options) from exc
+        raise translate_error(exc, options) from exc
     assert isinstance(ws, _Hooked)
     return WebsocketsConnection(ws, time.perf_counter() - started)

@@ -59,7 +59,17 @@ from websockets.headers import build_authorization_basic, build_host
 from websockets.uri import WebSocketURI, parse_uri
 
 from . import deflate
-from .connection import QUEUE_HIGH, QUEUE_LOW, WRITE_BUFFER_HIGH, ConnectOptions, _translate, _wake, describe_close
+from .connection import (
+    QUEUE_HIGH,
+    QUEUE_LOW,
+    WRITE_BUFFER_HIGH,
+    ConnectOptions,
+    check_ping,
+    close_facts,
+    encode_text,
+    translate_error,
+    wake,
+)
 from .errors import ConnectFailed, Disconnected
 from .events import Closed, Event, Message, Ping, Pong
 
@@ -69,6 +79,8 @@ __all__ = ["PicowsConnection", "open_picows"]
 QUEUED_BYTES_HIGH = 2**20
 #: The most one read may take (see _Reads).
 READ_SIZE = 2**16
+#: The read buffer a connection starts with (picows' default is 16 KiB): memory for thousands of held sessions.
+READ_BUFFER_START = 2**12
 #: websockets' limits: send() waits while more than this is buffered; a message has at most this many frames.
 WRITE_LIMIT = 2**15
 MAX_FRAGMENTS = 4096
@@ -298,6 +310,9 @@ class _Listener(WSListener):
             if not first:
                 self.fail(WSCloseCode.PROTOCOL_ERROR, "unexpected continuation frame")
             if frame.fin and not frame.rsv1:  # the usual case: a whole message in one frame
+                # A second guard: with a small read buffer, picows was seen to let an oversized frame through.
+                if frame.payload_size > self.max_size:
+                    self.fail(WSCloseCode.MESSAGE_TOO_BIG, _too_big(frame.payload_size, None, self.max_size))
                 self.message(frame.get_payload_as_bytes(), frame.msg_type == WSMsgType.TEXT)
                 return
             self.parts, self.size = [], 0
@@ -436,33 +451,6 @@ def _retrieve(transport: WSTransport) -> None:
     step.close()  # pragma: no cover - the future is always done after connection_lost
 
 
-def _close_facts(
-    received: tuple[int, str] | None,
-    sent: tuple[int, str] | None,
-    server_first: bool,
-    *,
-    aborted: bool,
-    closing_by_us: bool,
-) -> Closed:
-    """How the connection ended (RFC 6455 section 7), in the user's words: the websockets transport's rules."""
-    if aborted:  # we dropped it ourselves (timeout, Ctrl-C): not the server's fault
-        frame = received or sent
-        return Closed(frame[0] if frame else 1006, frame[1] if frame else "", "client", None)
-    if sent is not None and not server_first and not closing_by_us:
-        # We failed the connection because of what the server sent (RFC 6455 7.1.7).
-        return Closed(sent[0], sent[1], "client", f"connection failed with {describe_close(*sent)}")
-    if closing_by_us and not server_first:
-        if received is None:
-            error = "the server did not complete the closing handshake: no close frame came back (1006)"
-            return Closed(1006, "", "client", error)
-        return Closed(received[0], received[1], "client", None)
-    if received is None:
-        return Closed(1006, "", "server", "connection dropped without a close frame (1006)")
-    if received[0] in (1000, 1001):
-        return Closed(received[0], received[1], "server", None)
-    return Closed(received[0], received[1], "server", f"server closed the connection with {describe_close(*received)}")
-
-
 class PicowsConnection:
     """A :class:`~wsrun.connection.Connection` on picows."""
 
@@ -510,7 +498,7 @@ class PicowsConnection:
             if due is not None and loop.time() >= due:
                 return None
             waiter = listener.waiter = loop.create_future()
-            timer = None if due is None else loop.call_at(due, _wake, waiter)
+            timer = None if due is None else loop.call_at(due, wake, waiter)
             try:
                 await waiter
             finally:
@@ -534,7 +522,7 @@ class PicowsConnection:
                 server_first = handshake.recv_then_sent
             if handshake.sent is not None:
                 sent = (handshake.sent.code.value, handshake.sent.reason or "")
-        return _close_facts(
+        return close_facts(
             received,
             listener.close_sent or sent,
             server_first,
@@ -544,13 +532,7 @@ class PicowsConnection:
 
     async def send(self, data: str | bytes) -> None:
         """Send a data message; Disconnected if the connection is closed."""
-        if isinstance(data, str):
-            try:
-                payload = data.encode()
-            except UnicodeEncodeError as exc:  # text with lone surrogates, say from a non-UTF-8 env var
-                raise ValueError(f"the text is not valid UTF-8 ({exc.reason} at position {exc.start})") from None
-        else:
-            payload = data
+        payload = encode_text(data) if isinstance(data, str) else data
         listener = self._listener
         if listener.closed:
             raise Disconnected("the connection is closed")  # picows itself would drop it silently
@@ -568,13 +550,10 @@ class PicowsConnection:
 
     async def ping(self, data: bytes | None = None) -> None:
         """Send a ping; its pong arrives as a :class:`Pong` event with ``rtt`` set."""
-        if data is not None and len(data) > 125:
-            raise ValueError(f"a ping payload is at most 125 bytes (RFC 6455 5.5), this one is {len(data)}")
         if data is None:
             data = b"wsrun-%d" % next(self._ping_ids)
         listener = self._listener
-        if data in listener.pings:
-            raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
+        check_ping(data, listener.pings)
         if listener.closed:
             raise Disconnected("the connection is closed")
         # perf_counter, not loop.time(): uvloop's clock moves in whole milliseconds.
@@ -736,6 +715,9 @@ async def _handshake(
             # aiofastnet (picows' default when installed) reports TLS failures in other words
             # and prints a logging error to stderr when a wss:// server speaks plain TCP.
             use_aiofastnet=False,
+            # picows starts every connection with a 16 KiB read buffer; held sessions rarely need
+            # more than a small one, and the buffer grows (doubling) when a message needs it.
+            read_buffer_init_size=READ_BUFFER_START,
         )
     except BaseException:
         tcp.end()
@@ -826,5 +808,5 @@ async def open_picows(options: ConnectOptions) -> PicowsConnection:
     except _Refused as exc:
         raise ConnectFailed(f"handshake failed: {exc}") from exc
     except Exception as exc:  # URL, timeout, TLS, DNS, TCP: the same words as the websockets transport
-        raise _translate(exc, options) from exc
+        raise translate_error(exc, options) from exc
     return PicowsConnection(transport, listener, time.perf_counter() - started)
