@@ -6,10 +6,8 @@ Writes (or prints) one JSON object: messages, seconds (connects included, start-
 """
 
 import asyncio
-import json
-import sys
-import time
 
+from bare_websockets import main
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 PAYLOAD = b"x" * 32
@@ -42,22 +40,5 @@ async def session(url: str, messages: int) -> None:
     transport.disconnect()
 
 
-async def main(url: str, sessions: int, messages: int, out: str | None) -> None:
-    started = time.perf_counter()
-    await asyncio.gather(*(session(url, messages) for _ in range(sessions)))
-    figures = json.dumps({"messages": sessions * messages, "seconds": time.perf_counter() - started})
-    if out is None:
-        print(figures)
-    else:
-        with open(out, "w") as file:
-            file.write(figures)
-
-
 if __name__ == "__main__":
-    try:  # the event loop wsrun itself runs on, when installed
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:
-        pass
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None))
+    main(session)

@@ -9,8 +9,11 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Awaitable, Callable
 
 from websockets.asyncio.client import connect
+
+Session = Callable[[str, int], Awaitable[None]]
 
 
 async def session(url: str, messages: int) -> None:
@@ -20,7 +23,7 @@ async def session(url: str, messages: int) -> None:
             await ws.recv()
 
 
-async def main(url: str, sessions: int, messages: int, out: str | None) -> None:
+async def timed(url: str, sessions: int, messages: int, out: str | None, session: Session) -> None:
     started = time.perf_counter()
     await asyncio.gather(*(session(url, messages) for _ in range(sessions)))
     figures = json.dumps({"messages": sessions * messages, "seconds": time.perf_counter() - started})
@@ -31,11 +34,17 @@ async def main(url: str, sessions: int, messages: int, out: str | None) -> None:
             file.write(figures)
 
 
-if __name__ == "__main__":
-    try:  # the event loop wsrun itself runs on, when installed
+def main(session: Session) -> None:
+    """The command line of a bare loop: URL SESSIONS MESSAGES [OUT.json], on uvloop when installed (as wsrun)."""
+    try:
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None))
+    url, sessions, messages = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    asyncio.run(timed(url, sessions, messages, sys.argv[4] if len(sys.argv) > 4 else None, session))
+
+
+if __name__ == "__main__":
+    main(session)

@@ -99,6 +99,31 @@ def close_facts(
     return Closed(received[0], received[1], "server", f"server closed the connection with {describe_close(*received)}")
 
 
+class _Waits(Protocol):
+    events: Any  # a deque the connection's callbacks append to
+    waiter: asyncio.Future[None] | None  # resolved (by wake) when they do
+
+
+async def wait_for_events(state: _Waits, loop: asyncio.AbstractEventLoop, due: float | None) -> bool:
+    """Wait until ``state.events`` holds one (True), or until ``due`` (loop time; False).
+
+    The deadline wakes the waiter instead of cancelling the task: sessions wait
+    like this for every timer.
+    """
+    while not state.events:
+        if due is not None and loop.time() >= due:
+            return False
+        waiter = state.waiter = loop.create_future()
+        timer = None if due is None else loop.call_at(due, wake, waiter)
+        try:
+            await waiter
+        finally:
+            state.waiter = None
+            if timer is not None:
+                timer.cancel()
+    return True
+
+
 def encode_text(text: str) -> bytes:
     """A text message's UTF-8 bytes; ValueError for text that has none (lone surrogates, say
     from an environment variable that is not UTF-8)."""
@@ -374,23 +399,13 @@ class WebsocketsConnection:
     async def next_event_before(self, due: float | None) -> Event | None:
         """Wait for the next event, or until ``due`` (event loop time), then return None.
 
-        After :class:`Closed`, keep returning it. The deadline wakes the waiter
-        instead of cancelling the task: sessions wait like this for every timer.
+        After :class:`Closed`, keep returning it.
         """
         ws = self._ws
-        while not ws.wsrun.events:
-            if self._closed_event is not None:
-                return self._closed_event
-            if due is not None and ws.loop.time() >= due:
-                return None
-            waiter = ws.wsrun.waiter = ws.loop.create_future()
-            timer = None if due is None else ws.loop.call_at(due, wake, waiter)
-            try:
-                await waiter
-            finally:
-                ws.wsrun.waiter = None
-                if timer is not None:
-                    timer.cancel()
+        if not ws.wsrun.events and self._closed_event is not None:
+            return self._closed_event
+        if not await wait_for_events(ws.wsrun, ws.loop, due):
+            return None
         item = ws.wsrun.events.popleft()
         ws.wsrun_taken()
         if item == "message":

@@ -68,7 +68,7 @@ from .connection import (
     close_facts,
     encode_text,
     translate_error,
-    wake,
+    wait_for_events,
 )
 from .errors import ConnectFailed, Disconnected
 from .events import Closed, Event, Message, Ping, Pong
@@ -487,24 +487,13 @@ class PicowsConnection:
     async def next_event_before(self, due: float | None) -> Event | None:
         """Wait for the next event, or until ``due`` (event loop time), then return None.
 
-        After :class:`Closed`, keep returning it. The deadline wakes the waiter
-        instead of cancelling the task: sessions wait like this for every timer.
+        After :class:`Closed`, keep returning it.
         """
         listener = self._listener
-        loop = listener.loop
-        while not listener.events:
-            if self._closed_event is not None:
-                return self._closed_event
-            if due is not None and loop.time() >= due:
-                return None
-            waiter = listener.waiter = loop.create_future()
-            timer = None if due is None else loop.call_at(due, wake, waiter)
-            try:
-                await waiter
-            finally:
-                listener.waiter = None
-                if timer is not None:
-                    timer.cancel()
+        if not listener.events and self._closed_event is not None:
+            return self._closed_event
+        if not await wait_for_events(listener, listener.loop, due):
+            return None
         event = listener.events.popleft()
         listener.taken(event)
         if event is None:
