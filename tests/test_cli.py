@@ -298,3 +298,29 @@ threading.Thread(target=serve, args=(ready, box), daemon=True).start()
 ready.wait(10)
 sys.exit(main([sys.argv[1], "--url", f"ws://127.0.0.1:{box[0]}"]))
 """
+
+
+def test_transport_is_chosen_and_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--transport picows runs the scenario on picows, and the report says which transport ran."""
+    path = write(tmp_path, PASSING)
+    assert main([path, "--serve", "--transport", "picows"]) == 0
+    out = capsys.readouterr().out
+    assert f"{path} · transport picows" in out and "✓ echo" in out
+    scenario = write(tmp_path, "transport: picows\n" + PASSING, "picows.yaml")
+    assert main([scenario, "--serve", "--transport", "websockets"]) == 0  # the command line wins
+    assert "transport websockets" in capsys.readouterr().out
+
+
+def test_missing_transport_says_how_to_install_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asking for picows where it is not installed: exit 2, naming the extra to install, before connecting."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "picows" else real(name, *a))
+    path = write(tmp_path, "transport: picows\n" + PASSING)
+    assert main([path, "--serve"]) == 2
+    captured = capsys.readouterr()
+    assert "transport picows is not installed: pip install 'wsrun[fast]'" in captured.err
+    assert "got hello" not in captured.out
