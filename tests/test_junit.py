@@ -130,7 +130,7 @@ async def test_an_expectation_failure_shows_the_frames_around_it(echo_url: str) 
     )
     root = valid([RunResult.of(run.result)])
     failure = case(root, "never an error").find("failure")
-    assert failure.get("message").startswith("rules[0].do[0]: got a message matching message.type equals")
+    assert failure.get("message").startswith("got a message matching message.type equals")
     text = failure.text
     assert "frames around the failure" in text and "last" not in text
     assert '→ text   {"type": "error", "code": 42}' in text

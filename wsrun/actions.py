@@ -185,9 +185,8 @@ class Actions:
             self._record.measure("ws_expect_latency", latency)
         # The transcript around a failure: from a little before the expectation was armed.
         since = self._record.now() - (now - pending.armed) - 0.5
-        self._record.outcome(
-            pending.name, pending.where, Outcome(outcome.passed, f"{pending.where}: {outcome.reason}"), since
-        )
+        # The reason alone: the report, JUnit and the HTML report show where it is beside it.
+        self._record.outcome(pending.name, pending.where, outcome, since)
 
     def _check(self, check: Any, where: str) -> None:
         try:
