@@ -239,3 +239,11 @@ def test_a_refused_connection_is_summed_up_by_its_cause(pytester: pytest.Pyteste
     result = run(pytester, "--wsrun", "-rf")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["FAILED echo.wsrun.yaml::echo - error: connection refused*"])
+
+
+def test_naming_a_scenario_without_the_plugin_says_what_to_add(pytester: pytest.Pytester) -> None:
+    """`pytest x.wsrun.yaml` without --wsrun is a usage error that says to add --wsrun, not "not found"."""
+    pytester.makefile(".wsrun.yaml", echo=scenario("ws://127.0.0.1:9/"))
+    result = run(pytester, "echo.wsrun.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "echo.wsrun.yaml: a wsrun scenario; add --wsrun" in str(result.stderr)

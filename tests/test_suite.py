@@ -477,3 +477,10 @@ def test_report_with_workers_has_the_timeline_and_plots(tmp_path: Path, capsys: 
     assert 'aria-label="ws_ping against time"' in page
     assert "8 samples" in page  # ws_connecting: one per session, from both processes
     assert "every: 0.02s: rules[0]" in page  # timer firings, recorded in the worker that ran vu 1
+
+
+def test_init_warns_about_a_hidden_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A starter named .x.yaml is written, with a note that folder runs skip it."""
+    assert main(["init", str(tmp_path / ".x")]) == 0
+    assert "starts with a dot, so running its folder (wsrun FOLDER) skips it" in capsys.readouterr().out
+    assert (tmp_path / ".x.yaml").is_file()

@@ -343,6 +343,8 @@ def init(argv: Sequence[str]) -> int:
         print(f"wsrun init: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"wrote {path}; run it with: wsrun {shlex.quote(str(path))} --serve")
+    if path.name.startswith("."):
+        print(f"note: {path.name} starts with a dot, so running its folder (wsrun FOLDER) skips it")
     return EXIT_OK
 
 

@@ -167,6 +167,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not (config.getoption("wsrun") or config.getini("wsrun")):
         if url is not None or pairs:
             raise pytest.UsageError("--wsrun-url and --wsrun-var need the wsrun plugin: add --wsrun")
+        named = [arg for arg in config.args if arg.split("::")[0].endswith((".wsrun.yaml", ".wsrun.yml"))]
+        if named:  # pytest alone would answer "not found", which says nothing of why
+            raise pytest.UsageError(f"{named[0]}: a wsrun scenario; add --wsrun (or wsrun = true in the ini file)")
         return
     if url is not None:  # a bad URL is the command line's fault, not every scenario's
         from .connection import check_url
