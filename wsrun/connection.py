@@ -522,7 +522,7 @@ def translate_error(exc: BaseException, options: ConnectOptions) -> ConnectFaile
 async def open_connection(options: ConnectOptions) -> Connection:
     """Open a connection on the transport the options name and complete the handshake, or raise ConnectFailed."""
     if options.transport == "picows":
-        from .picows_connection import open_picows
+        from .picows_opening import open_picows
 
         return await open_picows(options)
     return await _open_websockets(options)
