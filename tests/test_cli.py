@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -55,6 +56,16 @@ def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
     """wsrun schema prints the JSON Schema."""
     assert main(["schema"]) == 0
     assert json.loads(capsys.readouterr().out) == json_schema()
+
+
+def test_schema_command_writes_the_committed_file_whatever_the_encoding() -> None:
+    """`wsrun schema` prints schema.json byte for byte, also when stdout's encoding is ASCII."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [sys.executable, "-m", "wsrun", "schema"], capture_output=True, env=env, timeout=30 * UNIT, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (ROOT / "schema.json").read_bytes()
 
 
 def test_run_passing_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

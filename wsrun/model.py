@@ -420,7 +420,7 @@ class PingOptions(_Strict):
         None,
         title="Ping payload",
         description="Text carried by the ping frame, at most 125 bytes in UTF-8 (RFC 6455 5.5). Templates"
-        " allowed. Default: wsrun-1, wsrun-2, … (a counter per session, so each pong is matched to its ping).",
+        " allowed. Default: wsrun-1, wsrun-2 and so on (a counter per session, so each pong is matched to its ping).",
         examples=["keepalive", "{{ now_ms }}"],
     )
 
