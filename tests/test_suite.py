@@ -484,3 +484,30 @@ def test_init_warns_about_a_hidden_name(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["init", str(tmp_path / ".x")]) == 0
     assert "starts with a dot, so running its folder (wsrun FOLDER) skips it" in capsys.readouterr().out
     assert (tmp_path / ".x.yaml").is_file()
+
+
+async def test_a_shared_name_reports_where_it_failed(echo_url: str) -> None:
+    """Two expectations of one name: the report names the place of the one that failed, not the first."""
+    from .helpers import run_yaml
+    from .test_hostile_servers import report
+
+    run = await run_yaml(
+        """
+        url: ws://127.0.0.1:9/
+        rules:
+          - on: open
+            do:
+              - send: hi
+              - expect: {name: echo, message: {equals: hi}, within: 1s}
+          - after: 50ms
+            do:
+              - expect: {name: echo, message: {equals: never}, within: 50ms}
+          - {after: 300ms, do: [close]}
+        """,
+        url=echo_url,
+    )
+    check = run.result.checks["echo"]
+    assert (check.passes, check.fails) == (1, 1)
+    assert check.where == "rules[0].do[1]" and check.where_failed == "rules[1].do[0]"
+    text = report(run.result)
+    assert "rules[1].do[0])" in text and "rules[0].do[1])" not in text

@@ -17,8 +17,7 @@ from . import __version__
 from .charts import LANE_INDEX, LANES, histogram, lane, per_second_bars, scatter, timeline
 from .metrics import COUNTERS, DEFAULT_TREND_STATS, TRENDS, Trend
 from .results import CheckResult, Frame, RunResult, SessionResult
-from .text import ARROWS, format_bytes, format_ms, html_text
-from .thresholds import ThresholdResult
+from .text import ARROWS, format_bytes, format_ms, html_text, threshold_value
 
 __all__ = ["render_html"]
 
@@ -127,7 +126,7 @@ def _check_row(check: CheckResult, load: bool) -> str:
         excerpt = f"<details open><summary>{len(check.excerpt)} frames around it</summary>{_frames_table(check.excerpt)}</details>"
     return row + (
         f'<tr class="detail"><td></td><td colspan="4"><div class="reason"><span class="mono">↳ {html_text(check.reason)}</span>'
-        f' <span class="muted">({html_text(", ".join([*where, check.where]))})</span></div>{excerpt}</td></tr>'
+        f' <span class="muted">({html_text(", ".join([*where, check.where_failed]))})</span></div>{excerpt}</td></tr>'
     )
 
 
@@ -141,22 +140,11 @@ def _checks(result: RunResult) -> str:
     )
 
 
-def _actual(result: ThresholdResult) -> str:
-    threshold = result.threshold
-    if threshold.metric == "checks":
-        return f"{result.actual * 100:.2f}%"
-    if threshold.stat == "rate":
-        return f"{result.actual:,.2f}/s"
-    if threshold.stat != "count" and threshold.metric not in COUNTERS:
-        return format_ms(result.actual)
-    return format_bytes(result.actual) if threshold.metric.startswith("data_") else f"{result.actual:,.0f}"
-
-
 def _thresholds(result: RunResult) -> str:
     rows = "".join(
         f'<tr><td class="mark">{"<span class=ok>✓</span>" if t.passed else "<span class=bad>✗</span>"}</td>'
         f'<td class="mono">{html_text(t.threshold.key)}</td><td class="mono">{html_text(t.threshold.source)}</td>'
-        f'<td class="num {"ok" if t.passed else "bad"}">{_actual(t)}</td></tr>'
+        f'<td class="num {"ok" if t.passed else "bad"}">{threshold_value(t)}</td></tr>'
         for t in result.thresholds
     )
     return (

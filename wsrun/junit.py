@@ -103,7 +103,7 @@ def _interrupted_at(session: SessionResult) -> float | None:
 
 
 def _check_text(result: RunResult, check: CheckResult) -> str:
-    lines = [printable(check.reason), f"where: {printable(result.file)}, {printable(check.where)}"]
+    lines = [printable(check.reason), f"where: {printable(result.file)}, {printable(check.where_failed)}"]
     if check.failed_at is not None:
         who = f" of {_who(check.session)}" if check.session is not None and result.sessions > 1 else ""
         lines.append(f"when: {check.failed_at:.3f}s into the session{who}")

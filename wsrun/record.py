@@ -138,7 +138,7 @@ class Recorder:
         reason = self.mask(outcome.reason) if outcome.reason else ""
         tally = self.result.checks[name]
         first_failure = not outcome.passed and not tally.reason
-        tally.record(outcome.passed, cut(reason, 400), self.now())
+        tally.record(outcome.passed, cut(reason, 400), self.now(), where)
         self._evaluated.add(where)
         if first_failure and excerpt_since is not None:
             tally.excerpt = [frame for frame in self.result.transcript if frame.at >= excerpt_since][-EXCERPT:]
@@ -148,5 +148,5 @@ class Recorder:
         for where, name in self._inline_checks:
             if where not in self._evaluated:
                 self.result.checks[name].record(
-                    False, f"never evaluated: the rule holding it ({where}) did not run", self.result.duration
+                    False, f"never evaluated: the rule holding it ({where}) did not run", self.result.duration, where
                 )

@@ -19,7 +19,7 @@ from rich.text import Text
 from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
 from .results import Frame, LogLine, RunResult, SessionResult
-from .text import format_bytes, format_ms, frame_text, plural, printable
+from .text import format_bytes, format_ms, frame_text, plural, printable, threshold_value
 from .thresholds import ThresholdResult, parse_metric
 
 __all__ = ["Reporter", "format_bytes", "format_ms"]
@@ -173,7 +173,7 @@ class Reporter:
         if self.quiet:  # thresholds are verdicts too: shown with the checks when metrics are not
             for threshold in result.thresholds:
                 sign = "[green]✓[/green]" if threshold.passed else "[red]✗[/red]"
-                found = f"{threshold.threshold.stat}={_threshold_value(threshold)}"
+                found = f"{threshold.threshold.stat}={threshold_value(threshold)}"
                 out.print(
                     f"  {sign} threshold {escape(threshold.threshold.key)}: {escape(threshold.threshold.source)} [dim]({found})[/dim]"
                 )
@@ -191,7 +191,9 @@ class Reporter:
                 out.print(f"  [red]✗ {escape(check.name)}[/red]  {tally}")
                 at = f"at {check.failed_at:.3f}s, " if check.failed_at is not None else ""
                 who = f"vu {check.session[0]} #{check.session[1]}, " if check.session and result.sessions > 1 else ""
-                out.print(f"    [red]↳ {escape(printable(check.reason))}[/red] [dim]({who}{at}{check.where})[/dim]")
+                out.print(
+                    f"    [red]↳ {escape(printable(check.reason))}[/red] [dim]({who}{at}{check.where_failed})[/dim]"
+                )
                 for frame in check.excerpt:
                     out.print(_frame_line(frame, "      "))
             else:
@@ -247,7 +249,7 @@ class Reporter:
             for threshold in thresholds:
                 sign = "[green]✓[/green]" if threshold.passed else "[red]✗[/red]"
                 stat = threshold.threshold.stat
-                actual = _threshold_value(threshold)
+                actual = threshold_value(threshold)
                 self.console.print(f"    {sign} {escape(threshold.threshold.source)} [dim]({stat}={actual})[/dim]")
 
     def hard_stop(self) -> None:
@@ -285,15 +287,6 @@ def _frame_line(frame: Frame, indent: str) -> Text:
     line = Text(f"{indent}{when} {frame.kind:<6} ", style="dim")
     line.append(text)
     return line
-
-
-def _threshold_value(result: ThresholdResult) -> str:
-    threshold = result.threshold
-    if threshold.metric in TRENDS and threshold.stat != "count":
-        return format_ms(result.actual)
-    if threshold.stat == "rate" and threshold.metric == "checks":
-        return f"{result.actual:.4f}"
-    return f"{result.actual:g}"
 
 
 def _isatty(console: Console) -> bool:

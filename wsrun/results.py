@@ -31,14 +31,21 @@ class CheckResult:
     failed_at: float | None = None
     session: tuple[int, int] | None = None  # (vu, iteration) of the first failure, in a load run
     excerpt: list[Frame] = field(default_factory=list)  # frames around the first failure of an expectation
+    #: Where the first failure happened: checks of one name in several places count together.
+    failed_where: str | None = None
 
-    def record(self, passed: bool, reason: str, at: float) -> None:
+    def record(self, passed: bool, reason: str, at: float, where: str | None = None) -> None:
         if passed:
             self.passes += 1
         else:
             self.fails += 1
             if not self.reason:
-                self.reason, self.failed_at = reason, at
+                self.reason, self.failed_at, self.failed_where = reason, at, where
+
+    @property
+    def where_failed(self) -> str:
+        """The place of the first failure, or the place the name was first given."""
+        return self.failed_where or self.where
 
 
 @dataclass(slots=True)
@@ -207,6 +214,7 @@ class RunResult:
             tally.fails += check.fails
             if check.fails and not tally.reason:
                 tally.reason, tally.failed_at, tally.excerpt = check.reason, check.failed_at, check.excerpt
+                tally.failed_where = check.failed_where
                 tally.session = session if session is not None else check.session
 
     @property

@@ -7,9 +7,11 @@ from __future__ import annotations
 import html
 import re
 
+from .metrics import COUNTERS
 from .results import Frame
+from .thresholds import ThresholdResult
 
-__all__ = ["ARROWS", "format_bytes", "format_ms", "frame_text", "html_text", "plural", "printable"]
+__all__ = ["ARROWS", "format_bytes", "format_ms", "frame_text", "html_text", "plural", "printable", "threshold_value"]
 
 #: Which way a frame went, as the reports show it.
 ARROWS = {"sent": "→", "received": "←", "local": "·"}
@@ -71,3 +73,15 @@ def format_bytes(count: float) -> str:
 def plural(count: int, word: str) -> str:
     """``1 check``, ``2 checks``: a count with its noun."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def threshold_value(result: ThresholdResult) -> str:
+    """The value a threshold judged, as the reports show it: times as 12.34ms, rates, counts, bytes."""
+    threshold, actual = result.threshold, result.actual
+    if threshold.metric == "checks":
+        return f"{actual * 100:.2f}%"
+    if threshold.stat == "rate":
+        return f"{actual:,.2f}/s"
+    if threshold.stat != "count" and threshold.metric not in COUNTERS:  # a trend, built in or declared
+        return format_ms(actual)
+    return format_bytes(actual) if threshold.metric.startswith("data_") else f"{actual:,.0f}"
