@@ -40,7 +40,6 @@ class Actions:
     _loop: asyncio.AbstractEventLoop
     _record: Recorder
     _conn: Connection | None
-    _pings_sent: int
     _wheres: list[list[str]]  # rules[i].do[j] of every action, written once
     _pending: list[Pending]
     _stored: dict[str, Any]
@@ -106,13 +105,9 @@ class Actions:
         elif isinstance(action, PingAction):
             conn = self._connection("ping")
             data = action.ping.data if action.ping is not None else None
-            if data is not None:
-                payload = render(data, self.lookup).encode()
-            else:  # a payload of our own, so that each pong is matched to its ping (and shown as sent)
-                self._pings_sent += 1
-                payload = b"wsrun-%d" % self._pings_sent
+            payload = render(data, self.lookup).encode() if data is not None else None
             try:
-                await conn.ping(payload)
+                payload = await conn.ping(payload)
             except ValueError as exc:
                 raise _Skipped(f"ping skipped: {exc}") from None
             except Disconnected:
@@ -192,5 +187,5 @@ class Actions:
         try:
             outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup, schemas=self.plan.schemas)
         except TemplateError as exc:
-            outcome = conditions.Outcome(False, f"{where}: {exc}")
+            outcome = conditions.Outcome(False, str(exc))
         self._record.outcome(check.name, where, outcome)

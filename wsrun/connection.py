@@ -225,8 +225,9 @@ class Connection(Protocol):
     async def send(self, data: str | bytes) -> None:
         """Send a text (str) or binary (bytes) message; Disconnected once the connection is closing."""
 
-    async def ping(self, data: bytes | None = None) -> None:
-        """Send a ping; its pong arrives as a :class:`Pong` event with ``rtt`` set."""
+    async def ping(self, data: bytes | None = None) -> bytes:
+        """Send a ping (``data``, or wsrun-1, wsrun-2, …) and return its payload; its pong arrives
+        as a :class:`Pong` event with ``rtt`` set."""
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake and wait for it, bounded by the close timeout."""
@@ -368,7 +369,7 @@ class WebsocketsConnection:
 
     def __init__(self, ws: _Hooked, connecting: float) -> None:
         self._ws = ws
-        self._ping_ids = itertools.count()
+        self._ping_ids = itertools.count(1)  # wsrun-1, wsrun-2, ...
         #: Seconds from the start of the TCP connection to the end of the handshake.
         self.connecting = connecting
         assert ws.response is not None
@@ -440,7 +441,7 @@ class WebsocketsConnection:
         except ConnectionClosed:
             raise Disconnected("the connection is closed") from None
 
-    async def ping(self, data: bytes | None = None) -> None:
+    async def ping(self, data: bytes | None = None) -> bytes:
         """Send a ping; its pong arrives as a :class:`Pong` event with ``rtt`` set."""
         if data is None:
             data = b"wsrun-%d" % next(self._ping_ids)
@@ -456,6 +457,7 @@ class WebsocketsConnection:
         ws.wsrun.pings[data] = time.perf_counter()
         ws.protocol.send_ping(data)
         ws.send_data()
+        return data
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake and wait for it, bounded by the close timeout."""

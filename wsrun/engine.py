@@ -58,7 +58,6 @@ class Session(Actions):
         self._closed_seen = False
         self._done = False
         self._counts = {"pings_received": 0, "pongs_received": 0}
-        self._pings_sent = 0
         self._wheres = [
             [f"rules[{index}].do[{position}]" for position in range(len(rule.do))]
             for index, rule in enumerate(self.scenario.rules)

@@ -441,7 +441,7 @@ class PicowsConnection:
     def __init__(self, transport: WSTransport, listener: Listener, connecting: float) -> None:
         self._transport = transport
         self._listener = listener
-        self._ping_ids = itertools.count()
+        self._ping_ids = itertools.count(1)  # wsrun-1, wsrun-2, ...
         #: Seconds from the start of the TCP connection to the end of the handshake.
         self.connecting = connecting
         self.status = int(transport.response.status)
@@ -521,7 +521,7 @@ class PicowsConnection:
             if self._transport.is_disconnected:
                 raise Disconnected("the connection is closed")
 
-    async def ping(self, data: bytes | None = None) -> None:
+    async def ping(self, data: bytes | None = None) -> bytes:
         """Send a ping; its pong arrives as a :class:`Pong` event with ``rtt`` set."""
         if data is None:
             data = b"wsrun-%d" % next(self._ping_ids)
@@ -533,6 +533,7 @@ class PicowsConnection:
         listener.pings[data] = time.perf_counter()
         self._transport.send_ping(data)
         listener.bytes_sent += _frame_size(len(data))
+        return data
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake and wait for it, bounded by the close timeout."""
