@@ -325,10 +325,8 @@ def schema(argv: Sequence[str]) -> int:
     argparse.ArgumentParser(prog="wsrun schema", description="Print the scenario format's JSON Schema.").parse_args(
         argv
     )
-    # UTF-8 whatever the terminal's encoding: the output is meant for a file such as schema.json.
-    sys.stdout.flush()
-    sys.stdout.buffer.write((json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n").encode())
-    sys.stdout.buffer.flush()
+    # ASCII (non-ASCII text as \u escapes), so that any locale prints it, and schema.json stays plain.
+    print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 
 
