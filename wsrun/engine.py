@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .actions import Actions
-from .conditions import Outcome
 from .connection import Connection, describe_close, open_connection
 from .errors import ConnectFailed
 from .events import Closed, Event, Message, Ping, Pong
@@ -333,14 +332,7 @@ class Session(Actions):
             self._record.measure("ws_session_duration", result.duration * 1000)
         now = self._loop.time()
         for pending in self._pending:
-            if result.interrupted:  # Ctrl-C decided nothing: an expectation cut short has not passed
-                after = (now - pending.armed) * 1000
-                outcome = Outcome(
-                    False, f"cut short: the run was interrupted (Ctrl-C) {after:.0f}ms after it was armed"
-                )
-            else:
-                outcome = pending.end(now)
-            self._decide(pending, outcome)
+            self._decide(pending, pending.end(now, interrupted=result.interrupted))
         self._pending.clear()
         for index, check in enumerate(self.scenario.checks):
             self._check(check, f"checks[{index}]")

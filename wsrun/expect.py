@@ -163,8 +163,12 @@ class Pending:
             return None
         return self._timed_out(f"within {_ms(self.deadline - self.armed)}")
 
-    def end(self, now: float) -> Outcome:
-        """The session ended first: decide now."""
+    def end(self, now: float, *, interrupted: bool = False) -> Outcome:
+        """The session ended first: decide now. Ctrl-C decides nothing: an expectation it cut short fails."""
+        if interrupted:
+            return Outcome(
+                False, f"cut short: the run was interrupted (Ctrl-C) {_ms(now - self.armed)} after it was armed"
+            )
         if self.kind == "heartbeat":
             expired = self.expire(now)
             return expired if expired is not None and not expired.passed else Outcome(True)
