@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -42,7 +42,7 @@ from websockets.uri import parse_uri
 
 from .errors import ConnectFailed, Disconnected, UsageError
 from .events import Closed, Event, Message, Ping, Pong
-from .model import Tls
+from .model import Tls, TransportName
 
 #: Bounds of a connection's own event queue (pings and pongs; data messages are bounded by websockets).
 QUEUE_HIGH, QUEUE_LOW = 4096, 1024
@@ -60,9 +60,8 @@ __all__ = [
     "tls_context",
 ]
 
-TransportName = Literal["websockets", "picows"]
-#: Each transport and the extra that installs what it needs.
-TRANSPORTS: dict[str, str | None] = {"websockets": None, "picows": "fast"}
+#: The transports whose library is optional: its module, and the extra that installs it.
+TRANSPORTS: dict[str, tuple[str, str]] = {"picows": ("picows", "fast")}
 
 
 def describe_close(code: int, reason: str) -> str:
@@ -139,6 +138,14 @@ def check_ping(data: bytes, waiting: Container[bytes]) -> None:
         raise ValueError(f"a ping payload is at most 125 bytes (RFC 6455 5.5), this one is {len(data)}")
     if data in waiting:
         raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
+
+
+def close_reason_bytes(reason: str) -> bytes:
+    """A close reason as sent; ValueError past the 123 bytes a close frame holds (RFC 6455 5.5)."""
+    encoded = reason.encode()
+    if len(encoded) > 123:
+        raise ValueError(f"a close reason is at most 123 bytes (RFC 6455 5.5), this one is {len(encoded)}")
+    return encoded
 
 
 def wake(waiter: asyncio.Future[None]) -> None:
@@ -243,8 +250,11 @@ def missing_transport(name: str) -> str | None:
     """Why a transport cannot be used here (its library is not installed), or None."""
     import importlib.util
 
-    if name == "picows" and importlib.util.find_spec("picows") is None:
-        return f"transport picows is not installed: pip install 'wsrun[{TRANSPORTS[name]}]'"
+    if name not in TRANSPORTS:
+        return None
+    module, extra = TRANSPORTS[name]
+    if importlib.util.find_spec(module) is None:
+        return f"transport {name} is not installed: pip install 'wsrun[{extra}]'"
     return None
 
 
@@ -461,9 +471,7 @@ class WebsocketsConnection:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake and wait for it, bounded by the close timeout."""
-        size = len(reason.encode())
-        if size > 123:
-            raise ValueError(f"a close reason is at most 123 bytes (RFC 6455 5.5), this one is {size}")
+        close_reason_bytes(reason)
         self._ws.wsrun.closing_by_us = True
         await self._ws.close(code, reason)
 

@@ -56,6 +56,9 @@ __all__ = [
     "parse_duration",
 ]
 
+#: The WebSocket libraries a connection can run on (see wsrun.connection).
+TransportName = Literal["websockets", "picows"]
+
 EVENTS = ("open", "message", "binary", "ping", "pong", "close", "error")
 Event = Literal["open", "message", "binary", "ping", "pong", "close", "error"]
 
@@ -974,7 +977,7 @@ class Scenario(_Strict):
         " report; thresholds can filter on them, as k6's sub-metrics: ws_ping{my_tag:hello}. Default: none.",
         examples=[{"my_tag": "hello", "env": "staging"}],
     )
-    transport: Literal["websockets", "picows"] = Field(
+    transport: TransportName = Field(
         "websockets",
         title="Transport",
         description="The WebSocket library under the connection: websockets (the default and reference) or"

@@ -54,6 +54,7 @@ from .connection import (
     ConnectOptions,
     check_ping,
     close_facts,
+    close_reason_bytes,
     encode_text,
     wait_for_events,
 )
@@ -537,9 +538,7 @@ class PicowsConnection:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake and wait for it, bounded by the close timeout."""
-        encoded = reason.encode()
-        if len(encoded) > 123:
-            raise ValueError(f"a close reason is at most 123 bytes (RFC 6455 5.5), this one is {len(encoded)}")
+        encoded = close_reason_bytes(reason)
         listener = self._listener
         listener.closing_by_us = True
         if not listener.closed:
