@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from . import __version__, aio
 from .errors import ScenarioError, UsageError, WsrunError
 from .files import scenario_files
+from .variables import check_declared, parse_vars
 
 # Heavy modules (pydantic, websockets, rich) are imported where they are used,
 # so that `wsrun --version` and `--help` answer at once.
@@ -95,16 +96,6 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print no log lines and no metrics, only checks")
     parser.add_argument("--version", action="version", version=f"wsrun {__version__}")
     return parser
-
-
-def _parse_vars(pairs: list[str]) -> dict[str, str]:
-    variables: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--var {pair!r}: write NAME=VALUE")
-        variables[name] = value
-    return variables
 
 
 def _positive_int(text: str) -> int:
@@ -181,11 +172,7 @@ def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[Job]:
             jobs.append(Job(scenario, file, {k: v for k, v in overrides.items() if k in scenario.vars}))
     if problems:
         raise ScenarioError(problems)
-    declared = {name for job in jobs for name in job.scenario.vars}
-    unknown = set(overrides) - declared
-    if unknown:
-        known = ", ".join(sorted(declared)) or "none"
-        raise UsageError(f"--var {', '.join(sorted(unknown))}: not a variable of the scenario (its vars: {known})")
+    check_declared(overrides, {name for job in jobs for name in job.scenario.vars})
     return jobs
 
 
@@ -213,7 +200,7 @@ def run(argv: Sequence[str]) -> int:
         ):
             if path:
                 _check_writable(option, path)
-        jobs = _load_all(scenario_files(args.scenarios), _parse_vars(args.var))
+        jobs = _load_all(scenario_files(args.scenarios), parse_vars(args.var))
         stats = args.summary_trend_stats or next(
             (job.scenario.summary_trend_stats for job in jobs if job.scenario.summary_trend_stats), DEFAULT_TREND_STATS
         )

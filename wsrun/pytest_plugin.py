@@ -48,6 +48,11 @@ import pytest
 # TerminalRepr is what its own representations derive from (and it is already loaded).
 from _pytest._code.code import TerminalRepr
 
+# Light modules only (they import nothing heavy): an inert plugin must cost nothing.
+from .errors import UsageError
+from .files import SUFFIXES
+from .variables import check_declared, parse_vars
+
 if TYPE_CHECKING:
     from _pytest._code.code import TracebackStyle
     from _pytest._io import TerminalWriter
@@ -56,8 +61,6 @@ if TYPE_CHECKING:
     from .results import RunResult
 
 __all__ = ["ScenarioFile", "ScenarioItem", "WsrunFailure"]
-
-SUFFIXES = (".yaml", ".yml")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,17 +153,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def parse_vars(pairs: Iterable[str]) -> dict[str, str]:
-    """``NAME=VALUE`` pairs as a mapping; the last of a name wins."""
-    variables: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise pytest.UsageError(f"--wsrun-var {pair!r}: write NAME=VALUE")
-        variables[name] = value
-    return variables
-
-
 def pytest_configure(config: pytest.Config) -> None:
     url: str | None = config.getoption("wsrun_url")
     pairs: list[str] = config.getoption("wsrun_var")
@@ -173,7 +165,6 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if url is not None:  # a bad URL is the command line's fault, not every scenario's
         from .connection import check_url
-        from .errors import UsageError
 
         try:
             check_url(url)
@@ -183,7 +174,11 @@ def pytest_configure(config: pytest.Config) -> None:
     missing = [str(folder) for folder in folders if not folder.is_dir()]
     if missing:  # a misspelt folder would otherwise collect nothing, silently
         raise pytest.UsageError(f"wsrun_paths: no such folder: {', '.join(missing)}")
-    settings = Settings(url, parse_vars(pairs), tuple(folders))
+    try:
+        overrides = parse_vars(pairs, "--wsrun-var")
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    settings = Settings(url, overrides, tuple(folders))
     config.pluginmanager.register(Collection(settings), "wsrun-collection")
 
 
@@ -209,12 +204,10 @@ class Collection:
         collected = session.config.stash.get(_COLLECTED, _Collected())
         if not collected.scenarios or collected.invalid:  # nothing to apply them to, or vars unknown
             return
-        unknown = set(self.settings.overrides) - collected.declared
-        if unknown:
-            known = ", ".join(sorted(collected.declared)) or "none"
-            raise pytest.UsageError(
-                f"--wsrun-var {', '.join(sorted(unknown))}: not a variable of the collected scenarios (their vars: {known})"
-            )
+        try:
+            check_declared(self.settings.overrides, collected.declared, "--wsrun-var", "collected scenarios")
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def _label(config: pytest.Config, path: Path) -> str:
