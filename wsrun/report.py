@@ -19,10 +19,10 @@ from rich.text import Text
 from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
 from .results import Frame, LogLine, RunResult, SessionResult
-from .text import format_bytes, format_ms, frame_text, plural, printable, threshold_value
+from .text import format_bytes, format_ms, frame_head, plural, printable, threshold_value
 from .thresholds import ThresholdResult, parse_metric
 
-__all__ = ["Reporter", "format_bytes", "format_ms"]
+__all__ = ["Reporter"]
 
 TRANSCRIPT_SHOWN = 20
 ERRORS_SHOWN = 10
@@ -283,9 +283,8 @@ class Reporter:
 
 def _frame_line(frame: Frame, indent: str) -> Text:
     """One frame of a transcript: when, which way, what kind, and its text (escaped)."""
-    when, _, text = frame_text(frame).partition(f" {frame.kind:<6} ")
-    line = Text(f"{indent}{when} {frame.kind:<6} ", style="dim")
-    line.append(text)
+    line = Text(indent + frame_head(frame), style="dim")
+    line.append(printable(frame.text))
     return line
 
 

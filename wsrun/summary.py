@@ -29,7 +29,6 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
     series = Series()
     root: dict[str, dict[str, Any]] = {}
     groups: dict[str, dict[str, Any]] = {}
-    every_check: list[dict[str, Any]] = []
     thresholds: dict[str, dict[str, bool]] = {}
     for result in results:
         series.merge(result.series)
@@ -50,7 +49,6 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
                     "passes": 0,
                     "fails": 0,
                 }
-                every_check.append(entry)
             entry["passes"] += check.passes
             entry["fails"] += check.fails
         for outcome in result.thresholds:
@@ -65,8 +63,8 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
             out[name] = trend.stats()
     for name, count in metrics.counters.items():
         out[name] = {"count": count, "rate": count / seconds}
-    passes = sum(entry["passes"] for entry in every_check)
-    fails = sum(entry["fails"] for entry in every_check)
+    passes = sum(check.passes for result in results for check in result.checks.values())
+    fails = sum(check.fails for result in results for check in result.checks.values())
     out["checks"] = {"passes": passes, "fails": fails, "value": passes / (passes + fails) if passes + fails else 0}
     for key, judged in thresholds.items():
         name, tags = parse_metric(key, extra_trends=metrics.trends.keys())

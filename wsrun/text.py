@@ -11,7 +11,17 @@ from .metrics import COUNTERS
 from .results import Frame
 from .thresholds import ThresholdResult
 
-__all__ = ["ARROWS", "format_bytes", "format_ms", "frame_text", "html_text", "plural", "printable", "threshold_value"]
+__all__ = [
+    "ARROWS",
+    "format_bytes",
+    "format_ms",
+    "frame_head",
+    "frame_text",
+    "html_text",
+    "plural",
+    "printable",
+    "threshold_value",
+]
 
 #: Which way a frame went, as the reports show it.
 ARROWS = {"sent": "→", "received": "←", "local": "·"}
@@ -36,9 +46,14 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def frame_head(frame: Frame) -> str:
+    """The start of a frame's line: when, which way, what kind."""
+    return f"{frame.at:8.3f}s {ARROWS[frame.direction]} {frame.kind:<6} "
+
+
 def frame_text(frame: Frame) -> str:
     """A frame of a transcript on one line: when, which way, what kind, and its text (made printable)."""
-    return f"{frame.at:8.3f}s {ARROWS[frame.direction]} {frame.kind:<6} {printable(frame.text)}"
+    return frame_head(frame) + printable(frame.text)
 
 
 # Beyond printable()'s control characters: what hides or reorders text in a browser
