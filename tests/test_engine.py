@@ -56,7 +56,10 @@ async def test_k6_reference_sequence(server: str, pinging_url: str) -> None:
     for index, line in enumerate(logs):
         if line == "PONG!":
             assert logs[index + 1] == "OTHER PONG!"
-    assert logs.count("PONG!") == 2
+    # The pong of the 1 s ping fires its rules; the 2 s ping goes out just before the close,
+    # and after our close frame no rule fires (as k6, which runs no handler after socket.close()).
+    assert 1 <= logs.count("PONG!") <= 2
+    assert "PONG!" not in logs[logs.index("2 seconds passed, closing the socket") :]
     assert logs[-2:] == ["2 seconds passed, closing the socket", "disconnected"] or logs[-1] == "disconnected"
     assert "An unexpected error occurred" not in " ".join(logs)
     assert run.check("status is 101")[:2] == (1, 0)

@@ -148,17 +148,18 @@ def test_matches_needs_a_pattern() -> None:
 # -- actions --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", [1000, 1001, 3000, 4000, 4999])
+@pytest.mark.parametrize("code", [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4000, 4999])
 def test_close_code_accepted(code: int) -> None:
-    """Close codes a client may send are accepted."""
+    """Close codes RFC 6455 7.4.1 lets a client send are accepted (1011 as IANA's registry has it)."""
     close = Close.model_validate({"close": {"code": code}})
     assert close.close is not None and close.close.code == code
 
 
-@pytest.mark.parametrize("code", [1005, 1006, 1015, 999, 2999, 5000])
+@pytest.mark.parametrize("code", [1004, 1005, 1006, 1012, 1013, 1014, 1015, 999, 2999, 5000])
 def test_close_code_refused(code: int) -> None:
-    """Reserved and out-of-range close codes are refused."""
-    with pytest.raises(ValidationError, match=rf"{code} cannot be sent by a client: use 1000, 1001, or 3000-4999"):
+    """Reserved codes, codes only a server sends (1012-1014) and out-of-range ones are refused, saying what is allowed."""
+    allowed = r"use 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, or 3000-4999"
+    with pytest.raises(ValidationError, match=rf"{code} cannot be sent by a client \(RFC 6455 7.4\): {allowed}"):
         Close.model_validate({"close": {"code": code}})
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import conditions
 from .conditions import Outcome
-from .connection import Connection, describe_close
+from .connection import Connection, close_reason_bytes, describe_close
 from .errors import Disconnected, TemplateError
 from .expect import Pending, arm_expect, arm_request
 from .model import CheckAction, Close, Expect, Log, Request, Rule, Scenario, Send, SendBinary, SendJson, Store
@@ -31,6 +31,14 @@ class _Skipped(Exception):
     """An action could not run; the reason goes to the report as an error."""
 
 
+class _NotSent(Exception):
+    """An action could not go out because the connection had already ended from the server's side.
+
+    A note, not an error: whether a send comes just before or just after the
+    server's close frame is a race, and the close itself is judged by its code.
+    """
+
+
 class Actions:
     """Running rules and actions, and deciding expectations, for a Session."""
 
@@ -44,6 +52,8 @@ class Actions:
     _pending: list[Pending]
     _stored: dict[str, Any]
     _rules_on: dict[str, list[tuple[int, Rule]]]
+    _closing: bool  # this session sent its close frame: no rule fires from then on
+    _settle: tuple[int, str] | None  # a close waiting for pending expectations (close: {wait_for_pending: true})
 
     def lookup(self, name: str) -> Any:
         raise NotImplementedError  # pragma: no cover - Session's
@@ -72,13 +82,21 @@ class Actions:
                 self._record.log(f"{where} ({rule.trigger}): {exc}", "error")
             except _Skipped as exc:
                 self._record.log(f"{where} ({rule.trigger}): {exc}", "error")
+            except _NotSent as exc:
+                self._record.log(f"{where} ({rule.trigger}): {exc}", "note")
+
+    def _gone(self, what: str) -> Exception:
+        """Why an action that needs the connection cannot run now that it is closed."""
+        if self._closing:  # the scenario closed it: an action after its own close is a mistake in the file
+            return _Skipped(f"{what} skipped: the connection is closed")
+        return _NotSent(f"{what} not sent: the connection was already closed from the server's side")
 
     def _connection(self, what: str) -> Connection:
         conn = self._conn
         if conn is None:
             raise _Skipped(f"{what} skipped: there is no connection")
         if conn.closed:
-            raise _Skipped(f"{what} skipped: the connection is closed")
+            raise self._gone(what)
         return conn
 
     async def _send(self, data: str | bytes, what: str) -> None:
@@ -86,7 +104,7 @@ class Actions:
         try:
             await conn.send(data)
         except Disconnected:
-            raise _Skipped(f"{what} failed: the connection is closed") from None
+            raise self._gone(what) from None
         except ValueError as exc:
             raise _Skipped(f"{what} skipped: {exc}") from None
         self._record.count("ws_msgs_sent")
@@ -111,29 +129,37 @@ class Actions:
             except ValueError as exc:
                 raise _Skipped(f"ping skipped: {exc}") from None
             except Disconnected:
-                raise _Skipped("ping failed: the connection is closed") from None
+                raise self._gone("ping") from None
             self._record.frame("sent", "ping", payload)
         elif isinstance(action, Close):
-            conn = self._connection("close")
+            self._connection("close")
             options = action.close
             code, reason = (options.code, render(options.reason, self.lookup)) if options else (1000, "")
-            try:
-                await conn.close(code, reason)
+            try:  # a rendered reason too long for a close frame is an error now, not when it goes out
+                close_reason_bytes(reason)
             except ValueError as exc:
                 raise _Skipped(f"close skipped: {exc}") from None
-            self._record.frame("sent", "close", describe_close(code, reason))
+            if options is not None and options.wait_for_pending:
+                self._settle = (code, reason)  # the engine closes once no pending expectation has a deadline
+                return
+            await self._close(code, reason)
         elif isinstance(action, CheckAction):
             self._check(action.check, where)
         elif isinstance(action, Expect):
-            self._connection("expect")  # nothing more can arrive on a closed connection
+            # No connection needed: messages already received are still to be processed.
             self._pending.append(arm_expect(action.expect, where, self._loop.time(), self.plan.schemas))
         elif isinstance(action, Request):
             request = action.request
             payload = render_value(request.send_json, self.lookup)
             request_id = dig(payload, request.id.split("."))
-            if request_id is MISSING:
+            if request_id is MISSING:  # pragma: no cover - the loader refuses a request without its id
                 raise _Skipped(f"request skipped: the request has no {request.id}")
-            await self._send(json.dumps(payload, ensure_ascii=False, default=text_of), "request")
+            try:
+                await self._send(json.dumps(payload, ensure_ascii=False, default=text_of), "request")
+            except (_Skipped, _NotSent) as exc:
+                # Unsent, it cannot be answered: its check fails, as it would had it gone out unanswered.
+                self._record.outcome(request.name, where, Outcome(False, str(exc)))
+                raise
             self._pending.append(arm_request(request, request_id, where, self._loop.time()))
         elif isinstance(action, Store):
             value = self.lookup(action.store.from_)
@@ -142,6 +168,14 @@ class Actions:
             self._stored[action.store.as_] = value
             if action.store.as_ in self.scenario.secrets:
                 self._record.hide(text_of(value))
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Send our close frame and wait for the closing handshake; from now on no rule fires."""
+        conn = self._connection("close")
+        self._closing = True
+        self._settle = None
+        self._record.frame("sent", "close", describe_close(code, reason))
+        await conn.close(code, reason)
 
     def _feed_pending(self, message: Any) -> None:
         """Every pending expectation sees every message, in the order they were armed."""

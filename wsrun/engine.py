@@ -55,6 +55,8 @@ class Session(Actions):
         self._timeout: asyncio.Timeout | None = None
         self._grace: asyncio.Timeout | None = None
         self._closed_seen = False
+        self._closing = False
+        self._settle: tuple[int, str] | None = None
         self._done = False
         self._counts = {"pings_received": 0, "pongs_received": 0}
         self._wheres = [
@@ -185,6 +187,10 @@ class Session(Actions):
                 timers.append([opened + delay, index, rule, 1])
         handled = 0
         while True:
+            if self._settle is not None and self._settled():
+                await self._close_settled()
+            if timers and (self._closing or self._settle is not None):
+                timers.clear()  # timers stop once the session closes, or waits to close
             timers.sort(key=lambda timer: (timer[0], timer[1]))
             due = timers[0][0] if timers else None
             pong_due = self._pong_due(conn)
@@ -223,6 +229,18 @@ class Session(Actions):
                 # Queued events never suspend: let the deadline and Ctrl-C be seen during a flood.
                 await asyncio.sleep(0)
 
+    def _settled(self) -> bool:
+        """No pending expectation that a deadline will decide: a waiting close can go now."""
+        return all(pending.deadline is None for pending in self._pending)
+
+    async def _close_settled(self) -> None:
+        """The close that waited for pending expectations (``close: {wait_for_pending: true}``)."""
+        assert self._settle is not None
+        code, reason = self._settle
+        self._settle = None
+        if self._conn is not None and not self._conn.closed:  # else the server closed first: nothing to close
+            await self._close(code, reason)
+
     def _pong_due(self, conn: Connection) -> float | None:
         timeout = self.scenario.pong_timeout
         if timeout is None:
@@ -235,6 +253,7 @@ class Session(Actions):
         self._record.log(f"no pong within {self.scenario.pong_timeout:g}s of a ping: closing with 1011", "error")
         await self._fire("error")
         if not conn.closed:
+            self._closing = True
             self._record.frame("sent", "close", "1011 (internal error): pong timeout")
             await conn.close(1011, "pong timeout")
 
@@ -243,7 +262,13 @@ class Session(Actions):
         return await conn.next_event_before(due)
 
     async def _dispatch(self, event: Event, *, fire: bool = True) -> None:
-        """Count and record an event, then run its rules (unless interrupted)."""
+        """Count and record an event, let pending expectations see a message, then run its rules.
+
+        No rule fires once this session has sent its close frame (as in k6, where no
+        handler runs after ``socket.close()``): what arrives during the closing
+        handshake is counted, recorded and seen by expectations, nothing more.
+        """
+        fire = fire and not self._closing
         if isinstance(event, Message):
             self._record.count("ws_msgs_received")
             self._last_message = event.data
@@ -299,15 +324,22 @@ class Session(Actions):
                 if not self._stopping:
                     await self._fire("error")
                 if conn is not None and not conn.closed:
-                    reason = "wsrun: interrupted" if self._stopping else "wsrun: session timeout"
+                    reason = (
+                        "wsrun: session timeout"
+                        if not self._stopping
+                        else "wsrun: interrupted"
+                        if self._interrupting
+                        else "wsrun: stopped at the end of the load run"
+                    )
+                    self._closing = True
                     self._record.frame("sent", "close", describe_close(1001, reason))
                     await conn.close(1001, reason)
                 if conn is not None:
                     event = await conn.next_event()
                     drained = 0
                     while not isinstance(event, Closed):
-                        # What arrives while closing is counted; after Ctrl-C no rule runs.
-                        await self._dispatch(event, fire=not self._stopping)
+                        # What arrives while closing is counted and seen by expectations; no rule runs.
+                        await self._dispatch(event, fire=False)
                         drained += 1
                         if drained % 64 == 0:
                             await asyncio.sleep(0)  # let the grace deadline be seen
@@ -331,12 +363,16 @@ class Session(Actions):
             self._record.count("data_received", conn.bytes_received)
             self._record.measure("ws_session_duration", result.duration * 1000)
         now = self._loop.time()
-        for pending in self._pending:
-            self._decide(pending, pending.end(now, interrupted=result.interrupted))
+        if not result.stopped:
+            # A session stopped by the load schedule is stopped, not failed (as in k6): what it had
+            # not decided yet, and rules it had not reached, are neither passes nor failures.
+            for pending in self._pending:
+                self._decide(pending, pending.end(now, interrupted=result.interrupted))
         self._pending.clear()
         for index, check in enumerate(self.scenario.checks):
             self._check(check, f"checks[{index}]")
-        self._record.never_evaluated()
+        if not result.stopped:
+            self._record.never_evaluated()
 
 
 async def run_session(plan: Plan, on_log: LogSink | None = None) -> SessionResult:

@@ -450,14 +450,21 @@ class Ping(_BareWord, _Strict):
     )
 
 
+#: The close codes a client may send (RFC 6455 7.4.1; 1011 as updated in IANA's registry): 1004-1006 and 1015
+#: are never sent on the wire, 1012-1014 are a server's.
+CLIENT_CLOSE_CODES = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011)
+
+
 class CloseOptions(_Strict):
-    """The options of a close: its code and reason."""
+    """The options of a close: its code, its reason, and whether to wait for pending expectations first."""
 
     code: int = Field(
         1000,
         title="Close code",
-        description="The close code sent to the server: 1000 (normal), 1001 (going away), or 3000-4999"
-        " (registered or private codes); others cannot be sent by a client. Default: 1000.",
+        description="The close code sent to the server: 1000 (normal), 1001 (going away), 1002 (protocol error),"
+        " 1003 (data it cannot accept), 1007 (inconsistent data), 1008 (policy violation), 1009 (message too big),"
+        " 1010 (a required extension is missing), 1011 (internal error), or 3000-4999 (registered or private"
+        " codes), as RFC 6455 7.4 lets a client send. Default: 1000.",
         examples=[1000, 4000],
     )
     reason: TemplateText = Field(
@@ -465,6 +472,14 @@ class CloseOptions(_Strict):
         title="Close reason",
         description="The close reason, at most 123 bytes in UTF-8 (RFC 6455 5.5). Templates allowed. Default: none.",
         examples=["done", "test over"],
+    )
+    wait_for_pending: bool = Field(
+        False,
+        title="Wait for pending expectations",
+        description="true: first wait until every pending request and every expectation with a deadline (within"
+        " or for) is decided, each bounded by its own deadline, then close. Timers stop at once; events keep"
+        " running their rules meanwhile. Default: false (close now).",
+        examples=[True],
     )
 
     @field_validator("reason")
@@ -479,8 +494,9 @@ class CloseOptions(_Strict):
     @field_validator("code")
     @classmethod
     def _sendable(cls, code: int) -> int:
-        if code not in (1000, 1001) and not 3000 <= code <= 4999:
-            raise ValueError(f"{code} cannot be sent by a client: use 1000, 1001, or 3000-4999")
+        if code not in CLIENT_CLOSE_CODES and not 3000 <= code <= 4999:
+            allowed = ", ".join(map(str, CLIENT_CLOSE_CODES))
+            raise ValueError(f"{code} cannot be sent by a client (RFC 6455 7.4): use {allowed}, or 3000-4999")
         return code
 
 
@@ -492,8 +508,9 @@ class Close(_BareWord, _Strict):
         None,
         title="Close the connection",
         description="Starts the closing handshake. Write the bare word `- close` (code 1000), or give a code and"
-        " reason. Actions after it in the same list still run; a send is then skipped as an error.",
-        examples=[{"code": 4000, "reason": "done"}],
+        " reason. From then on no rule fires (incoming messages are still counted and seen by pending"
+        " expectations). Actions after it in the same list still run; a send is then skipped as an error.",
+        examples=[{"code": 4000, "reason": "done"}, {"wait_for_pending": True}],
     )
 
 

@@ -1,0 +1,250 @@
+"""The closing rules: what fires after our close frame, after the server's, and when the connection drops."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import textwrap
+
+import pytest
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from wsrun.load import LoadRun, load_of
+from wsrun.loader import load_text
+from wsrun.plan import prepare
+from wsrun.results import SessionResult
+
+from .helpers import UNIT, Run, run_yaml, serving
+
+#: Every test here runs on each transport (conftest.py): the semantics are the same.
+pytestmark = pytest.mark.usefixtures("transport")
+
+
+async def echo(ws: ServerConnection) -> None:
+    """A plain echo server: it echoes what it read before our close frame, then answers the close."""
+    try:
+        async for message in ws:
+            await ws.send(message)
+    except ConnectionClosed:
+        pass
+
+
+async def say_why_and_close(ws: ServerConnection) -> None:
+    """A server that is full: it says so and closes at once with 1013."""
+    await ws.send(json.dumps({"type": "error", "error": "server full"}))
+    await ws.close(1013, "server full")
+
+
+async def many(text: str, url: str, sessions: int) -> list[Run]:
+    """Run ``sessions`` sessions of a scenario at once."""
+    return list(await asyncio.gather(*(run_yaml(text, url=url) for _ in range(sessions))))
+
+
+async def test_echo_loop_closed_by_a_timer_passes() -> None:
+    """An echo loop closed by a timer is not a failure: echoes in flight when our close frame goes out
+    are counted and recorded but fire no rule (k6 runs no handler after socket.close()).
+
+    Before this rule, most of the 10 sessions failed with "send skipped: the connection is closed"."""
+    text = """
+    url: ws://unused
+    rules:
+      - {on: open, do: [{send: hello}]}
+      - {on: message, do: [{send: "{{ message }}"}]}
+      - {after: 300ms, do: [close]}
+    """
+    async with serving(echo) as url:
+        runs = await many(text, url, 10)
+    for run in runs:
+        result = run.result
+        assert run.errors == [] and result.passed
+        assert (result.closed_by, result.close_code) == ("client", 1000)
+        sent, received = result.metrics.counters["ws_msgs_sent"], result.metrics.counters["ws_msgs_received"]
+        # Every message sent went before our close frame, so the server echoed each one (but perhaps
+        # the last, read with our close frame, which websockets answers first): those that arrived
+        # during the closing handshake were counted too.
+        assert sent > 10 and sent - 1 <= received <= sent
+
+
+async def test_expectation_armed_at_open_sees_the_message_before_the_close() -> None:
+    """20 sessions of a server that says why and closes at once all pass an expectation armed at open:
+    a message that arrived before the close reaches everything armed before it was processed,
+    whatever the state of the socket (expect, check, store and log need no open connection)."""
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - expect: {name: says why, message: {that: message.type, equals: error}, within: 500ms}
+          - store: {from: status, as: opened_with}
+          - check: {name: opened, that: opened_with, equals: 101}
+    checks:
+      - {name: closed with 1013, that: close_code, equals: 1013}
+    """
+    async with serving(say_why_and_close) as url:
+        runs = await many(text, url, 20)
+    for run in runs:
+        assert run.check("says why") == (1, 0, "")
+        assert run.check("opened")[:2] == (1, 0)
+        assert run.check("closed with 1013")[:2] == (1, 0)
+        assert not any("skipped" in error for error in run.errors), run.errors
+        assert run.result.passed
+
+
+async def test_a_send_after_the_server_closed_is_a_note_not_an_error() -> None:
+    """A reply to a message that came just before the server's close frame cannot go out: that is a
+    note, not an error, on either side of the race; the server's close is judged by its code."""
+
+    async def one_message_then_close(ws: ServerConnection) -> None:
+        await ws.send("bye")
+        await ws.close(1000, "done")
+
+    text = """
+    url: ws://unused
+    rules:
+      - {on: message, do: [{send: "thanks for {{ message }}"}, {log: "got {{ message }}"}]}
+    """
+    async with serving(one_message_then_close) as url:
+        runs = await many(text, url, 20)
+    for run in runs:
+        assert run.errors == [] and run.result.passed
+        assert run.logs == ["got bye"]  # the message that came before the close fired its rule
+        notes = [line.text for line in run.lines if line.kind == "note"]
+        assert all("send not sent: the connection was already closed from the server's side" in n for n in notes)
+
+
+async def test_a_request_that_could_not_go_out_fails_its_check() -> None:
+    """A request that cannot be sent cannot be answered: its check fails, saying why."""
+    text = """
+    url: ws://unused
+    rules:
+      - on: close
+        do: [{request: {name: asked, send_json: {id: "{{ uuid }}"}, within: 1s}}]
+      - {after: 100ms, do: [close]}
+    """
+    async with serving(echo) as url:
+        run = await run_yaml(text, url=url)
+    passes, fails, reason = run.check("asked")
+    assert (passes, fails) == (0, 1)
+    assert reason == "request skipped: the connection is closed"
+
+
+async def delayed_replies(ws: ServerConnection) -> None:
+    """Answers each request 150 ms later; a close frame is answered at once."""
+
+    async def reply(message: str | bytes) -> None:
+        await asyncio.sleep(0.15)
+        with_id = json.loads(message)
+        try:
+            await ws.send(json.dumps({"id": with_id["id"], "ok": True}))
+        except ConnectionClosed:
+            pass
+
+    tasks = set()
+    try:
+        async for message in ws:
+            task = asyncio.create_task(reply(message))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+    except ConnectionClosed:
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+REQUESTS_THEN_CLOSE = """
+url: ws://unused
+rules:
+  - every: 100ms
+    do:
+      - log: tick
+      - request: {name: answered, send_json: {id: "{{ uuid }}"}, within: 1s}
+  - after: 300ms
+    do: [CLOSE]
+"""
+
+
+async def test_close_waiting_for_pending_requests() -> None:
+    """close: {wait_for_pending: true} closes once pending requests are decided: the request sent
+    by the tick due at the same instant as the close is answered, not failed 1 ms after it was armed.
+    Timers stop at once, so no request is sent while waiting."""
+    text = REQUESTS_THEN_CLOSE.replace("CLOSE", "{close: {wait_for_pending: true, reason: settled}}")
+    async with serving(delayed_replies) as url:
+        run = await run_yaml(text, url=url)
+    passes, fails, reason = run.check("answered")
+    assert (passes, fails) == (3, 0), reason
+    assert run.logs == ["tick"] * 3
+    result = run.result
+    assert (result.closed_by, result.close_code, result.close_reason) == ("client", 1000, "settled")
+    assert result.duration >= 0.3 + 0.15
+
+
+async def test_close_at_once_cuts_a_pending_request_short() -> None:
+    """Without wait_for_pending, a request still waiting when the connection closes fails: this is the
+    case the option is for."""
+    text = REQUESTS_THEN_CLOSE.replace("CLOSE", "close")
+    async with serving(delayed_replies) as url:
+        run = await run_yaml(text, url=url)
+    _, fails, reason = run.check("answered")
+    assert fails >= 1 and "before the session ended" in reason
+
+
+async def test_wait_for_pending_is_bounded_by_the_deadlines() -> None:
+    """A close waiting for an expectation that never comes goes out at that expectation's deadline."""
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - expect: {name: never comes, message: {that: message, equals: nope}, within: 300ms}
+          - expect: {name: open-ended, no_message: {that: message, equals: nope}}
+          - close: {wait_for_pending: true}
+    """
+    async with serving(echo) as url:
+        run = await asyncio.wait_for(run_yaml(text, url=url), 5 * UNIT)
+    assert run.check("never comes")[:2] == (0, 1)
+    assert run.check("open-ended")[:2] == (1, 0)  # no deadline: decided by the session's end, not waited for
+    assert run.result.closed_by == "client"
+    assert 0.3 <= run.result.duration < 0.3 + 2 * UNIT
+
+
+async def test_wait_for_pending_when_the_server_closes_first() -> None:
+    """A close waiting for pending expectations sends nothing if the server closes first."""
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - expect: {name: says why, message: {that: message.type, equals: error}, within: 1s}
+          - expect: {name: never comes, message: {that: message, equals: nope}, within: 1s}
+          - close: {wait_for_pending: true}
+    """
+    async with serving(say_why_and_close) as url:
+        run = await run_yaml(text, url=url)
+    assert run.check("says why")[:2] == (1, 0)
+    assert (run.result.closed_by, run.result.close_code) == ("server", 1013)
+
+
+async def test_graceful_stop_is_stopped_not_failed(echo_url: str) -> None:
+    """Sessions stopped at the end of graceful_stop are stopped, not failed (as k6): a rule that had not
+    fired and an expectation not yet decided count neither way, and the close reason says why."""
+    text = """
+    url: ws://unused
+    graceful_stop: 100ms
+    rules:
+      - on: open
+        do: [{expect: {name: decided later, message: {that: message, equals: never}, within: 30s}}]
+      - {after: 30s, do: [{check: {name: late, that: status, equals: 101}}, close]}
+    checks:
+      - {name: status is 101, that: status, equals: 101}
+    """
+    scenario = load_text(textwrap.dedent(text), "s.yaml")
+    sessions: list[SessionResult] = []
+    plan = prepare(scenario, file="s.yaml", url=echo_url)
+    result = await LoadRun(plan, load_of(scenario, vus=3, duration=0.2), on_session=sessions.append).run()
+    assert result.stopped == 3 and result.passed and result.failed_sessions == 0
+    assert result.checks["status is 101"].passes == 3  # end checks still judge what happened
+    assert result.checks["late"].fails == 0 and result.checks["decided later"].fails == 0
+    for session in sessions:
+        assert session.close_reason == "wsrun: stopped at the end of the load run"
