@@ -72,7 +72,8 @@ def test_nested_unknown_key_lists_the_allowed_ones() -> None:
     """An unknown key in an action's options lists that action's keys."""
     found = problems("url: ws://h\nrules:\n  - on: open\n    do: [{close: {code: 4000, reson: x}}]\n")
     assert found == [
-        "s.yaml:4:31: rules[0].do[0].close.reson: unknown key 'reson': did you mean 'reason'? allowed here: code, reason"
+        "s.yaml:4:31: rules[0].do[0].close.reson: unknown key 'reson': did you mean 'reason'? allowed here: code, reason,"
+        " wait_for_pending"
     ]
 
 
@@ -94,7 +95,9 @@ def test_unknown_template_name() -> None:
         """
     )
     assert len(found) == 1
-    assert found[0].startswith("s.yaml:5:17: rules[0].do[0].send: unknown name 'tokn'; known names: ")
+    assert found[0].startswith(
+        "s.yaml:5:17: rules[0].do[0].send: unknown name 'tokn': did you mean 'token'? known names: "
+    )
     assert "token" in found[0] and "now_ms" in found[0]
 
 
@@ -213,7 +216,7 @@ def test_vars_templates_are_checked() -> None:
         """
     )
     assert found == [
-        "s.yaml:3:6: vars.a: unknown name 'nope'; a variable may use env.NAME, now_ms, now, uuid, vu, iteration and"
+        "s.yaml:3:6: vars.a: unknown name 'nope': a variable may use env.NAME, now_ms, now, uuid, vu, iteration and"
         " variables above it",
         "s.yaml:4:6: vars.b: {{ status }} is not known before connecting: a variable may use env.NAME, now_ms, now,"
         " uuid, vu, iteration and variables above it",
@@ -252,3 +255,46 @@ def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
         file.truncate(50 * 10**6)
     with pytest.raises(ScenarioError, match="the file is 48 MiB; scenario files are limited to 10 MiB"):
         load(path)
+
+
+@pytest.mark.parametrize(
+    ("where", "typo", "meant"),
+    [
+        ("rules[0].do[0].log", "mesage.id", "message"),
+        ("checks[0].that", "stauts", "status"),
+        ("rules[0].when.that", "close_cod", "close_code"),
+    ],
+)
+def test_unknown_name_did_you_mean(where: str, typo: str, meant: str) -> None:
+    """An unknown name gets a "did you mean", as unknown keys do."""
+    text = {
+        "rules[0].do[0].log": f'rules:\n  - {{on: message, do: [{{log: "{{{{ {typo} }}}}"}}]}}\n',
+        "checks[0].that": f"checks:\n  - {{name: a, that: {typo}, equals: 101}}\n",
+        "rules[0].when.that": f"rules:\n  - {{on: close, when: {{that: {typo}, equals: 1000}}, do: [ping]}}\n",
+    }[where]
+    with pytest.raises(ScenarioError) as caught:
+        load_text("url: ws://h\n" + text, "s.yaml")
+    (problem,) = caught.value.problems
+    assert problem.path == where
+    assert f"unknown name {typo.split('.')[0]!r}: did you mean {meant!r}? known names: " in problem.message
+
+
+def test_request_without_its_id_is_refused_at_load_time() -> None:
+    """A request whose send_json lacks its id path is an error when the file is loaded, not at run time."""
+    text = """
+    url: ws://h
+    rules:
+      - on: open
+        do:
+          - request: {name: a, send_json: {method: get}, within: 1s}
+          - request: {name: b, send_json: {params: {x: 1}}, id: params.request_id, within: 1s}
+          - request: {name: c, send_json: {params: "{{ p }}"}, id: params.request_id, within: 1s}
+          - request: {name: d, send_json: {params: [{id: 5}]}, id: params.0.id, within: 1s}
+    vars: {p: 1}
+    """
+    with pytest.raises(ScenarioError) as caught:
+        load_text(textwrap.dedent(text), "s.yaml")
+    problems = caught.value.problems
+    assert [(p.line, p.path) for p in problems] == [(6, "rules[0].do[0].request"), (7, "rules[0].do[1].request")]
+    assert problems[0].message.startswith('send_json has no id: give the request its id there (like id: "{{ uuid }}")')
+    assert "send_json has no params.request_id" in problems[1].message

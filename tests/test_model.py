@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wsrun.model import Close, Condition, Ping, Rule, Scenario, SendBinary, json_schema, parse_duration
+from wsrun.model import CheckAction, Close, Condition, Ping, Rule, Scenario, SendBinary, json_schema, parse_duration
 
 URL = "ws://127.0.0.1:8765"
 
@@ -266,3 +266,27 @@ def test_json_schema_accepts_bare_words(word: str) -> None:
     assert consts == [{"const": word, "description": consts[0]["description"]}]
     assert consts[0]["description"]
     assert any(option.get("properties", {}).get(word) for option in definition["anyOf"])
+
+
+def test_that_defaults_to_message_everywhere() -> None:
+    """One condition language: `that` defaults to message in when, expectations and checks alike."""
+    scenario = Scenario.model_validate(
+        {
+            "url": "ws://h",
+            "rules": [
+                {
+                    "on": "message",
+                    "when": {"contains": "a"},
+                    "do": [
+                        {"check": {"name": "inline", "contains": "b"}},
+                        {"expect": {"name": "e", "message": {"contains": "c"}, "within": "1s"}},
+                    ],
+                }
+            ],
+            "checks": [{"name": "end", "contains": "d"}],
+        }
+    )
+    rule = scenario.rules[0]
+    assert rule.when is not None and rule.when.that == "message"
+    assert [action.check.that for action in rule.do[:1] if isinstance(action, CheckAction)] == ["message"]
+    assert scenario.checks[0].that == "message"

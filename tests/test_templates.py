@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
+from wsrun.conditions import evaluate
 from wsrun.errors import TemplateError
+from wsrun.model import Condition
+from wsrun.namespace import dig
 from wsrun.templates import MISSING, names, render, render_value
 
 VALUES: dict[str, Any] = {
@@ -188,3 +191,32 @@ def test_render_value_reads_only_names_used() -> None:
 
     assert render_value(["{{ token }}", 1, {"k": "{{ count }} x"}], recording) == ["abc", 1, {"k": "3 x"}]
     assert read == ["token", "count"]
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("message.sid", """message is not JSON, it starts '0{"sid":"Lbo8fz","upgrad…'"""),
+        ("reply.user.nme", "reply.user has no key 'nme' (its keys: id, name)"),
+        ("reply.items.3", "reply.items has 2 items, counted from 0"),
+        ("reply.items.first", "reply.items is a list; index it with a number, like reply.items.0"),
+        ("reply.user.id.x", "reply.user.id is a number, not an object"),
+    ],
+)
+def test_an_unset_path_says_why(name: str, why: str) -> None:
+    """A dotted path that leads nowhere says where it stops and why: a text that is not JSON shows its start."""
+    values = {
+        "message": '0{"sid":"Lbo8fz","upgrades":[],"pingInterval":25000}',
+        "reply": {"user": {"id": 7, "name": "a"}, "items": [1, 2]},
+    }
+
+    def lookup(path: str) -> object:
+        root, _, rest = path.partition(".")
+        return dig(values[root], rest.split(".")) if rest else values[root]
+
+    with pytest.raises(TemplateError) as caught:
+        render(f"{{{{ {name} }}}}", lookup)
+    assert str(caught.value) == f"{{{{ {name} }}}} is not set: {why}"
+    condition = Condition.model_validate({"that": name, "equals": 1})
+    outcome = evaluate(condition, lookup(name), lookup)
+    assert outcome.reason == f"expected {name} equals 1, but {name} is not set: {why}"

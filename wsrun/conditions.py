@@ -12,7 +12,7 @@ from typing import Any
 from .model import Condition
 from .regex import RegexError, compile_regex
 from .schemas import schema_errors
-from .templates import MISSING, Lookup, render_value, text_of
+from .templates import MISSING, Lookup, render_value, text_of, unset
 
 __all__ = ["Outcome", "equal", "evaluate", "show"]
 
@@ -142,7 +142,7 @@ def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool, 
             return _PASSED
         return fail(lambda: f"expected {that} {'to be set' if expected else 'not to be set'}, got {show(actual)}")
     if actual is MISSING:
-        return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, but {that} is not set")
+        return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, but {unset(that, lookup)}")
     if name in ("at_least", "at_most"):
         number = _number(actual)
         if number is None:

@@ -298,9 +298,10 @@ class Check(Condition):
         examples=["status is 101", "echo is right"],
     )
     that: Name = Field(
+        "message",
         title="Value to check",
-        description="The name of the value to check (required in a check): a variable, a stored name, a fact"
-        " such as status or close_code, or a dotted path into a JSON message.",
+        description="The name of the value to check: a variable, a stored name, a fact such as status or"
+        " close_code, or a dotted path into a JSON message. Default: message, as in every condition.",
         examples=["status", "close_code", "message.user.id"],
     )
 
@@ -695,8 +696,8 @@ class RequestOptions(_Strict):
     id: Name = Field(
         "id",
         title="Id path in the request",
-        description="The dotted path of the id in the request; the request is skipped, as an error, when it is"
-        " missing. Default: id.",
+        description="The dotted path of the id in the request: send_json must hold it (checked when the file is"
+        " loaded). Default: id.",
         examples=["id", "params.request_id"],
     )
     reply_id: Name | None = Field(
@@ -727,6 +728,24 @@ class RequestOptions(_Strict):
         " Default: not stored.",
         examples=["quote", "reply"],
     )
+
+    @model_validator(mode="after")
+    def _holds_its_id(self) -> RequestOptions:
+        """The id must be in the request: known from the file, so an error when it is loaded, not at run time."""
+        value: Any = self.send_json
+        for part in self.id.split("."):
+            if isinstance(value, str) and templates.is_single_template(value):
+                return self  # a whole value from a template: its shape is known only when it is sent
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                raise ValueError(
+                    f"send_json has no {self.id}: give the request its id there (like {self.id.rsplit('.', 1)[-1]}:"
+                    ' "{{ uuid }}"), or name the path that holds it with id:'
+                )
+        return self
 
 
 class Request(_Strict):
@@ -871,7 +890,7 @@ class Rule(_Strict):
         title="Actions",
         description="The actions to run, in order; each is a mapping with one key (log, send, send_json,"
         " send_binary, ping, close, check, store, expect, request), or the bare word ping or close. An action"
-        " that cannot run (a send on a closed connection, say) is reported as an error, and the rest still run.",
+        " that cannot run (a send after the scenario's own close, say) is reported, and the rest still run.",
         examples=[["ping"], [{"send": "hello"}, {"log": "sent hello"}], ["close"]],
     )
 

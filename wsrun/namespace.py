@@ -7,10 +7,11 @@ Pure functions: which names exist, and how a dotted path reads a value.
 from __future__ import annotations
 
 import datetime
+import difflib
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from . import templates
@@ -208,6 +209,11 @@ def scenario_names(scenario: Scenario) -> set[str]:
     return defined
 
 
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     """Every name the scenario reads but nothing defines, as (location, message)."""
     defined = scenario_names(scenario)
@@ -218,7 +224,9 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
         if root in NEEDS_KEY and not rest:
             problems.append((loc, f"{root} needs a name after it, like {root}.{'HOME' if root == 'env' else 'server'}"))
         elif root not in FACTS and root not in NEEDS_KEY and root not in defined:
-            problems.append((loc, f"unknown name {root!r}; known names: {', '.join(allowed)}"))
+            problems.append(
+                (loc, f"unknown name {root!r}: {_did_you_mean(root, allowed)}known names: {', '.join(allowed)}")
+            )
     for var in scenario.vars:
         if var in FACTS or var in NEEDS_KEY:
             problems.append((("vars", var), f"{var!r} is a built-in name; choose another name for this variable"))
@@ -258,7 +266,8 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
                         f" {', '.join(CLOCK_FACTS)} and variables above it"
                     )
                 else:
-                    message = f"unknown name {root!r}; a variable may use env.NAME, {', '.join(CLOCK_FACTS)} and variables above it"
+                    hint = _did_you_mean(root, [*CLOCK_FACTS, *earlier, "env"])
+                    message = f"unknown name {root!r}: {hint}a variable may use env.NAME, {', '.join(CLOCK_FACTS)} and variables above it"
                 problems.append((("vars", var), message))
         earlier.add(var)
     return problems
