@@ -335,3 +335,25 @@ def test_missing_transport_says_how_to_install_it(
     captured = capsys.readouterr()
     assert "transport picows is not installed: pip install 'wsrun[fast]'" in captured.err
     assert "got hello" not in captured.out
+
+
+def test_threshold_with_no_samples_fails_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A threshold on a metric nothing measured fails the run (99), saying so in every output; the
+    summary shows no trend of zeros."""
+    text = """
+    url: ws://unused
+    thresholds:
+      ws_reply_latency: ["p(95) < 100", "count == 0"]
+    rules:
+      - {after: 50ms, do: [close]}
+    """
+    summary, junit = tmp_path / "summary.json", tmp_path / "junit.xml"
+    code = main([write(tmp_path, text), "--serve", "--summary-export", str(summary), "--junit", str(junit)])
+    out = capsys.readouterr().out
+    assert code == 99, out
+    assert "✗ ws_reply_latency ...........: no samples: nothing was measured" in out
+    assert "✗ p(95) < 100 (p(95)=no samples)" in out and "✓ count == 0 (count=0)" in out
+    assert "p(95)=0" not in out
+    exported = json.loads(summary.read_text(encoding="utf-8"))["metrics"]["ws_reply_latency"]
+    assert exported == {"thresholds": {"p(95) < 100": True, "count == 0": False}}
+    assert 'message="p(95)=no samples, expected p(95) &lt; 100"' in junit.read_text(encoding="utf-8")

@@ -238,7 +238,7 @@ def run_series() -> Series:
     return series
 
 
-def actual(key: str, expression: str, checks: tuple[int, int] = (0, 0), duration: float = 10.0) -> float:
+def actual(key: str, expression: str, checks: tuple[int, int] = (0, 0), duration: float = 10.0) -> float | None:
     """The value evaluate() compares for one threshold on run_series()."""
     (result,) = evaluate([parse(key, expression)], run_series(), checks, duration)
     return result.actual
@@ -273,11 +273,11 @@ def test_evaluate_counter_count_and_rate_per_second() -> None:
 
 @pytest.mark.parametrize(
     ("checks", "expected"),
-    [((99, 1), 0.99), ((3, 0), 1.0), ((0, 4), 0.0), ((1, 3), 0.25), ((0, 0), 0.0)],
+    [((99, 1), 0.99), ((3, 0), 1.0), ((0, 4), 0.0), ((1, 3), 0.25), ((0, 0), None)],
 )
-def test_evaluate_checks_rate_is_the_share_passed(checks: tuple[int, int], expected: float) -> None:
-    """The checks rate is passes / (passes + fails), and 0.0 when no check ran."""
-    assert actual("checks", "rate > 0.5", checks=checks) == pytest.approx(expected)
+def test_evaluate_checks_rate_is_the_share_passed(checks: tuple[int, int], expected: float | None) -> None:
+    """The checks rate is passes / (passes + fails), and not measured (None) when no check ran."""
+    assert actual("checks", "rate > 0.5", checks=checks) == (None if expected is None else pytest.approx(expected))
 
 
 def test_evaluate_sub_metric_selects_only_matching_tags() -> None:
@@ -288,7 +288,7 @@ def test_evaluate_sub_metric_selects_only_matching_tags() -> None:
     assert actual("ws_msgs_received{my_tag:hello}", "count < 1") == 30
     assert actual("ws_msgs_received{my_tag:bye}", "rate < 1", duration=7.0) == pytest.approx(10.0)
     assert actual("ws_ping{my_tag:hello,region:eu}", "min < 1") == 4.0
-    assert actual("ws_ping{my_tag:nobody}", "p(95) < 1") == 0.0
+    assert actual("ws_ping{my_tag:nobody}", "p(95) < 1") is None
 
 
 def test_one_tag_filtered_twice_is_refused() -> None:
@@ -333,3 +333,19 @@ def test_evaluate_passes_on_one_side_of_each_operator(expression: str, passed: b
     (result,) = evaluate([parse("ws_ping{my_tag:hello}", expression)], run_series(), (0, 0), 1.0)
     assert result.actual == 3.0
     assert result.passed is passed
+
+
+@pytest.mark.parametrize(
+    ("metric", "expression"),
+    [("ws_reply_latency", "p(95) < 100"), ("ws_ping", "max < 100"), ("ws_ping", "avg >= 0"), ("checks", "rate < 1")],
+)
+def test_a_threshold_with_no_samples_fails(metric: str, expression: str) -> None:
+    """An objective with nothing measured proves nothing: it fails, with no value, whatever its bound."""
+    (result,) = evaluate([parse(metric, expression)], Series(), (0, 0), 1.0)
+    assert not result.passed and result.actual is None
+
+
+def test_counts_are_always_measured() -> None:
+    """A count of nothing is a count: 0 messages, 0 samples of a trend."""
+    thresholds = [parse("ws_reply_latency", "count == 0"), parse("ws_msgs_sent", "count < 1")]
+    assert [(r.passed, r.actual) for r in evaluate(thresholds, Series(), (0, 0), 1.0)] == [(True, 0), (True, 0)]

@@ -50,7 +50,7 @@ from datetime import UTC, datetime, timedelta
 
 from .metrics import COUNTERS
 from .results import CheckResult, Frame, RunResult, SessionResult
-from .text import frame_text, printable
+from .text import NO_SAMPLES, frame_text, printable
 from .thresholds import RATES, ThresholdResult
 
 __all__ = ["classname", "junit_xml"]
@@ -151,6 +151,8 @@ def _check_case(suite: ET.Element, result: RunResult, check: CheckResult, name: 
 def _actual(outcome: ThresholdResult) -> str:
     """The value a threshold judged, in its expression's unit (time in ms)."""
     threshold, actual = outcome.threshold, outcome.actual
+    if actual is None:
+        return NO_SAMPLES
     if threshold.metric in RATES:
         return f"{actual:.4f}"
     if threshold.metric in COUNTERS:

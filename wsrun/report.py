@@ -19,7 +19,7 @@ from rich.text import Text
 from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
 from .results import Frame, LogLine, RunResult, SessionResult
-from .text import format_bytes, format_ms, frame_head, plural, printable, threshold_value
+from .text import NO_SAMPLES, format_bytes, format_ms, frame_head, plural, printable, threshold_value
 from .thresholds import ThresholdResult, parse_metric
 
 __all__ = ["Reporter"]
@@ -232,7 +232,11 @@ class Reporter:
                 trend = selected.trends[name]
                 if not trend.count and key not in judged:
                     continue
-                value = " ".join(f"{stat}={format_ms(trend.stat(stat))}" for stat in self.trend_stats)
+                value = (
+                    " ".join(f"{stat}={format_ms(trend.stat(stat))}" for stat in self.trend_stats)
+                    if trend.count
+                    else f"{NO_SAMPLES}: nothing was measured"
+                )
             else:
                 count = selected.counters.get(name, 0)
                 if name.startswith("data_"):

@@ -70,11 +70,11 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
         name, tags = parse_metric(key, extra_trends=metrics.trends.keys())
         if tags:  # a sub-metric gets its own entry, as in k6
             selected = series.select(dict(tags))
-            out[key] = (
-                selected.trends[name].stats()
-                if name in TRENDS or name in metrics.trends
-                else {"count": selected.counters.get(name, 0)}
-            )
+            if name in TRENDS or name in metrics.trends:
+                trend = selected.trends[name]
+                out[key] = trend.stats() if trend.count else {}  # never a trend of zeros
+            else:
+                out[key] = {"count": selected.counters.get(name, 0)}
         out.setdefault(key, {})["thresholds"] = judged
     return {
         "root_group": {"name": "", "path": "", "id": _check_id(""), "groups": groups, "checks": root},

@@ -90,9 +90,15 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+#: What a threshold judged when nothing was measured: it fails, saying so.
+NO_SAMPLES = "no samples"
+
+
 def threshold_value(result: ThresholdResult) -> str:
     """The value a threshold judged, as the reports show it: times as 12.34ms, rates, counts, bytes."""
     threshold, actual = result.threshold, result.actual
+    if actual is None:
+        return NO_SAMPLES
     if threshold.metric == "checks":
         return f"{actual * 100:.2f}%"
     if threshold.stat == "rate":

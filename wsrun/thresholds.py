@@ -57,8 +57,10 @@ class Threshold:
 
 @dataclass(frozen=True)
 class ThresholdResult:
+    """A threshold's verdict and the value it judged: None when nothing was measured, which fails."""
+
     threshold: Threshold
-    actual: float
+    actual: float | None
     passed: bool
 
 
@@ -118,15 +120,20 @@ def parse(key: str, expression: str, extra_trends: Collection[str] = ()) -> Thre
     return Threshold(metric, tags, stat, op, bound, expression.strip())
 
 
-def _value(threshold: Threshold, metrics: Metrics, checks: tuple[int, int], duration: float) -> float:
+def _value(threshold: Threshold, metrics: Metrics, checks: tuple[int, int], duration: float) -> float | None:
+    """The statistic a threshold judges; None when it has no samples (a trend never measured, a checks
+    rate with no check evaluated): an objective with nothing measured proves nothing. Counts are
+    always measured: 0 messages is a count, and a trend's count of 0 is too."""
     if threshold.metric in RATES:
         passes, fails = checks
-        return passes / (passes + fails) if passes + fails else 0.0
+        return passes / (passes + fails) if passes + fails else None
     if threshold.metric in COUNTERS:
         count = metrics.counters.get(threshold.metric, 0)
         return count if threshold.stat == "count" else count / max(duration, 1e-9)
     trend = metrics.trends.get(threshold.metric)
-    return 0.0 if trend is None else trend.stat(threshold.stat)
+    if trend is None or not trend.count:
+        return 0 if threshold.stat == "count" else None
+    return trend.stat(threshold.stat)
 
 
 def evaluate(
@@ -137,7 +144,8 @@ def evaluate(
     for threshold in thresholds:
         metrics = series.select(dict(threshold.tags))
         actual = _value(threshold, metrics, checks, duration)
-        results.append(ThresholdResult(threshold, actual, _OPERATORS[threshold.op](actual, threshold.bound)))
+        passed = actual is not None and _OPERATORS[threshold.op](actual, threshold.bound)
+        results.append(ThresholdResult(threshold, actual, passed))
     return results
 
 
