@@ -24,7 +24,7 @@ from wsrun.events import Closed, Message, Ping, Pong
 from wsrun.model import Tls
 
 from .helpers import UNIT, run_yaml, serving
-from .hostile import Peer, hostile, silent_tcp, upgrade
+from .hostile import CONT, TEXT, Peer, frame, hostile, silent_tcp, upgrade
 
 
 def test_websockets_is_in_the_tested_range() -> None:
@@ -53,6 +53,80 @@ async def test_frames_become_events_in_arrival_order(transport: TransportName) -
     assert event == Closed(1000, "done", "server", None)
     assert conn.status == 101 and conn.headers["upgrade"].lower() == "websocket"
     assert await conn.next_event() == event  # Closed stays the last event
+
+
+async def test_a_message_whose_fragments_arrive_one_by_one(transport: TransportName) -> None:
+    """A message in 20 fragments sent 5 ms apart (websockets' own send of an async iterator) is one message."""
+
+    async def handler(ws: ServerConnection) -> None:
+        async def fragments() -> AsyncIterator[bytes]:
+            for index in range(20):
+                yield bytes([index]) * 1000
+                await asyncio.sleep(0.005)
+
+        await ws.send(fragments())
+        await ws.close()
+
+    async with serving(handler) as url:
+        conn = await open_connection(ConnectOptions(url, transport=transport))
+        try:
+            event = await asyncio.wait_for(conn.next_event(), 5 * UNIT)
+        finally:
+            await conn.abort()
+    assert event == Message(b"".join(bytes([index]) * 1000 for index in range(20)))
+
+
+#: A 4 MiB text message in which every fragment is different, so that order and loss show.
+BIG = "".join(f"{index:08d}" for index in range(2**19)).encode()
+
+
+def fragmented(data: bytes, size: int) -> bytes:
+    """The frames of one text message cut into fragments of ``size`` bytes (RFC 6455 5.4)."""
+    pieces = [data[start : start + size] for start in range(0, len(data), size)]
+    last = len(pieces) - 1
+    return b"".join(frame(TEXT if index == 0 else CONT, piece, fin=index == last) for index, piece in enumerate(pieces))
+
+
+@pytest.mark.parametrize("size", [64, 256, 2**10, 2**12, 2**14, 2**16], ids=lambda size: f"{size}B")
+async def test_any_number_of_fragments_within_max_message_size(size: int, transport: TransportName) -> None:
+    """Autobahn|Testsuite 9.3.1-9.3.6: 4 MiB in fragments of 64 B to 64 KiB (65,536 to 64 of them) is one message,
+    received at once: the message's size is bounded, not the number of its fragments."""
+    wire = fragmented(BIG, size)
+
+    async def script(peer: Peer) -> None:
+        peer.send(wire)
+        await peer.drain()
+        await peer.hold()
+
+    async with hostile(script) as url:
+        conn = await open_connection(ConnectOptions(url, max_message_size=2**23, transport=transport))
+        try:
+            event = await asyncio.wait_for(conn.next_event(), 10 * UNIT)
+        finally:
+            await conn.abort()
+    assert isinstance(event, Message) and event.data == BIG.decode()
+
+
+async def test_endless_fragments_end_in_1009(transport: TransportName) -> None:
+    """Fragments that never end, past max_message_size: the client fails the connection with 1009."""
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame(TEXT, b"x" * 1000, fin=False))
+        while True:
+            peer.send(frame(CONT, b"x" * 1000, fin=False))
+            await peer.drain()
+            await asyncio.sleep(0)
+
+    async with hostile(script) as url:
+        conn = await open_connection(
+            ConnectOptions(url, max_message_size=100_000, close_timeout=0.3, transport=transport)
+        )
+        try:
+            event = await asyncio.wait_for(conn.next_event(), 5 * UNIT)
+        finally:
+            await conn.abort()
+    assert isinstance(event, Closed) and (event.code, event.by) == (1009, "client")
+    assert event.error is not None and event.error.startswith("connection failed with 1009 (message too big)")
 
 
 async def test_our_pings_are_timed_and_bytes_counted(echo_url: str, transport: TransportName) -> None:

@@ -7,14 +7,16 @@ import io
 import os
 import socket
 import zlib
+from collections.abc import AsyncIterator
 
 import pytest
 from rich.console import Console
+from websockets.asyncio.server import ServerConnection
 
 from wsrun.report import Reporter
 from wsrun.results import RunResult, SessionResult
 
-from .helpers import UNIT, Run, run_yaml
+from .helpers import UNIT, Run, run_yaml, serving
 from .hostile import BINARY, CLOSE, CONT, PING, TEXT, Peer, close_frame, frame, hostile, silent_tcp, upgrade
 
 #: Every test here runs on each transport (conftest.py): the semantics are the same.
@@ -213,6 +215,49 @@ async def test_fragmented_message_and_frame_kinds() -> None:
     async with hostile(script) as url:
         run = await run_yaml(events(), url=url)
     assert run.logs == ["open", "ping", "message hello", "binary 0102", "close 1000 by server"]
+
+
+async def test_fragments_arriving_one_by_one_do_not_stall_the_session() -> None:
+    """A message in 20 fragments sent 5 ms apart (websockets' send of an async iterator): its rules run at once,
+    and the session ends when the server closes, long before its timeout."""
+
+    async def handler(ws: ServerConnection) -> None:
+        async def fragments() -> AsyncIterator[str]:
+            for _ in range(20):
+                yield "y" * 1000
+                await asyncio.sleep(0.005)
+
+        await ws.send(fragments())
+        await ws.close()
+
+    async with serving(handler) as url:
+        run = await run_yaml(events(timeout="10s"), url=url)
+    assert run.logs == ["open", "message " + "y" * 20_000, "close 1000 by server"]
+    assert run.result.passed and run.result.duration < 3 * UNIT
+
+
+async def test_endless_empty_fragments_are_bounded_by_the_timeout() -> None:
+    """Empty fragments that never end never reach max_message_size: the session's timeout ends them, and
+    they cost no memory."""
+    import tracemalloc
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame(TEXT, b"", fin=False))
+        while True:
+            peer.send(frame(CONT, b"", fin=False) * 1000)
+            await peer.drain()
+            await asyncio.sleep(0)
+
+    tracemalloc.start()
+    try:
+        async with hostile(script) as url:
+            run = await run_yaml(events(timeout="1s", close_timeout="300ms"), url=url)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert run.result.timed_out and run.result.duration < 4 * UNIT
+    assert run.result.metrics.counters["data_received"] > 100_000  # the fragments kept coming: 2 bytes each
+    assert peak < 4 * 2**20, f"peak {peak / 2**20:.1f} MiB"
 
 
 # -- the handshake --------------------------------------------------------------------------

@@ -8,10 +8,12 @@ once. Two transports implement it: websockets here (the default and the
 reference: its behaviour defines the semantics), and picows in
 :mod:`wsrun.picows_connection`, chosen with ``transport: picows``.
 
-Seeing incoming ping and pong frames needs a hook that is not public API in
-websockets: :class:`_Hooked` overrides ``process_event``, ``data_received``
-and ``send_data`` of ``websockets.asyncio.client.ClientConnection``. They are
-tested against the pinned range of websockets in ``pyproject.toml``.
+Seeing incoming ping and pong frames in their place among messages needs a
+hook that is not public API in websockets: :class:`_Hooked` overrides
+``process_event`` (and reassembles messages itself), ``data_received``,
+``send_data``, ``resume_writing`` and ``connection_lost`` of
+``websockets.asyncio.client.ClientConnection``. They are tested against the
+pinned range of websockets in ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from websockets.exceptions import (
     InvalidStatus,
     InvalidURI,
 )
-from websockets.frames import CLOSE_CODE_EXPLANATIONS, DATA_OPCODES, Frame, Opcode
+from websockets.frames import CLOSE_CODE_EXPLANATIONS, DATA_OPCODES, CloseCode, Frame, Opcode
 from websockets.protocol import Event as ProtocolEvent
 from websockets.protocol import State
 from websockets.uri import parse_uri
@@ -44,8 +46,10 @@ from .errors import ConnectFailed, Disconnected, UsageError
 from .events import Closed, Event, Message, Ping, Pong
 from .model import Tls, TransportName
 
-#: Bounds of a connection's own event queue (pings and pongs; data messages are bounded by websockets).
+#: Bounds of what a connection keeps for its session: events waiting (messages, pings, pongs)…
 QUEUE_HIGH, QUEUE_LOW = 4096, 1024
+#: … and the bytes of the messages among them.
+QUEUED_BYTES_HIGH = 2**20
 #: Stop reading when this much of our output (pongs) waits for the server to read it.
 WRITE_BUFFER_HIGH = 2**20
 
@@ -96,6 +100,16 @@ def close_facts(
     if received[0] in (1000, 1001):
         return Closed(received[0], received[1], "server", None)
     return Closed(received[0], received[1], "server", f"server closed the connection with {describe_close(*received)}")
+
+
+def behind(waiting: int, queued_bytes: int) -> bool:
+    """The session is behind what the server sends: stop reading, so that memory stays bounded."""
+    return waiting > QUEUE_HIGH or queued_bytes > QUEUED_BYTES_HIGH
+
+
+def caught_up(waiting: int, queued_bytes: int, write_buffer: int) -> bool:
+    """The session has caught up, and the server reads our pongs: read again."""
+    return waiting < QUEUE_LOW and queued_bytes < QUEUED_BYTES_HIGH // 4 and write_buffer <= WRITE_BUFFER_HIGH
 
 
 class _Waits(Protocol):
@@ -268,19 +282,28 @@ class _State:
         "close_timer",
         "closing_by_us",
         "events",
+        "failed",
+        "parts",
         "pings",
+        "queued_bytes",
         "reading_paused",
+        "text",
         "waiter",
     )
 
     def __init__(self) -> None:
         # One FIFO of everything that happened, so that pings and pongs keep
-        # their place among data messages.
-        self.events: deque[str | Ping | Pong] = deque()
+        # their place among data messages; None marks the end of the connection.
+        self.events: deque[Message | Ping | Pong | None] = deque()
+        self.queued_bytes = 0
         self.waiter: asyncio.Future[None] | None = None
         self.pings: dict[bytes, float] = {}
         self.bytes_received = 0
         self.bytes_sent = 0
+        # The message being reassembled: its data so far, and whether it is text.
+        self.parts: bytearray | None = None
+        self.text = False
+        self.failed = False
         self.closing_by_us = False
         self.aborted = False
         self.close_timer: asyncio.TimerHandle | None = None
@@ -288,7 +311,16 @@ class _State:
 
 
 class _Hooked(ClientConnection):
-    """ClientConnection that reports every frame, in order, and counts bytes on the wire."""
+    """ClientConnection that reports every frame, in order, reassembles messages itself, and counts bytes on the wire.
+
+    Messages are reassembled here (RFC 6455 5.4), not in websockets' Assembler:
+    the Assembler stops reading once ``max_queue`` frames wait, and a session
+    waiting for the final frame of a message in more fragments than that would
+    wait for ever; it also refuses 4,096 fragments or more. Here a message may
+    have any number of fragments: its size is bounded by ``max_message_size``
+    (the protocol checks it over the fragments), and what waits for the session
+    by :func:`behind`.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -296,32 +328,40 @@ class _Hooked(ClientConnection):
         # attributes would grow the connection's __dict__ by 1.5 KB a session.
         self.wsrun = _State()
 
-    def _wsrun_put(self, item: str | Ping | Pong) -> None:
-        self.wsrun.events.append(item)
-        if len(self.wsrun.events) > QUEUE_HIGH and self.transport.is_reading():
-            # A flood of pings or pongs (which websockets does not queue): stop reading
-            # until the session catches up, so memory stays bounded.
-            self.wsrun.reading_paused = True
+    def _wsrun_put(self, event: Message | Ping | Pong | None) -> None:
+        state = self.wsrun
+        state.events.append(event)
+        if isinstance(event, Message):
+            state.queued_bytes += len(event.data)
+        if behind(len(state.events), state.queued_bytes) and self.transport.is_reading():
+            state.reading_paused = True
             self.transport.pause_reading()
-        if self.wsrun.waiter is not None and not self.wsrun.waiter.done():
-            self.wsrun.waiter.set_result(None)
+        if state.waiter is not None and not state.waiter.done():
+            state.waiter.set_result(None)
 
-    def wsrun_taken(self) -> None:
-        """An event was taken from the queue: read again once it is short enough."""
-        if self.wsrun.reading_paused and len(self.wsrun.events) < QUEUE_LOW:
-            self.wsrun.reading_paused = False
-            # Unless websockets holds reading paused itself (its message queue is full).
-            if not self.connection_lost_waiter.done() and not self.recv_messages.paused:
+    def wsrun_taken(self, event: Message | Ping | Pong | None) -> None:
+        """An event was taken from the queue: read again once the session has caught up."""
+        state = self.wsrun
+        if isinstance(event, Message):
+            state.queued_bytes -= len(event.data)
+        if state.reading_paused and caught_up(
+            len(state.events), state.queued_bytes, self.transport.get_write_buffer_size()
+        ):
+            state.reading_paused = False
+            if not self.connection_lost_waiter.done():
                 self.transport.resume_reading()
 
     def process_event(self, event: ProtocolEvent) -> None:
-        super().process_event(event)
         if not isinstance(event, Frame) or self.response is None:
+            super().process_event(event)  # the handshake response
             return
-        if event.opcode in DATA_OPCODES or event.opcode is Opcode.CONT:
-            if event.fin:
-                self._wsrun_put("message")  # complete in the assembler; recv() returns it at once
-        elif event.opcode is Opcode.CLOSE:
+        if self.wsrun.failed:  # frames parsed in the same read as the one we failed on (RFC 6455 7.1.7)
+            return
+        if event.opcode in DATA_OPCODES:
+            self._wsrun_data(event)  # not to websockets' Assembler: see the class docstring
+            return
+        super().process_event(event)
+        if event.opcode is Opcode.CLOSE:
             self._wsrun_bound_closing()
         elif event.opcode is Opcode.PING:
             self._wsrun_put(Ping(bytes(event.data)))
@@ -336,6 +376,34 @@ class _Hooked(ClientConnection):
                     if earlier == data:
                         break
             self._wsrun_put(Pong(data, None if sent is None else time.perf_counter() - sent))
+
+    def _wsrun_data(self, frame: Frame) -> None:
+        """A data frame, already checked by the protocol (order of fragments, size, decompression): one
+        more piece of the message, or all of it (RFC 6455 5.4)."""
+        state = self.wsrun
+        if state.parts is None:
+            if frame.fin:  # the usual case: a whole message in one frame
+                self._wsrun_message(frame.data, frame.opcode is Opcode.TEXT)
+                return
+            state.parts, state.text = bytearray(), frame.opcode is Opcode.TEXT
+        # A bytearray, not a list of fragments: empty fragments cost nothing, and memory is the message's size.
+        state.parts += frame.data
+        if frame.fin:
+            data, state.parts = state.parts, None
+            self._wsrun_message(data, state.text)
+
+    def _wsrun_message(self, data: bytes | bytearray | memoryview, text: bool) -> None:
+        if not text:
+            self._wsrun_put(Message(bytes(data)))
+            return
+        try:
+            decoded = str(data, "utf-8")
+        except UnicodeDecodeError as exc:  # as websockets' recv() does (RFC 6455 8.1)
+            self.wsrun.failed = True
+            self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
+            self.send_data()
+            return
+        self._wsrun_put(Message(decoded))
 
     def _wsrun_bound_closing(self) -> None:
         """Once a close frame went either way, the TCP connection must end within close_timeout.
@@ -358,8 +426,7 @@ class _Hooked(ClientConnection):
 
     def resume_writing(self) -> None:
         super().resume_writing()
-        if self.transport.get_write_buffer_size() <= WRITE_BUFFER_HIGH:
-            self.wsrun_taken()
+        self.wsrun_taken(None)  # reading may have paused for our pongs
 
     def send_data(self) -> None:
         self.wsrun.bytes_sent += sum(len(chunk) for chunk in self.protocol.writes)
@@ -370,8 +437,9 @@ class _Hooked(ClientConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.wsrun.close_timer is not None:
             self.wsrun.close_timer.cancel()
+        self.wsrun.parts = None  # a message the connection ended in the middle of
         super().connection_lost(exc)
-        self._wsrun_put("closed")
+        self._wsrun_put(None)
 
 
 class WebsocketsConnection:
@@ -417,18 +485,12 @@ class WebsocketsConnection:
             return self._closed_event
         if not await wait_for_events(ws.wsrun, ws.loop, due):
             return None
-        item = ws.wsrun.events.popleft()
-        ws.wsrun_taken()
-        if item == "message":
-            try:
-                return Message(await ws.recv())
-            except ConnectionClosed:  # pragma: no cover - recv() drains queued messages first
-                return await self.next_event_before(due)
-        if item == "closed":
+        event = ws.wsrun.events.popleft()
+        ws.wsrun_taken(event)
+        if event is None:
             self._closed_event = self._close_facts()
             return self._closed_event
-        assert isinstance(item, (Ping, Pong))
-        return item
+        return event
 
     def _close_facts(self) -> Closed:
         ws = self._ws

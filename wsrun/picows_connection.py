@@ -48,10 +48,10 @@ from picows import (
 
 from . import deflate
 from .connection import (
-    QUEUE_HIGH,
-    QUEUE_LOW,
     WRITE_BUFFER_HIGH,
     ConnectOptions,
+    behind,
+    caught_up,
     check_ping,
     close_facts,
     close_reason_bytes,
@@ -63,15 +63,12 @@ from .events import Closed, Event, Message, Ping, Pong
 
 __all__ = ["PicowsConnection"]
 
-#: Stop reading while this much message data waits for the session.
-QUEUED_BYTES_HIGH = 2**20
 #: The most one read may take (see _Reads).
 READ_SIZE = 2**16
 #: The read buffer a connection starts with (picows' default is 16 KiB): memory for thousands of held sessions.
 READ_BUFFER_START = 2**12
-#: websockets' limits: send() waits while more than this is buffered; a message has at most this many frames.
+#: websockets' limit: send() waits while more than this is buffered.
 WRITE_LIMIT = 2**15
-MAX_FRAGMENTS = 4096
 
 # picows logs every connection at INFO, protocol errors at ERROR and exceptions in
 # our callbacks at WARNING, on children of the logger it is given; without a logging
@@ -138,7 +135,6 @@ class Listener(WSListener):
         "queued_bytes",
         "reading_paused",
         "received_close",
-        "size",
         "subprotocol",
         "text",
         "transport",
@@ -168,9 +164,9 @@ class Listener(WSListener):
         self.pings: dict[bytes, float] = {}
         self.bytes_sent = _request_size(request)
         self.bytes_received = _response_size(response)
-        # The message being reassembled: its frames, their size, text or binary, compressed or not.
-        self.parts: list[bytes] | None = None
-        self.size = 0
+        # The message being reassembled: its data so far (a bytearray, not a list of fragments: empty
+        # fragments cost nothing, and memory is the message's size), text or binary, compressed or not.
+        self.parts: bytearray | None = None
         self.text = self.compressed = False
         # Closing. picows records close frames in transport.close_handshake, except the empty one we may echo.
         self.close_sent: tuple[int, str] | None = None
@@ -188,7 +184,7 @@ class Listener(WSListener):
         self.events.append(event)
         if isinstance(event, Message):
             self.queued_bytes += len(event.data)
-        if len(self.events) > QUEUE_HIGH or self.queued_bytes > QUEUED_BYTES_HIGH:
+        if behind(len(self.events), self.queued_bytes):
             self.pause_reading()  # the session is behind: memory stays bounded
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
@@ -197,16 +193,15 @@ class Listener(WSListener):
         """An event was taken from the queue: read again once the session has caught up."""
         if isinstance(event, Message):
             self.queued_bytes -= len(event.data)
+        transport = self.transport
         if (
             self.reading_paused
-            and len(self.events) < QUEUE_LOW
-            and self.queued_bytes < QUEUED_BYTES_HIGH // 4
-            and self.transport is not None
-            and self.transport.underlying_transport.get_write_buffer_size() <= WRITE_BUFFER_HIGH
+            and transport is not None
+            and caught_up(len(self.events), self.queued_bytes, transport.underlying_transport.get_write_buffer_size())
         ):
             self.reading_paused = False
-            if not self.transport.is_disconnected:
-                self.transport.underlying_transport.resume_reading()
+            if not transport.is_disconnected:
+                transport.underlying_transport.resume_reading()
 
     def pause_reading(self) -> None:
         if not self.reading_paused and self.transport is not None and not self.transport.is_disconnected:
@@ -300,35 +295,34 @@ class Listener(WSListener):
                     self.fail(WSCloseCode.MESSAGE_TOO_BIG, _too_big(frame.payload_size, None, self.max_size))
                 self.message(frame.get_payload_as_bytes(), frame.msg_type == WSMsgType.TEXT)
                 return
-            self.parts, self.size = [], 0
+            self.parts = bytearray()
             self.text, self.compressed = frame.msg_type == WSMsgType.TEXT, bool(frame.rsv1)
-        elif len(self.parts) >= MAX_FRAGMENTS:
-            self.fail(WSCloseCode.MESSAGE_TOO_BIG, "too many fragments")
+        # Any number of fragments (as websockets' protocol, and picows): the message's size is what is bounded.
         # picows checked each frame against max_frame_size = max_message_size; the message is checked here.
-        read = None if first else self.size
+        size = len(self.parts)
+        read = None if first else size
         payload = frame.get_payload_as_bytes()
-        if self.size + len(payload) > self.max_size:
+        if size + len(payload) > self.max_size:
             self.fail(WSCloseCode.MESSAGE_TOO_BIG, _too_big(len(payload), read, self.max_size))
         if self.compressed:
             assert self.deflate is not None
             try:
-                payload = self.deflate.decompress(payload, first=first, fin=frame.fin, limit=self.max_size - self.size)
+                payload = self.deflate.decompress(payload, first=first, fin=frame.fin, limit=self.max_size - size)
             except deflate.TooBig:
                 self.fail(WSCloseCode.MESSAGE_TOO_BIG, _too_big(None, read, self.max_size))
             except deflate.DecompressionFailed as exc:
                 self.fail(WSCloseCode.PROTOCOL_ERROR, str(exc))
-        self.parts.append(payload)
-        self.size += len(payload)
+        self.parts += payload
         if frame.fin:
-            data, self.parts = b"".join(self.parts), None
+            data, self.parts = self.parts, None
             self.message(data, self.text)
 
-    def message(self, payload: bytes, text: bool) -> None:
+    def message(self, payload: bytes | bytearray, text: bool) -> None:
         if not text:
-            self.put(Message(payload))
+            self.put(Message(bytes(payload)))
             return
         try:
-            data = payload.decode()
+            data = str(payload, "utf-8")
         except UnicodeDecodeError as exc:
             self.fail(WSCloseCode.INVALID_TEXT, f"{exc.reason} at position {exc.start}")
         self.put(Message(data))
