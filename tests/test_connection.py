@@ -18,7 +18,14 @@ import websockets
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from wsrun.connection import Connection, ConnectOptions, TransportName, open_connection, tls_context
+from wsrun.connection import (
+    Connection,
+    ConnectOptions,
+    TransportName,
+    close_facts,
+    open_connection,
+    tls_context,
+)
 from wsrun.errors import ConnectFailed, UsageError
 from wsrun.events import Closed, Message, Ping, Pong
 from wsrun.model import Tls
@@ -31,6 +38,65 @@ def test_websockets_is_in_the_tested_range() -> None:
     """The hook overrides ClientConnection internals: pyproject pins websockets to >=15,<18."""
     major = int(websockets.__version__.split(".")[0])
     assert 15 <= major < 18
+
+
+FAILED_1002 = "connection failed with 1002 (protocol error): incomplete fragmented message"
+
+
+@pytest.mark.parametrize(
+    ("received", "sent", "server_first", "closing_by_us", "expected"),
+    [
+        # the server closes, we echo: one code, nothing more to say
+        ((1000, "bye"), (1000, "bye"), True, False, Closed(1000, "bye", "server", None)),
+        # the server closes, we answer with our own code: we failed the connection (Autobahn 7.1.5)
+        (
+            (1000, ""),
+            (1002, "incomplete fragmented message"),
+            True,
+            False,
+            Closed(
+                1000,
+                "",
+                "server",
+                FAILED_1002,
+                "received 1000 (OK), sent 1002 (protocol error) 'incomplete fragmented message'",
+            ),
+        ),
+        # we close, the server answers with another code: in order, no error
+        (
+            (4000, "other"),
+            (1000, ""),
+            False,
+            True,
+            Closed(4000, "other", "client", None, "sent 1000 (OK), received 4000 (application-defined) 'other'"),
+        ),
+        # we fail the connection, the server never answers
+        (
+            None,
+            (1009, "too big"),
+            False,
+            False,
+            Closed(
+                1009,
+                "too big",
+                "client",
+                "connection failed with 1009 (message too big): too big",
+                "sent 1009 (message too big) 'too big', received none",
+            ),
+        ),
+        # TCP dropped without any close frame
+        (None, None, False, False, Closed(1006, "", "server", "connection dropped without a close frame (1006)")),
+    ],
+)
+def test_close_facts_follow_the_close_frames_each_way(
+    received: tuple[int, str] | None,
+    sent: tuple[int, str] | None,
+    server_first: bool,
+    closing_by_us: bool,
+    expected: Closed,
+) -> None:
+    """Who closed, with which code, whether it is an error, and the close frame each way when they differ."""
+    assert close_facts(received, sent, server_first, aborted=False, closing_by_us=closing_by_us) == expected
 
 
 async def test_frames_become_events_in_arrival_order(transport: TransportName) -> None:

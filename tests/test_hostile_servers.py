@@ -489,3 +489,27 @@ async def test_empty_close_frame_is_1005_and_what_follows_is_ignored() -> None:
     ]
     assert seen == [(CLOSE, b"")]  # the answer echoes it: an empty close frame
 
+
+async def test_close_between_fragments_is_answered_with_1002_and_reported_as_such() -> None:
+    """Autobahn|Testsuite 7.1.5: a fragment, a close, a fragment. The client fails the connection with 1002
+    (the message is incomplete): an error, and the report shows the close frame each way."""
+    seen: list[tuple[int, bytes]] = []
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame(TEXT, b"frag", fin=False))
+        peer.send(close_frame(1000))
+        peer.send(frame(CONT, b"ment"))
+        seen.append(await peer.read_frame())
+
+    async with hostile(script) as url:
+        run = await run_yaml(events(close_timeout="300ms"), url=url)
+    assert seen == [(CLOSE, b"\x03\xea" + b"incomplete fragmented message")]
+    assert run.logs == [
+        "open",
+        "error connection failed with 1002 (protocol error): incomplete fragmented message",
+        "close 1000 by server",
+    ]
+    assert not run.result.passed
+    text = report(run.result)
+    assert "closed by server: received 1000 (OK), sent 1002 (protocol error) 'incomplete fragmented message'" in text
+    assert "✗ failed" in text

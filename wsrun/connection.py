@@ -84,22 +84,44 @@ def close_facts(
 ) -> Closed:
     """How the connection ended (RFC 6455 section 7), in the user's words, from the close frames
     received and sent (code, reason), which came first, and who started closing: both transports' rules."""
+    handshake = close_handshake(received, sent, server_first)
     if aborted:  # we dropped it ourselves (timeout, Ctrl-C): not the server's fault
         frame = received or sent
-        return Closed(frame[0] if frame else 1006, frame[1] if frame else "", "client", None)
+        return Closed(frame[0] if frame else 1006, frame[1] if frame else "", "client", None, handshake)
     if sent is not None and not server_first and not closing_by_us:
         # We failed the connection because of what the server sent (RFC 6455 7.1.7).
-        return Closed(sent[0], sent[1], "client", f"connection failed with {describe_close(*sent)}")
+        return Closed(sent[0], sent[1], "client", f"connection failed with {describe_close(*sent)}", handshake)
     if closing_by_us and not server_first:
         if received is None:
             error = "the server did not complete the closing handshake: no close frame came back (1006)"
-            return Closed(1006, "", "client", error)
-        return Closed(received[0], received[1], "client", None)
+            return Closed(1006, "", "client", error, handshake)
+        return Closed(received[0], received[1], "client", None, handshake)
     if received is None:
-        return Closed(1006, "", "server", "connection dropped without a close frame (1006)")
+        return Closed(1006, "", "server", "connection dropped without a close frame (1006)", handshake)
+    if sent is not None and sent != received:
+        # The server closed, and we answered with a close frame of our own instead of its echo: we failed
+        # the connection on what came before (a message left incomplete by the close, say: 1002).
+        return Closed(received[0], received[1], "server", f"connection failed with {describe_close(*sent)}", handshake)
     if received[0] in (1000, 1001):
-        return Closed(received[0], received[1], "server", None)
-    return Closed(received[0], received[1], "server", f"server closed the connection with {describe_close(*received)}")
+        return Closed(received[0], received[1], "server", None, handshake)
+    error = f"server closed the connection with {describe_close(*received)}"
+    return Closed(received[0], received[1], "server", error, handshake)
+
+
+def close_handshake(received: tuple[int, str] | None, sent: tuple[int, str] | None, server_first: bool) -> str | None:
+    """The close frame each way, in the order they went, when they are not one code echoed:
+    ``received 1000 (OK), sent 1002 (protocol error) 'incomplete fragmented message'``."""
+    if (received is None and sent is None) or (received is not None and sent is not None and received[0] == sent[0]):
+        return None
+
+    def said(frame: tuple[int, str] | None) -> str:
+        if frame is None:
+            return "none"
+        text = describe_close(frame[0], "")
+        return f"{text} {frame[1]!r}" if frame[1] else text
+
+    parts = [f"received {said(received)}", f"sent {said(sent)}"]
+    return ", ".join(parts if server_first or sent is None else reversed(parts))
 
 
 def behind(waiting: int, queued_bytes: int) -> bool:

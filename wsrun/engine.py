@@ -297,6 +297,7 @@ class Session(Actions):
         result = self.result
         result.close_code, result.closed_by = event.code, event.by
         result.close_reason = self.plan.mask(event.reason) if self.plan.mask else event.reason
+        result.close_handshake = event.handshake and self.plan.mask(event.handshake)
         if event.by == "server" or event.error is None:  # the server's close frame, or its answer to ours
             self._record.frame("received", "close", describe_close(event.code, event.reason))
         if event.error is not None:
@@ -350,6 +351,7 @@ class Session(Actions):
                         result = self.result
                         result.close_code, result.closed_by = event.code, event.by
                         result.close_reason = self.plan.mask(event.reason)
+                        result.close_handshake = event.handshake and self.plan.mask(event.handshake)
         except TimeoutError:
             self._record.log(
                 f"the session did not end within {grace:g}s after its deadline; connection dropped", "note"

@@ -36,15 +36,21 @@ class Pong:
 class Closed:
     """The connection is closed (TCP included); always the last event.
 
-    ``error`` is set when the close was not a normal one: the server closed
-    with a code other than 1000/1001, the TCP connection dropped without a
-    close frame (1006), or the client failed the connection on a protocol error.
+    ``code`` and ``reason`` are those of the close frame of the side that
+    closed (``by``), or 1006 when there was none. ``error`` is set when the
+    close was not a normal one: the server closed with a code other than
+    1000/1001, the TCP connection dropped without a close frame (1006), or the
+    client failed the connection on a protocol error (also after the server's
+    close frame). ``handshake`` says which close frame went each way, in order,
+    unless it was one code and its echo: ``received 1000 (OK), sent 1002
+    (protocol error) 'incomplete fragmented message'``.
     """
 
     code: int
     reason: str
     by: Literal["client", "server"]
     error: str | None
+    handshake: str | None = None
 
 
 Event = Message | Ping | Pong | Closed

@@ -485,7 +485,9 @@ class PicowsConnection:
         received = sent = None
         server_first = False
         if handshake is not None:
-            if handshake.recv is not None:  # an empty close frame is recorded as code 0
+            # picows records a close frame that came after we failed the connection, which we did not
+            # read (RFC 6455 7.1.7), as websockets does not; an empty close frame is recorded as code 0.
+            if handshake.recv is not None and listener.received_close:
                 received = (handshake.recv.code.value or 1005, handshake.recv.reason or "")
                 server_first = handshake.recv_then_sent
             if handshake.sent is not None:

@@ -158,7 +158,8 @@ class Reporter:
         if result.sessions == 1 and sample is not None:
             if sample.close_code is not None:
                 reason = f" {sample.close_reason!r}" if sample.close_reason else ""
-                out.print(f"  closed by {sample.closed_by}: {sample.close_code}{escape(printable(reason))}")
+                shown = sample.close_handshake or f"{sample.close_code}{reason}"
+                out.print(f"  closed by {sample.closed_by}: {escape(printable(shown))}")
             for error in sample.errors:
                 out.print(f"  [red]error at {error.at:.3f}s: {escape(printable(error.text))}[/red]")
         elif result.errors:

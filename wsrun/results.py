@@ -85,6 +85,7 @@ class SessionResult:
     close_code: int | None = None
     close_reason: str | None = None
     closed_by: str | None = None
+    close_handshake: str | None = None  # the close frame each way, when not one code and its echo
     errors: list[LogLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     logs: list[LogLine] = field(default_factory=list)
