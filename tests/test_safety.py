@@ -6,6 +6,7 @@ import io
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -141,3 +142,45 @@ def test_dotted_names_read_data_never_attributes() -> None:
     assert dig({"a": {"b": [10, 20]}}, ["a", "b", "1"]) == 20
     assert dig("text", ["__class__"]) is MISSING
     assert dig({"a": 1}, ["__class__", "__init__"]) is MISSING
+
+
+@pytest.mark.usefixtures("transport")
+async def test_what_a_session_keeps_is_bounded_whatever_the_messages() -> None:
+    """Log lines of 512 kB messages, their frames and a reason quoting one are cut once masked;
+    a session keeps its last LOG_LINES log lines (each line was kept whole: GBs in seconds)."""
+    from wsrun.record import FRAME_TEXT, LINE_TEXT, LOG_LINES, REASON_TEXT
+
+    from .helpers import serving
+
+    big = "x" * 500_000
+
+    async def handler(ws: Any) -> None:
+        for _ in range(8):
+            await ws.send(big + TOKEN)
+        for number in range(LOG_LINES + 200):
+            await ws.send(str(number))
+        await ws.send("done")
+        await ws.wait_closed()
+
+    async with serving(handler) as url:
+        run = await run_yaml(
+            """
+            url: ws://x
+            vars: {token: s3cr3t-T0ken}
+            secrets: [token]
+            rules:
+              - on: message
+                do:
+                  - log: "Received message: {{ message }}"
+                  - {check: {name: short, that: message, matches: "^.{0,10}$"}}
+              - {on: message, when: {that: message, equals: done}, do: [close]}
+            """,
+            url=url,
+        )
+    result = run.result
+    assert run.result.closed_by == "client"
+    assert len(result.logs) == LOG_LINES and result.logs[-1].text == "Received message: done"
+    assert all(len(line.text) <= LINE_TEXT for line in run.lines)
+    assert run.lines[0].text.endswith("…") and TOKEN not in "".join(line.text for line in run.lines)
+    assert all(len(frame.text) <= FRAME_TEXT for frame in result.transcript)
+    assert 0 < len(result.checks["short"].reason) <= REASON_TEXT

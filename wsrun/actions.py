@@ -167,7 +167,7 @@ class Actions:
                 raise _Skipped(f"store skipped: {action.store.from_} is not set")
             self._stored[action.store.as_] = value
             if action.store.as_ in self.scenario.secrets:
-                self._record.hide(text_of(value))
+                self._record.hide(value)
 
     async def _close(self, code: int, reason: str) -> None:
         """Send our close frame and wait for the closing handshake; from now on no rule fires."""

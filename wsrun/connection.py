@@ -173,7 +173,10 @@ def check_ping(data: bytes, waiting: Container[bytes]) -> None:
     if len(data) > 125:
         raise ValueError(f"a ping payload is at most 125 bytes (RFC 6455 5.5), this one is {len(data)}")
     if data in waiting:
-        raise ValueError(f"a ping with payload {data!r} is still waiting for its pong")
+        # The payload as the scenario wrote it (text), not as a bytes literal: the secrets' mask knows text.
+        raise ValueError(
+            f"a ping with payload {data.decode(errors='backslashreplace')!r} is still waiting for its pong"
+        )
 
 
 def close_reason_bytes(reason: str) -> bytes:

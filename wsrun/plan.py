@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from websockets.headers import build_authorization_basic
+from websockets.uri import parse_uri
 
 from .connection import ConnectOptions, TransportName, check_url, missing_transport, tls_context
 from .errors import TemplateError, UsageError
@@ -20,7 +22,7 @@ from .masking import Mask
 from .model import Scenario
 from .namespace import all_conditions, declared_trends, look_up
 from .schemas import check_schema
-from .templates import render, text_of
+from .templates import render
 from .thresholds import Threshold, parse_all
 
 __all__ = ["Plan", "prepare"]
@@ -130,6 +132,14 @@ def load_schemas(scenario: Scenario, file: str) -> dict[str, Any]:
     return schemas
 
 
+def _mask_derived(mask: Mask, url: str) -> None:
+    """A value derived from a secret is a secret: the ``Authorization: Basic`` credentials
+    built from a URL's ``user:password@`` (RFC 7617) when either holds one."""
+    user_info = parse_uri(url).user_info
+    if user_info is not None and any(mask(part) != part for part in user_info):
+        mask.add(build_authorization_basic(*user_info).removeprefix("Basic "))
+
+
 def _resolve(
     scenario: Scenario,
     file: str,
@@ -166,7 +176,7 @@ def _resolve(
 
     for name in scenario.secrets:
         if name in variables:
-            mask.add(text_of(variables[name]))
+            mask.add_value(variables[name])
     target = inputs.url if inputs.url is not None else resolve("url", scenario.url)
     if inputs.relocate is not None:
         target = inputs.relocate(target)
@@ -174,6 +184,7 @@ def _resolve(
         check_url(target)
     except UsageError as exc:
         raise UsageError(mask(str(exc))) from None
+    _mask_derived(mask, target)
     if scenario.tls is not None and not target.startswith("wss://"):
         raise UsageError(f"{file}: tls: applies only to wss:// URLs, and the URL is {mask(target)}")
     headers = {name: resolve(f"headers.{name}", value) for name, value in scenario.headers.items()}

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from .conditions import Outcome
 from .masking import Mask
@@ -18,7 +19,17 @@ from .metrics import Trend
 from .model import Check, CheckAction, Expect, ExpectOptions, Request, RequestOptions, Scenario
 from .results import CheckResult, Frame, LogLine, SessionResult
 
-__all__ = ["EXCERPT", "LogSink", "Recorder", "SampleSink", "cut", "fan_out"]
+__all__ = [
+    "EXCERPT",
+    "FRAME_TEXT",
+    "LINE_TEXT",
+    "LOG_LINES",
+    "REASON_TEXT",
+    "LogSink",
+    "Recorder",
+    "SampleSink",
+    "fan_out",
+]
 
 LogSink = Callable[[LogLine], None]
 #: Receives every metric sample as it is recorded (for --out ndjson): metric, value, tags.
@@ -26,6 +37,15 @@ SampleSink = Callable[[str, float, dict[str, str]], None]
 
 #: Frames shown with a failed expectation.
 EXCERPT = 12
+# What a session keeps is bounded, whatever the messages: each text is masked, then cut to
+#: characters of a frame's text in the transcript,
+FRAME_TEXT = 120
+#: of a log or error line (printed as kept),
+LINE_TEXT = 2000
+#: of a check's failure reason;
+REASON_TEXT = 400
+#: and the log lines a session keeps for the reports (the latest; all are printed as they happen).
+LOG_LINES = 1000
 
 
 def fan_out(*sinks: SampleSink | None) -> SampleSink | None:
@@ -39,10 +59,6 @@ def fan_out(*sinks: SampleSink | None) -> SampleSink | None:
             sink(metric, value, tags)
 
     return sample
-
-
-def cut(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Recorder:
@@ -71,8 +87,14 @@ class Recorder:
     def log(self, text: str, kind: str = "log") -> None:
         result = self.result
         who = (result.vu, result.iteration) if self._name_lines else None
-        line = LogLine(self.now(), self.mask(text), kind, who)  # type: ignore[arg-type]
-        (result.errors if kind == "error" else result.logs).append(line)
+        text = self.mask.cut(text, LINE_TEXT)
+        line = LogLine(self.now(), text, kind, who)  # type: ignore[arg-type]
+        if kind == "error":
+            result.errors.append(line)
+        else:
+            if len(result.logs) >= LOG_LINES:
+                del result.logs[0]
+            result.logs.append(line)
         if self._on_log is not None:
             self._on_log(line)
 
@@ -93,23 +115,28 @@ class Recorder:
 
     def frame(self, direction: str, kind: str, data: str | bytes, suffix: str = "") -> None:
         """Record a frame in the transcript: masked first, then cut (a secret is never half shown)."""
-        text = data if isinstance(data, str) else f"<{len(data)} bytes: {data.hex()}>"
-        if self.mask:
-            text = self.mask(text)
-        self.result.transcript.append(Frame(self.now(), direction, kind, cut(text) + suffix))  # type: ignore[arg-type]
+        if isinstance(data, str):
+            text = data
+        else:  # the hex of as many bytes as can be shown, and of what masking needs to see beyond
+            shown = data if self.mask else data[:FRAME_TEXT]
+            text = f"<{len(data)} bytes: {shown.hex()}{'…' if len(shown) < len(data) else ''}>"
+        text = self.mask.cut(text, FRAME_TEXT)
+        self.result.transcript.append(Frame(self.now(), direction, kind, text + suffix))  # type: ignore[arg-type]
 
-    def hide(self, secret: str) -> None:
-        """Mask a secret learnt during the session, also in what was already recorded."""
+    def hide(self, secret: Any) -> None:
+        """Mask a secret learnt during the session (a structured one: see Mask.add_value), also in
+        what was already recorded, where a cut made before may have left it half shown."""
         mask, result = self.mask, self.result
-        mask.add(secret)
+        mask.add_value(secret)
+        edge = mask.edge
         result.transcript = deque(
-            (replace(frame, text=mask(frame.text)) for frame in result.transcript), maxlen=result.transcript.maxlen
+            (replace(frame, text=edge(frame.text)) for frame in result.transcript), maxlen=result.transcript.maxlen
         )
-        result.logs = [replace(line, text=mask(line.text)) for line in result.logs]
-        result.errors = [replace(line, text=mask(line.text)) for line in result.errors]
+        result.logs = [replace(line, text=edge(line.text)) for line in result.logs]
+        result.errors = [replace(line, text=edge(line.text)) for line in result.errors]
         for check in result.checks.values():
-            check.reason = mask(check.reason)
-            check.excerpt = [replace(frame, text=mask(frame.text)) for frame in check.excerpt]
+            check.reason = edge(check.reason, every=True)
+            check.excerpt = [replace(frame, text=edge(frame.text)) for frame in check.excerpt]
 
     # -- checks and expectations ----------------------------------------------------------------
 
@@ -135,10 +162,12 @@ class Recorder:
 
     def outcome(self, name: str, where: str, outcome: Outcome, excerpt_since: float | None = None) -> None:
         """A check's or an expectation's outcome; a first failure may keep the frames since a time."""
-        reason = self.mask(outcome.reason) if outcome.reason else ""
         tally = self.result.checks[name]
         first_failure = not outcome.passed and not tally.reason
-        tally.record(outcome.passed, cut(reason, 400), self.now(), where)
+        # Only a first failure's reason is kept. The values in it were cut before masking
+        # (conditions.show): each cut is masked at its edge too.
+        reason = self.mask.cut(self.mask.edge(outcome.reason, every=True), REASON_TEXT) if first_failure else ""
+        tally.record(outcome.passed, reason, self.now(), where)
         self._evaluated.add(where)
         if first_failure and excerpt_since is not None:
             tally.excerpt = [frame for frame in self.result.transcript if frame.at >= excerpt_since][-EXCERPT:]
