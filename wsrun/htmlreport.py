@@ -17,7 +17,7 @@ from . import __version__
 from .charts import LANE_INDEX, LANES, histogram, lane, per_second_bars, scatter, timeline
 from .metrics import COUNTERS, DEFAULT_TREND_STATS, TRENDS, Trend
 from .results import CheckResult, Frame, RunResult, SessionResult
-from .text import ARROWS, format_bytes, format_ms, html_text, threshold_value
+from .text import ARROWS, format_bytes, format_ms, html_text, rate_of, threshold_value
 
 __all__ = ["render_html"]
 
@@ -100,8 +100,9 @@ def _notices(result: RunResult) -> str:
             for text, count in result.errors.most_common(10)
         )
         more = f"<li class='muted'>… and {len(result.errors) - 10} other kinds</li>" if len(result.errors) > 10 else ""
+        # Errors decide the verdict only in a scenario without checks: drawn as a failure only then.
         parts.append(
-            f'<div class="note fail"><b>{total:,} errors in {result.failed_sessions:,} of {result.sessions:,} '
+            f'<div class="note {"warn" if result.has_checks else "fail"}"><b>{total:,} errors in {result.failed_sessions:,} of {result.sessions:,} '
             f"sessions</b><ul>{items}{more}</ul></div>"
         )
     return "".join(parts)
@@ -155,7 +156,7 @@ def _thresholds(result: RunResult) -> str:
 
 def _metrics(result: RunResult) -> str:
     """k6's summary: trends with their statistics, counters with their rates."""
-    metrics, seconds = result.series.select(), max(result.duration, 1e-9)
+    metrics = result.series.select()
     trends = [(name, trend) for name, trend in sorted(metrics.trends.items()) if trend.count]
     head = "".join(f'<th class="num">{stat}</th>' for stat in DEFAULT_TREND_STATS)
     trend_rows = "".join(
@@ -173,11 +174,8 @@ def _metrics(result: RunResult) -> str:
             f'<td class="num">{100 * passes / (passes + fails):.2f}%</td></tr>'
         )
     for name, count in sorted(metrics.counters.items()):
-        total, rate = (
-            (format_bytes(count), format_bytes(count / seconds) + "/s")
-            if name.startswith("data_")
-            else (f"{count:,.0f}", f"{count / seconds:,.2f}/s")
-        )
+        data = name.startswith("data_")
+        total, rate = format_bytes(count) if data else f"{count:,.0f}", rate_of(count, result.duration, bytes_=data)
         counter_rows.append(
             f'<tr><td class="mono" title="{html_text(COUNTERS.get(name, ""))}">{html_text(name)}</td>'
             f'<td class="num">{total}</td><td class="num">{rate}</td></tr>'

@@ -50,7 +50,7 @@ from datetime import UTC, datetime, timedelta
 
 from .metrics import COUNTERS
 from .results import CheckResult, Frame, RunResult, SessionResult
-from .text import NO_SAMPLES, frame_text, printable
+from .text import NO_SAMPLES, format_count, frame_text, printable
 from .thresholds import RATES, ThresholdResult
 
 __all__ = ["classname", "junit_xml"]
@@ -156,8 +156,8 @@ def _actual(outcome: ThresholdResult) -> str:
     if threshold.metric in RATES:
         return f"{actual:.4f}"
     if threshold.metric in COUNTERS:
-        return f"{actual:g}/s" if threshold.stat == "rate" else f"{actual:g}"
-    return f"{actual:g}" if threshold.stat == "count" else f"{actual:g}ms"
+        return f"{actual:.2f}/s" if threshold.stat == "rate" else format_count(actual)
+    return format_count(actual) if threshold.stat == "count" else f"{actual:.2f}ms"
 
 
 def _threshold_case(suite: ET.Element, result: RunResult, outcome: ThresholdResult, name: str) -> None:

@@ -116,7 +116,13 @@ class FailureRepr(TerminalRepr):
 
 
 def gist(result: RunResult) -> str:
-    """Why a run failed, in one line: its first failed check, else threshold, else error."""
+    """Why a run failed, in one line (made printable): its first failed check, else threshold, else error."""
+    from .text import printable
+
+    return printable(_gist(result))
+
+
+def _gist(result: RunResult) -> str:
     failed = [check for check in result.checks.values() if check.fails]
     if result.errors and result.sample is not None and result.sample.status is None:
         # The connection never opened (refused, say): the cause, not the checks it left unmet.

@@ -88,7 +88,7 @@ class Recorder:
         result = self.result
         who = (result.vu, result.iteration) if self._name_lines else None
         text = self.mask.cut(text, LINE_TEXT)
-        line = LogLine(self.now(), text, kind, who)  # type: ignore[arg-type]
+        line = LogLine(self.now(), text, kind, who, decides=not result.has_checks)  # type: ignore[arg-type]
         if kind == "error":
             result.errors.append(line)
         else:

@@ -3,6 +3,10 @@ The report: the only module that imports rich.
 
 Log lines as they happen, then per scenario the checks with ✓/✗, the reason
 for each failure with a short transcript, and k6's metrics summary.
+
+Text from a file or a server is never read as rich markup: lines are assembled
+from ``Text`` parts, that text made printable (``_out``), so ``exp \\[ name``
+prints as written and no escape sequence reaches the terminal.
 """
 
 from __future__ import annotations
@@ -13,13 +17,22 @@ from collections.abc import Callable, Sequence
 
 from rich.console import Console
 from rich.live import Live
-from rich.markup import escape
 from rich.text import Text
 
 from .load import Load
 from .metrics import DEFAULT_TREND_STATS, TRENDS
 from .results import Frame, LogLine, RunResult, SessionResult
-from .text import NO_SAMPLES, format_bytes, format_ms, frame_head, plural, printable, threshold_value
+from .text import (
+    NO_SAMPLES,
+    format_bytes,
+    format_count,
+    format_ms,
+    frame_head,
+    plural,
+    printable,
+    rate_of,
+    threshold_value,
+)
 from .thresholds import ThresholdResult, parse_metric
 
 __all__ = ["Reporter"]
@@ -27,6 +40,22 @@ __all__ = ["Reporter"]
 TRANSCRIPT_SHOWN = 20
 ERRORS_SHOWN = 10
 PROGRESS_AFTER = 2.0  # seconds: runs shorter than this show no live display
+
+
+Part = str | tuple[str, str]
+
+
+def _out(text: object, style: str = "") -> tuple[str, str]:
+    """Text from a file or a server, as one part of a line: printable, never markup."""
+    return printable(str(text)), style
+
+
+def _line(*parts: Part | Text) -> Text:
+    return Text.assemble(*parts)
+
+
+def _mark(passed: bool) -> tuple[str, str]:
+    return ("✓", "green") if passed else ("✗", "red")
 
 
 class Reporter:
@@ -53,14 +82,16 @@ class Reporter:
         if self.quiet:
             return
         who = f" vu {line.session[0]} #{line.session[1]}" if line.session is not None else ""
-        source = f"{escape(line.source)} " if line.source is not None else ""
-        stamp = f"[dim]{source}\\[{line.at:8.3f}s{who}][/dim]"
+        source = f"{printable(line.source)} " if line.source is not None else ""
+        stamp = (f"{source}[{line.at:8.3f}s{who}]", "dim")
         if line.kind == "error":
-            self.console.print(f"{stamp} [red]✗ {escape(printable(line.text))}[/red]")
+            # An error decides nothing in a scenario with checks: no failure mark then.
+            mark, style = ("✗", "red") if line.decides else ("•", "yellow")
+            self.console.print(_line(stamp, " ", _out(f"{mark} {line.text}", style)))
         elif line.kind == "note":
-            self.console.print(f"{stamp} [yellow]{escape(printable(line.text))}[/yellow]")
+            self.console.print(_line(stamp, " ", _out(line.text, "yellow")))
         else:
-            self.console.print(f"{stamp} {escape(printable(line.text))}")
+            self.console.print(_line(stamp, " ", _out(line.text)))
 
     def progress(self, figures: Callable[[], tuple[int, int, int, int]], load: Load) -> None:
         """Start the live display of a run: on a terminal only, and not with -q; it ends with the report."""
@@ -106,13 +137,14 @@ class Reporter:
     def _line(self, result: RunResult) -> None:
         """One line of a suite: verdict, file, name, time and what failed."""
         failed_checks = sum(1 for check in result.checks.values() if check.fails)
+        what: Part
         if result.interrupted:
-            mark, what = "[yellow]-[/yellow]", "[yellow]interrupted[/yellow]"
+            mark, what = ("-", "yellow"), ("interrupted", "yellow")
         elif result.passed:
-            mark = "[green]✓[/green]"
+            mark = ("✓", "green")
             what = f"{plural(len(result.checks), 'check')} passed" if result.checks else "ended without an error"
         else:
-            mark, parts = "[red]✗[/red]", []
+            mark, parts = ("✗", "red"), []
             if failed_checks:
                 parts.append(f"{failed_checks} of {plural(len(result.checks), 'check')} failed")
             elif not result.checks_passed:
@@ -120,63 +152,85 @@ class Reporter:
             failed_thresholds = sum(1 for threshold in result.thresholds if not threshold.passed)
             if failed_thresholds:
                 parts.append(f"{plural(failed_thresholds, 'threshold')} failed")
-            what = f"[red]{', '.join(parts)}[/red]"
+            what = (", ".join(parts), "red")
         load = f" · {plural(result.sessions, 'session')}" if result.sessions != 1 else ""
         if result.transport != "websockets":
             load += f" · {result.transport}"
         self.console.print(
-            f"{mark} {escape(result.file)} [dim]· {escape(result.scenario)} · {result.duration:.2f}s{load} ·[/dim] {what}"
+            _line(
+                mark,
+                " ",
+                _out(result.file),
+                (" · ", "dim"),
+                _out(result.scenario, "dim"),
+                (f" · {result.duration:.2f}s{load} ·", "dim"),
+                " ",
+                what,
+            )
         )
 
     def _full(self, result: RunResult) -> None:
         """The report of one scenario's run: its session's details, or a load run's totals."""
         out = self.console
+        verdict: list[Part] = []
         if result.interrupted:
-            verdict = "[yellow]interrupted[/yellow]"
+            verdict.append(("interrupted", "yellow"))
         else:
-            verdict = "[green]✓ passed[/green]" if result.passed else "[red]✗ failed[/red]"
+            verdict.append(("✓ passed", "green") if result.passed else ("✗ failed", "red"))
         if result.timed_out:
-            verdict += (
-                " [yellow](timed out)[/yellow]"
-                if result.sessions == 1
-                else f" [yellow]({result.timed_out} timed out)[/yellow]"
-            )
+            timed_out = "timed out" if result.sessions == 1 else f"{result.timed_out} timed out"
+            verdict.append((f" ({timed_out})", "yellow"))
         tags = " · " + " ".join(f"{k}={v}" for k, v in result.tags.items()) if result.tags else ""
         load = f" · {result.sessions} sessions, {result.vus_max} vus max" if result.sessions != 1 else ""
         if result.stopped:
             load += f" ({result.stopped} stopped at the end)"
         out.print()
         out.print(
-            f"[bold]{escape(result.scenario)}[/bold] · {escape(result.url)} · {result.duration:.2f}s{load}{escape(tags)} · {verdict}"
+            _line(
+                _out(result.scenario, "bold"),
+                " · ",
+                _out(result.url),
+                f" · {result.duration:.2f}s{load}",
+                _out(tags),
+                " · ",
+                *verdict,
+            )
         )
-        out.print(f"  [dim]{escape(result.file)} · transport {result.transport}[/dim]")
+        out.print(_line(_out(f"  {result.file} · transport {result.transport}", "dim")))
         if result.interrupted:
-            out.print("  [yellow]interrupted (Ctrl-C): the report covers the run so far[/yellow]")
+            out.print(_line(("  interrupted (Ctrl-C): the report covers the run so far", "yellow")))
         for warning in result.warnings:
-            out.print(f"  [yellow]⚠ {escape(warning)}[/yellow]")
+            out.print(_line(_out(f"  ⚠ {warning}", "yellow")))
+        # Errors decide the verdict only in a scenario without checks: a failure mark only then.
+        colour = "yellow" if result.has_checks else "red"
         sample = result.sample
         if result.sessions == 1 and sample is not None:
             if sample.close_code is not None:
                 reason = f" {sample.close_reason!r}" if sample.close_reason else ""
                 shown = sample.close_handshake or f"{sample.close_code}{reason}"
-                out.print(f"  closed by {sample.closed_by}: {escape(printable(shown))}")
+                out.print(_line(_out(f"  closed by {sample.closed_by}: {shown}")))
             for error in sample.errors:
-                out.print(f"  [red]error at {error.at:.3f}s: {escape(printable(error.text))}[/red]")
+                out.print(_line(_out(f"  error at {error.at:.3f}s: {error.text}", colour)))
         elif result.errors:
             total = sum(result.errors.values())
-            out.print(f"  [red]{total} errors in {result.failed_sessions} of {result.sessions} sessions:[/red]")
+            out.print(_line((f"  {total} errors in {result.failed_sessions} of {result.sessions} sessions:", colour)))
             for text, count in result.errors.most_common(ERRORS_SHOWN):
-                out.print(f"    [red]{count} × {escape(printable(text))}[/red]")
+                out.print(_line(_out(f"    {count} × {text}", colour)))
             if len(result.errors) > ERRORS_SHOWN:
-                out.print(f"    [dim]… and {len(result.errors) - ERRORS_SHOWN} other kinds[/dim]")
+                out.print(_line((f"    … and {len(result.errors) - ERRORS_SHOWN} other kinds", "dim")))
         out.print()
         self._checks(result)
         if self.quiet:  # thresholds are verdicts too: shown with the checks when metrics are not
             for threshold in result.thresholds:
-                sign = "[green]✓[/green]" if threshold.passed else "[red]✗[/red]"
                 found = f"{threshold.threshold.stat}={threshold_value(threshold)}"
                 out.print(
-                    f"  {sign} threshold {escape(threshold.threshold.key)}: {escape(threshold.threshold.source)} [dim]({found})[/dim]"
+                    _line(
+                        "  ",
+                        _mark(threshold.passed),
+                        " threshold ",
+                        _out(f"{threshold.threshold.key}: {threshold.threshold.source}"),
+                        (f" ({found})", "dim"),
+                    )
                 )
         if not result.passed and sample is not None and not sample.passed:
             self._transcript(sample, result.sessions > 1)
@@ -188,20 +242,20 @@ class Reporter:
         out = self.console
         for check in result.checks.values():
             if check.fails:
-                tally = f"[dim]{check.passes} passed, {check.fails} failed[/dim]"
-                out.print(f"  [red]✗ {escape(check.name)}[/red]  {tally}")
+                tally = (f"{check.passes} passed, {check.fails} failed", "dim")
+                out.print(_line(_out(f"  ✗ {check.name}", "red"), "  ", tally))
                 at = f"at {check.failed_at:.3f}s, " if check.failed_at is not None else ""
                 who = f"vu {check.session[0]} #{check.session[1]}, " if check.session and result.sessions > 1 else ""
                 out.print(
-                    f"    [red]↳ {escape(printable(check.reason))}[/red] [dim]({who}{at}{check.where_failed})[/dim]"
+                    _line(_out(f"    ↳ {check.reason}", "red"), " ", _out(f"({who}{at}{check.where_failed})", "dim"))
                 )
                 for frame in check.excerpt:
                     out.print(_frame_line(frame, "      "))
             else:
-                count = f"  [dim]{check.passes} passed[/dim]" if check.passes > 1 else ""
-                out.print(f"  [green]✓[/green] {escape(check.name)}{count}")
+                count = ("  " + f"{check.passes} passed", "dim") if check.passes > 1 else ""
+                out.print(_line("  ", ("✓", "green"), " ", _out(check.name), count))
         if not result.checks:
-            out.print("  [dim]no checks: a session passes when it ends without an error[/dim]")
+            out.print(_line(("  no checks: a session passes when it ends without an error", "dim")))
 
     def _transcript(self, result: SessionResult, which: bool) -> None:
         frames = list(result.transcript)[-TRANSCRIPT_SHOWN:]
@@ -209,7 +263,9 @@ class Reporter:
             return
         session = f" of the first failed session (vu {result.vu} #{result.iteration})" if which else ""
         self.console.print()
-        self.console.print(f"  [bold]last {len(frames)} frames{session}[/bold] [dim](→ sent, ← received)[/dim]")
+        self.console.print(
+            _line((f"  last {len(frames)} frames{session}", "bold"), " ", ("(→ sent, ← received)", "dim"))
+        )
         for frame in frames:
             self.console.print(_frame_line(frame, "    "))
 
@@ -224,7 +280,6 @@ class Reporter:
         if passes or fails or "checks" in judged:
             rate = 100 * passes / (passes + fails) if passes + fails else 0.0
             rows.append(("checks", f"{rate:.2f}% ✓ {passes} ✗ {fails}", judged.pop("checks", [])))
-        seconds = max(result.duration, 1e-9)
         names = sorted({*metrics.counters, *metrics.trends, *judged})
         for key in names:
             name, tags = parse_metric(key, extra_trends=metrics.trends.keys())
@@ -240,25 +295,28 @@ class Reporter:
                 )
             else:
                 count = selected.counters.get(name, 0)
-                if name.startswith("data_"):
-                    value = f"{format_bytes(count)} {format_bytes(count / seconds)}/s"
-                else:
-                    value = f"{count:g} {count / seconds:.2f}/s"
+                value = rate_of(count, result.duration, bytes_=name.startswith("data_"))
+                value = f"{format_bytes(count) if name.startswith('data_') else format_count(count)} {value}"
             rows.append((key, value, judged.get(key, [])))
         width = max(len(name) for name, _, _ in rows) + 8
         for name, value, thresholds in rows:
-            mark = (
-                ("[green]✓[/green] " if all(t.passed for t in thresholds) else "[red]✗[/red] ") if thresholds else "  "
-            )
-            self.console.print(f"{mark}{escape(name)} [dim]{'.' * (width - len(name))}:[/dim] {escape(value)}")
+            mark: Part = _mark(all(t.passed for t in thresholds)) if thresholds else " "
+            self.console.print(_line(mark, " ", _out(name), (f" {'.' * (width - len(name))}:", "dim"), " ", value))
             for threshold in thresholds:
-                sign = "[green]✓[/green]" if threshold.passed else "[red]✗[/red]"
                 stat = threshold.threshold.stat
                 actual = threshold_value(threshold)
-                self.console.print(f"    {sign} {escape(threshold.threshold.source)} [dim]({stat}={actual})[/dim]")
+                self.console.print(
+                    _line(
+                        "    ",
+                        _mark(threshold.passed),
+                        " ",
+                        _out(threshold.threshold.source),
+                        (f" ({stat}={actual})", "dim"),
+                    )
+                )
 
     def hard_stop(self) -> None:
-        self.console.print("[yellow]stopped at once (second Ctrl-C): the running scenario has no report[/yellow]")
+        self.console.print(_line(("stopped at once (second Ctrl-C): the running scenario has no report", "yellow")))
 
     def totals(self, results: Sequence[RunResult], skipped: int = 0) -> None:
         """The end of a suite: each failed scenario's report in full, then one closing line."""
@@ -279,18 +337,16 @@ class Reporter:
             counts.append(f"{len(interrupted)} interrupted")
         if skipped:
             counts.append(f"{skipped} not run")
-        self.console.print(f"[{colour}]{plural(len(results) + skipped, 'scenario')}: {', '.join(counts)}[/{colour}]")
+        self.console.print(_line((f"{plural(len(results) + skipped, 'scenario')}: {', '.join(counts)}", colour)))
         for result in failed:
-            self.console.print(f"  [red]✗ {escape(result.file)}[/red]")
+            self.console.print(_line(_out(f"  ✗ {result.file}", "red")))
         for result in interrupted:
-            self.console.print(f"  [yellow]- {escape(result.file)} (interrupted)[/yellow]")
+            self.console.print(_line(_out(f"  - {result.file} (interrupted)", "yellow")))
 
 
 def _frame_line(frame: Frame, indent: str) -> Text:
     """One frame of a transcript: when, which way, what kind, and its text (escaped)."""
-    line = Text(indent + frame_head(frame), style="dim")
-    line.append(printable(frame.text))
-    return line
+    return _line((indent + frame_head(frame), "dim"), _out(frame.text))
 
 
 def _isatty(console: Console) -> bool:

@@ -57,6 +57,8 @@ class LogLine:
     kind: Literal["log", "error", "note"] = "log"
     session: tuple[int, int] | None = None  # (vu, iteration), in a load run
     source: str | None = None  # the scenario file, in a suite of several
+    #: An error that decides the verdict: in a scenario without checks (else the checks do).
+    decides: bool = True
 
 
 @dataclass(slots=True)

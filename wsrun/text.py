@@ -14,21 +14,24 @@ from .thresholds import ThresholdResult
 __all__ = [
     "ARROWS",
     "format_bytes",
+    "format_count",
     "format_ms",
     "frame_head",
     "frame_text",
     "html_text",
     "plural",
     "printable",
+    "rate_of",
     "threshold_value",
 ]
 
 #: Which way a frame went, as the reports show it.
 ARROWS = {"sent": "→", "received": "←", "local": "·"}
 
-# Control characters, and what XML 1.0 cannot hold at all (section 2.2, Char:
-# lone surrogates, U+FFFE, U+FFFF).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Control characters; bidi controls, which reorder what follows them (Unicode TR9: the
+# embeddings, overrides and isolates, the marks) and line separators; and what XML 1.0
+# cannot hold at all (section 2.2, Char: lone surrogates, U+FFFE, U+FFFF).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -38,10 +41,10 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def printable(text: str) -> str:
-    """One line of text with control characters made visible: ``\\n``, ``\\x1b``, ``\\ud800``.
+    """One line of text with control characters made visible: ``\\n``, ``\\x1b``, ``\\u202e``, ``\\ud800``.
 
-    A server must not be able to recolour or rewrite the report with escape
-    sequences, nor make an XML report unreadable.
+    A server or a file must not be able to recolour, reorder or rewrite the report
+    with escape sequences or bidi controls, nor make an XML report unreadable.
     """
     return _UNSAFE.sub(_escape, text)
 
@@ -85,6 +88,23 @@ def format_bytes(count: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def format_count(count: float) -> str:
+    """A count as k6 prints it: the integer (never ``1.234e+06``); a fraction keeps 2 decimals."""
+    return f"{count:.0f}" if float(count).is_integer() else f"{count:.2f}"
+
+
+#: Runs shorter than this show no rate per second: over a few milliseconds one event
+#: would read as hundreds a second.
+RATE_FROM = 1.0
+
+
+def rate_of(count: float, seconds: float, *, bytes_: bool = False) -> str:
+    """A counter's rate over a run, ``12.34/s`` (``1.2 kB/s``), or ``-`` for a run shorter than RATE_FROM."""
+    if seconds < RATE_FROM:
+        return "-"
+    return f"{format_bytes(count / seconds)}/s" if bytes_ else f"{count / seconds:,.2f}/s"
+
+
 def plural(count: int, word: str) -> str:
     """``1 check``, ``2 checks``: a count with its noun."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
@@ -105,4 +125,4 @@ def threshold_value(result: ThresholdResult) -> str:
         return f"{actual:,.2f}/s"
     if threshold.stat != "count" and threshold.metric not in COUNTERS:  # a trend, built in or declared
         return format_ms(actual)
-    return format_bytes(actual) if threshold.metric.startswith("data_") else f"{actual:,.0f}"
+    return format_bytes(actual) if threshold.metric.startswith("data_") else format_count(actual)
