@@ -9,6 +9,7 @@ import html
 import io
 import json
 import os
+import queue
 import re
 import tempfile
 import textwrap
@@ -30,7 +31,9 @@ from wsrun.results import RunResult, SessionResult
 from wsrun.server import running, url_of
 from wsrun.text import html_text, printable
 
-from .helpers import run_yaml, serving
+from .helpers import UNIT, run_yaml, serving
+
+pytest_plugins = ["pytester"]
 
 #: A JSON Web Token, 253 characters long.
 JWT = (
@@ -176,7 +179,9 @@ async def test_each_string_of_a_structured_stored_secret_is_masked_also_before_t
     kept = "\n".join(line.text for line in run.result.logs)
     for secret in ("Tr0ub4dor&3", "alice-admin"):
         assert secret not in everything and secret not in kept, secret
-    assert '"password":"***"' in everything  # the compact form, recorded before the store
+    hello = next(frame.text for frame in run.result.transcript if "hello" in frame.text)
+    assert hello == '{"type":"hello","credentials":***}'  # the compact form, recorded before the store
+    assert '{"type":"again","password":"***"}' in everything
 
 
 @pytest.mark.usefixtures("transport")
@@ -227,33 +232,24 @@ async def test_a_non_ascii_ping_payload_secret_is_masked_in_the_still_waiting_er
 # -- the property: no output holds a secret, in any form --------------------------------------------
 
 
-@contextlib.contextmanager
-def server_in_a_thread() -> Iterator[str]:
+@pytest.fixture(scope="module")
+def cli_server() -> Iterator[str]:
     """The embedded test server on its own loop in a thread, for runs of the command line."""
-    started: list[str] = []
-    ready, stop = threading.Event(), threading.Event()
+    started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event, str]] = queue.Queue()
 
     async def serve() -> None:
+        stop = asyncio.Event()
         async with running() as server:
-            started.append(url_of(server))
-            ready.set()
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
+            started.put((asyncio.get_running_loop(), stop, url_of(server)))
+            await stop.wait()
 
     thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
     thread.start()
-    assert ready.wait(10)
-    try:
-        yield started[0]
-    finally:
-        stop.set()
-        thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def cli_server() -> Iterator[str]:
-    with server_in_a_thread() as url:
-        yield url
+    loop, stop, url = started.get(timeout=5 * UNIT)
+    yield url
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(timeout=5 * UNIT)
+    assert not thread.is_alive()
 
 
 SCENARIO = """
@@ -335,3 +331,32 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def test_the_pytest_report_holds_no_secret(
+    pytester: pytest.Pytester, cli_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failing *.wsrun.yaml item: pytest's report and its one-line summary show the secret as ***."""
+    secret = 'Tr0ub4dor"&3\\x/é-' + CORE
+    pytester.makefile(
+        ".wsrun.yaml",
+        leak=f"""
+        name: leak
+        url: {cli_server}/headers?key={{{{ env.QUOTED }}}}
+        vars: {{token: "{{{{ env.SECRET }}}}"}}
+        secrets: [token]
+        rules:
+          - {{on: open, do: [{{send_json: {{token: "{{{{ token }}}}"}}}}]}}
+          - {{on: message, do: [{{log: "got {{{{ message }}}}"}}]}}
+          - {{on: message, when: {{that: messages_received, at_least: 2}}, do: [close]}}
+        checks:
+          - {{name: echoed, that: message, equals: nope}}
+        """,
+    )
+    monkeypatch.setenv("SECRET", secret)
+    monkeypatch.setenv("QUOTED", quote(secret, safe=""))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--wsrun", "-rA", timeout=30 * UNIT)
+    result.assert_outcomes(failed=1)
+    text = str(result.stdout) + str(result.stderr)
+    assert MASK in text and "echoed" in text
+    assert not leaks(secret, text), leaks(secret, text)
