@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from wsrun.cli import main
+from wsrun.htmlreport import render_html
 from wsrun.junit import junit_xml
 from wsrun.metrics import Metrics
 from wsrun.report import Reporter
@@ -150,6 +151,8 @@ async def test_an_expected_application_close_draws_no_failure_mark() -> None:
     assert "✓ passed" in text and "✓ closed with 4401" in text
     assert "✗ server" not in text and "✗ failed" not in text
     assert "• server closed the connection with 4401" in text
+    page = render_html([RunResult.of(checked.result)], duration=1.0)
+    assert '<div class="note warn"><b>1 errors' in page and "<span class='bad'>1</span>" not in page
     # Without checks the error decides the verdict: then it is drawn as a failure.
     text = console_of(RunResult.of(unchecked.result)) + live(unchecked.lines)
     assert "✗ failed" in text and "✗ server closed the connection with 4401" in text
