@@ -96,6 +96,13 @@ def test_every_encoding_of_a_secret_is_masked() -> None:
         assert base64.b64encode(data).decode()[4:12] not in masked
 
 
+def test_a_secret_that_is_not_utf8_is_masked() -> None:
+    """A value from the environment with bytes that are not UTF-8 (surrogateescape) is masked, not a crash."""
+    secret = b"k\xff\xfe-key".decode("utf-8", "surrogateescape")
+    mask = Mask([secret])
+    assert mask(f"a {secret} b {b'k' + bytes([255, 254]) + b'-key'!r}") == "a *** b b'***'"
+
+
 def test_a_cut_never_shows_half_a_secret() -> None:
     """Mask first, then cut; a cut made before a secret was known is masked at its edge."""
     mask = Mask([JWT])

@@ -47,7 +47,10 @@ def _json_forms(value: str) -> set[str]:
 
 def _percent_forms(value: str) -> set[str]:
     """Percent-encoded as URL components are (all reserved, or as encodeURIComponent, or a form's ``+``)."""
-    forms = {quote(value, safe=""), quote(value, safe="/"), quote(value, safe="-_.!~*'()"), quote_plus(value, safe="")}
+    # A value from the environment may hold bytes that are not UTF-8 (surrogateescape).
+    forms = {quote(value, safe=safe, errors="surrogateescape") for safe in ("", "/", "-_.!~*'()")} | {
+        quote_plus(value, safe="", errors="surrogateescape")
+    }
     return forms | {_PERCENT.sub(lambda m: m.group().lower(), form) for form in forms}
 
 

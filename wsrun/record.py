@@ -134,6 +134,8 @@ class Recorder:
         )
         result.logs = [replace(line, text=edge(line.text)) for line in result.logs]
         result.errors = [replace(line, text=edge(line.text)) for line in result.errors]
+        if result.close_reason:
+            result.close_reason = mask(result.close_reason)
         for check in result.checks.values():
             check.reason = edge(check.reason, every=True)
             check.excerpt = [replace(frame, text=edge(frame.text)) for frame in check.excerpt]
