@@ -111,15 +111,16 @@ def test_counts_are_integers_never_scientific_notation() -> None:
     result = RunResult("s", "s.yaml", "ws://h", duration=10.0, sessions=1)
     metrics = Metrics()
     metrics.counters["ws_msgs_received"] = 1_234_567
+    metrics.trends["ws_session_duration"].add(1_500_000.5)
     result.series.add(metrics, {})
-    (threshold,) = parse_all({"ws_msgs_received": ["count < 10"]})
+    thresholds = parse_all({"ws_msgs_received": ["count < 10"], "ws_session_duration": ["max < 1"]})
     from wsrun.thresholds import evaluate
 
-    result.thresholds = evaluate([threshold], result.series, (0, 0), result.duration)
+    result.thresholds = evaluate(thresholds, result.series, (0, 0), result.duration)
     text = console_of(result)
     xml = junit_xml([result], duration=10.0)
     assert "1234567 123,456.70/s" in text and "e+06" not in text and "e+06" not in xml
-    assert "count=1234567" in xml
+    assert "count=1234567" in xml and "max=1500000.5ms" in xml
     assert format_count(3.0) == "3" and format_count(2.5) == "2.50"
 
 

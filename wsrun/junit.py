@@ -157,7 +157,8 @@ def _actual(outcome: ThresholdResult) -> str:
         return f"{actual:.4f}"
     if threshold.metric in COUNTERS:
         return f"{actual:.2f}/s" if threshold.stat == "rate" else format_count(actual)
-    return format_count(actual) if threshold.stat == "count" else f"{actual:.2f}ms"
+    # Never in scientific notation: up to 3 decimals (a microsecond), trailing zeros dropped.
+    return format_count(actual) if threshold.stat == "count" else f"{actual:.3f}".rstrip("0").rstrip(".") + "ms"
 
 
 def _threshold_case(suite: ET.Element, result: RunResult, outcome: ThresholdResult, name: str) -> None:
