@@ -103,6 +103,16 @@ def test_a_secret_that_is_not_utf8_is_masked() -> None:
     assert mask(f"a {secret} b {b'k' + bytes([255, 254]) + b'-key'!r}") == "a *** b b'***'"
 
 
+def test_a_deeply_nested_structured_secret_is_masked() -> None:
+    """A stored secret nested as deep as a server likes: each string in it is masked, nothing raises."""
+    value: Any = "deep-secret-value"
+    for _ in range(5000):
+        value = [value]
+    mask = Mask()
+    mask.add_value({"a": value, "b": "other-secret"})
+    assert mask("deep-secret-value other-secret") == "*** ***"
+
+
 def test_a_cut_never_shows_half_a_secret() -> None:
     """Mask first, then cut; a cut made before a secret was known is masked at its edge."""
     mask = Mask([JWT])

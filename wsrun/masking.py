@@ -93,14 +93,17 @@ def encodings(value: str | bytes) -> set[str]:
 
 
 def _strings(value: Any) -> list[str]:
-    """The strings inside a JSON value (not its keys)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _strings(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
-    return []
+    """The strings inside a JSON value (not its keys); without recursion, as a server chose the nesting."""
+    found, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 class Mask:
@@ -133,7 +136,10 @@ class Mask:
         if isinstance(value, (dict, list)):
             for spacing in ((",", ":"), (", ", ": ")):
                 for ascii_only in (False, True):
-                    self.add(json.dumps(value, ensure_ascii=ascii_only, separators=spacing))
+                    try:
+                        self.add(json.dumps(value, ensure_ascii=ascii_only, separators=spacing))
+                    except RecursionError:  # nested deeper than JSON can be written: its strings still are masked
+                        break
             for text in _strings(value):
                 if len(text) >= SHORTEST_PART:
                     self.add(text)
