@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from wsrun.report import Reporter
 from wsrun.results import RunResult, SessionResult
 from wsrun.templates import MISSING
 
-from .helpers import run_yaml
+from .helpers import UNIT, run_yaml
 from .test_connection import tls_echo
 
 TOKEN = "s3cr3t-T0ken"
@@ -184,3 +186,18 @@ async def test_what_a_session_keeps_is_bounded_whatever_the_messages() -> None:
     assert run.lines[0].text.endswith("…") and TOKEN not in "".join(line.text for line in run.lines)
     assert all(len(frame.text) <= FRAME_TEXT for frame in result.transcript)
     assert 0 < len(result.checks["short"].reason) <= REASON_TEXT
+
+
+def test_deep_nesting_in_a_scenario_file_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """100,000 nested brackets: a located error and exit 2 (libyaml built the nodes recursively and crashed)."""
+    path = tmp_path / "deep.yaml"
+    path.write_text("url: ws://127.0.0.1:9\nvars: {x: " + "[" * 100_000 + "]" * 100_000 + "}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "wsrun", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30 * UNIT,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr[-500:]
+    assert f"{path}:2:" in done.stderr and "nested more than 64 levels deep" in done.stderr

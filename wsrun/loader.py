@@ -18,7 +18,7 @@ from .errors import Problem, ScenarioError
 from .model import ACTION_HELP, ACTIONS, Scenario
 from .namespace import declared_trends, unknown_names
 from .thresholds import problems as threshold_problems
-from .yamlfile import Document, YamlProblem, read_yaml
+from .yamlfile import Document, FileProblem, YamlProblem, read_text, read_yaml
 
 __all__ = ["load", "load_text"]
 
@@ -162,40 +162,13 @@ def load_text(text: str, file: str = "<scenario>") -> Scenario:
     return scenario
 
 
-#: Scenario files are small; a larger file is refused before parsing.
-MAX_FILE_BYTES = 10 * 2**20
-
-
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file; the name defaults to the file's stem."""
     file = str(path)
     try:
-        if Path(path).exists() and not Path(path).is_dir() and not Path(path).is_file():
-            raise ScenarioError([Problem(file, None, None, "", "not a regular file (a pipe or a device?)")])
-        size = Path(path).stat().st_size
-        if size > MAX_FILE_BYTES and Path(path).is_file():
-            raise ScenarioError(
-                [
-                    Problem(
-                        file,
-                        None,
-                        None,
-                        "",
-                        f"the file is {size / 2**20:.0f} MiB; scenario files are limited to 10 MiB",
-                    )
-                ]
-            )
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(file, None, None, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem(file, None, None, "", "is a folder, not a scenario file")]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            [Problem(file, None, None, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
-        ) from None
-    except OSError as exc:
-        raise ScenarioError([Problem(file, None, None, "", f"cannot read: {exc.strerror}")]) from None
+        text = read_text(path)
+    except FileProblem as exc:
+        raise ScenarioError([Problem(file, None, None, "", str(exc))]) from None
     scenario = load_text(text, file)
     if not scenario.name:
         scenario = scenario.model_copy(update={"name": Path(path).stem})

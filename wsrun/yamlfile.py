@@ -11,19 +11,32 @@ Reading YAML safely: plain data only, every value located, hostile documents ref
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-__all__ = ["MAX_DEPTH", "MAX_VALUES", "Document", "YamlProblem", "read_yaml"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_VALUES",
+    "Document",
+    "FileProblem",
+    "YamlProblem",
+    "read_text",
+    "read_yaml",
+]
 
 Loc = tuple[str | int, ...]
 
 #: Limits on what a scenario document may expand to; real scenarios are far smaller.
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
+#: Scenario and schema files are small; a larger file is refused before it is read.
+MAX_FILE_BYTES = 10 * 2**20
 
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -143,8 +156,79 @@ def _problem(exc: yaml.YAMLError, text: str) -> YamlProblem:
     return YamlProblem(line, column, f"invalid YAML: {what}")
 
 
+class FileProblem(Exception):
+    """Why a file cannot be read as a scenario or schema file (the message is for the user)."""
+
+
+def read_text(path: str | os.PathLike[str], what: str = "scenario") -> str:
+    """The UTF-8 text of a regular file of at most MAX_FILE_BYTES; FileProblem otherwise.
+
+    The file is opened without blocking and checked once open (no race between
+    the check and the read): a FIFO, a device (``/dev/zero``) or a folder is
+    refused at once, and no more than the limit is ever read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FileProblem("no such file") from None
+    except IsADirectoryError:
+        raise FileProblem(f"is a folder, not a {what} file") from None
+    except OSError as exc:
+        raise FileProblem(f"cannot read: {exc.strerror}") from None
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise FileProblem(f"is a folder, not a {what} file")
+        if not stat.S_ISREG(status.st_mode):
+            raise FileProblem("not a regular file (a pipe or a device?)")
+        if status.st_size > MAX_FILE_BYTES:
+            raise FileProblem(f"the file is {status.st_size / 2**20:.0f} MiB; {what} files are limited to 10 MiB")
+        data = b""
+        while len(data) <= MAX_FILE_BYTES:  # a file that grows while read is cut at the limit
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except OSError as exc:
+        raise FileProblem(f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise FileProblem(f"the file is larger than 10 MiB; {what} files are limited to 10 MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileProblem(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse deep nesting from the parser's events, before any node is built.
+
+    libyaml builds nodes recursively in C: 30,000 nested brackets crash the process
+    before Python can raise RecursionError. Its events come from a loop, so they are
+    counted first.
+    """
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+                    raise YamlProblem(line, column, f"values are nested more than {MAX_DEPTH} levels deep")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _problem(exc, text) from None
+    finally:
+        loader.dispose()
+
+
 def read_yaml(text: str) -> Document:
     """Parse one YAML document into located plain data; YamlProblem says what is wrong."""
+    _check_nesting(text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
