@@ -186,6 +186,7 @@ class Session(Actions):
             if delay is not None:
                 timers.append([opened + delay, index, rule, 1])
         handled = 0
+        yield_by = self._loop.time() + 0.05
         while True:
             if self._settle is not None and self._settled():
                 await self._close_settled()
@@ -225,9 +226,11 @@ class Session(Actions):
                 return
             await self._dispatch(event)
             handled += 1
-            if handled % 64 == 0:
-                # Queued events never suspend: let the deadline and Ctrl-C be seen during a flood.
+            if handled % 64 == 0 or self._loop.time() >= yield_by:
+                # Queued events never suspend: let the deadline and Ctrl-C be seen during a flood,
+                # and after events that took long to handle (schema validations, say).
                 await asyncio.sleep(0)
+                yield_by = self._loop.time() + 0.05
 
     def _settled(self) -> bool:
         """No pending expectation that a deadline will decide: a waiting close can go now."""
