@@ -12,15 +12,16 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, ScenarioError
-from .model import ACTION_HELP, ACTIONS, Scenario
+from .model import ACTION_HELP, ACTIONS, Condition, Scenario
 from .namespace import declared_trends, unknown_names
+from .schemas import Schema, SchemaProblem, load_schema_file
 from .thresholds import problems as threshold_problems
 from .yamlfile import Document, FileProblem, YamlProblem, read_text, read_yaml
 
-__all__ = ["load", "load_text"]
+__all__ = ["load", "load_schemas", "load_text"]
 
 Loc = tuple[str | int, ...]
 
@@ -159,7 +160,51 @@ def load_text(text: str, file: str = "<scenario>") -> Scenario:
     if names:
         problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
         raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+    _, failed = _schema_files(scenario, file)
+    if failed:
+        raise ScenarioError([Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in failed])
     return scenario
+
+
+def _conditions(node: Any, loc: Loc = ()) -> list[tuple[Loc, Condition]]:
+    """Every condition of a scenario, with where it is written."""
+    if isinstance(node, Condition):
+        return [(loc, node)]
+    found: list[tuple[Loc, Condition]] = []
+    if isinstance(node, BaseModel):
+        for name, info in type(node).model_fields.items():
+            found += _conditions(getattr(node, name), (*loc, info.alias or name))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found += _conditions(item, (*loc, index))
+    return found
+
+
+def _schema_files(scenario: Scenario, file: str) -> tuple[dict[str, Schema], list[tuple[Loc, str]]]:
+    """The schema files that conditions name, by name, and the problems, by the condition naming the file."""
+    schemas: dict[str, Schema] = {}
+    failed: dict[str, str] = {}
+    problems: list[tuple[Loc, str]] = []
+    for loc, condition in _conditions(scenario):
+        name, expected = condition.comparison
+        if name != "schema" or not isinstance(expected, str):
+            continue
+        if expected not in schemas and expected not in failed:
+            try:
+                schemas[expected] = load_schema_file(expected, Path(file).parent)
+            except SchemaProblem as exc:
+                failed[expected] = str(exc)
+        if expected in failed:
+            problems.append(((*loc, "schema"), failed[expected]))
+    return schemas, problems
+
+
+def load_schemas(scenario: Scenario, file: str) -> dict[str, Schema]:
+    """The schema files that conditions name, read from the scenario's folder (see :mod:`wsrun.schemas`)."""
+    schemas, failed = _schema_files(scenario, file)
+    if failed:
+        raise ScenarioError([Problem(file, None, None, format_loc(loc), message) for loc, message in failed])
+    return schemas
 
 
 def load(path: str | Path) -> Scenario:

@@ -5,23 +5,21 @@ resolved variables, URL, headers and TLS settings. Fails before any connection.
 
 from __future__ import annotations
 
-import json
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from websockets.headers import build_authorization_basic
 from websockets.uri import parse_uri
 
 from .connection import ConnectOptions, TransportName, check_url, missing_transport, tls_context
 from .errors import TemplateError, UsageError
+from .loader import load_schemas
 from .masking import Mask
 from .model import Scenario
-from .namespace import all_conditions, declared_trends, look_up
-from .schemas import check_schema
+from .namespace import declared_trends, look_up
 from .templates import render
 from .thresholds import Threshold, parse_all
 
@@ -102,34 +100,6 @@ def prepare(
     first = _resolve(scenario, file, dict(env or {}), inputs, 1, 0, thresholds)
     # Later sessions share the first one's TLS context (loading certificates is slow) and schemas.
     return replace(first, inputs=replace(inputs, ssl=first.options.ssl), schemas=load_schemas(scenario, file))
-
-
-def load_schemas(scenario: Scenario, file: str) -> dict[str, Any]:
-    """The JSON Schemas that conditions name by file, read relative to the scenario."""
-    schemas: dict[str, Any] = {}
-    for condition in all_conditions(scenario):
-        name, expected = condition.comparison
-        if name != "schema" or not isinstance(expected, str) or expected in schemas:
-            continue
-        path = Path(file).parent / expected
-        try:
-            schema = (
-                json.loads(path.read_text(encoding="utf-8"))
-                if path.suffix == ".json"
-                else yaml.safe_load(path.read_text(encoding="utf-8"))
-            )
-        except OSError as exc:
-            raise UsageError(f"{file}: schema {expected}: cannot read {path}: {exc.strerror}") from None
-        except (ValueError, yaml.YAMLError) as exc:
-            raise UsageError(f"{file}: schema {expected}: not JSON or YAML: {exc}") from None
-        if not isinstance(schema, dict):
-            raise UsageError(f"{file}: schema {expected}: a JSON Schema is a mapping")
-        try:
-            check_schema(schema)
-        except ValueError as exc:
-            raise UsageError(f"{file}: schema {expected}: {exc}") from None
-        schemas[expected] = schema
-    return schemas
 
 
 def _mask_derived(mask: Mask, url: str) -> None:

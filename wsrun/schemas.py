@@ -1,43 +1,650 @@
 """
-JSON Schema, for the `schema` comparison: a message validated against a schema.
+JSON Schema (draft 2020-12), for the `schema` comparison: a value validated against a schema.
+
+A schema comes from the scenario (inline) or from files in the scenario's folder,
+and the values it judges come from a server, so:
+
+- Files are read with the scenario file's limits (:func:`wsrun.yamlfile.read_text`,
+  :func:`wsrun.yamlfile.read_yaml`), only inside the scenario's folder, symlinks
+  resolved first. An error about a file never quotes what is in it.
+- ``$ref`` is resolved when the file loads, within the schema itself and schema
+  files beside it; nothing is ever fetched (the registry's retrieve refuses), and
+  a ``$ref`` that does not resolve is a load-time error.
+- ``pattern`` and ``patternProperties`` use RE2 (:mod:`wsrun.regex`): no backtracking
+  engine ever sees server data.
+- ``uniqueItems`` takes linear time (items are hashed in a canonical form), and a
+  single validation may take at most :data:`MAX_STEPS` steps: beyond, its check
+  fails saying so, so no message can stall a session.
+- ``format`` is checked for the formats in :data:`FORMATS` (small pure checks);
+  any other format is an annotation, as the specification allows.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
+import ipaddress
 import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from .regex import RegexError, compile_regex
+from .yamlfile import MAX_DEPTH, MAX_VALUES, FileProblem, YamlProblem, read_text, read_yaml
 
 if TYPE_CHECKING:
     import jsonschema
+    import referencing
 
 # jsonschema is imported where it is used: it takes a tenth of a second, and most
 # scenarios have no schema.
 
-__all__ = ["check_schema", "schema_errors"]
+__all__ = ["FORMATS", "MAX_STEPS", "Schema", "SchemaProblem", "check_schema", "load_schema_file", "schema_errors"]
+
+#: The work one validation may do: each keyword applied to a value is a step, a
+#: keyword that goes through an array or object adds one step per item, and one
+#: that applies several subschemas (allOf, properties, …) one per subschema. A
+#: validation that needs more fails its check. At most about half a second here.
+MAX_STEPS = 100_000
+
+
+class SchemaProblem(ValueError):
+    """A schema that cannot be used; the message says why, for the person fixing it."""
+
+
+# -- formats ------------------------------------------------------------------------------------
+
+_DATE = r"(\d{4})-(\d{2})-(\d{2})"
+_TIME = r"(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = rf"{_LABEL}(?:\.{_LABEL})*"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_URI_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?\[\]]|%[0-9A-Fa-f]{2})"
+
+
+def _full(pattern: str) -> Callable[[str], Any]:
+    compiled = compile_regex(rf"\A(?:{pattern})\z")
+    return compiled.match  # type: ignore[no-any-return]
+
+
+def _valid_date(year: str, month: str, day: str) -> bool:
+    try:
+        datetime.date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_time(hour: str, minute: str, second: str, offset_hour: str | None, offset_minute: str | None) -> bool:
+    # second 60 is a leap second (RFC 3339 §5.7)
+    return (
+        int(hour) <= 23
+        and int(minute) <= 59
+        and int(second) <= 60
+        and (offset_hour is None or (int(offset_hour) <= 23 and int(offset_minute or 0) <= 59))
+    )
+
+
+def _date_time(text: str) -> bool:
+    match = _full(rf"{_DATE}[Tt]{_TIME}")(text)
+    return match is not None and _valid_date(*match.groups()[:3]) and _valid_time(*match.groups()[3:])
+
+
+def _date(text: str) -> bool:
+    match = _full(_DATE)(text)
+    return match is not None and _valid_date(*match.groups())
+
+
+def _time(text: str) -> bool:
+    match = _full(_TIME)(text)
+    return match is not None and _valid_time(*match.groups())
+
+
+def _hostname(text: str) -> bool:
+    return len(text) <= 253 and _full(_HOSTNAME)(text) is not None
+
+
+def _email(text: str) -> bool:
+    local, at, domain = text.rpartition("@")
+    return bool(at) and len(local) <= 64 and _full(rf"{_ATOM}(?:\.{_ATOM})*")(local) is not None and _hostname(domain)
+
+
+def _ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)  # four decimal numbers 0-255, no leading zeros
+    except ValueError:
+        return False
+    return True
+
+
+def _ipv6(text: str) -> bool:
+    if "%" in text:  # a zone (scope) is not part of the format
+        return False
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _uri(text: str) -> bool:
+    return _full(rf"[A-Za-z][A-Za-z0-9+.\-]*:{_URI_CHAR}*(?:#{_URI_CHAR}*)?")(text) is not None
+
+
+def _uuid(text: str) -> bool:
+    return _full(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")(text) is not None
+
+
+#: The formats that are checked (README, "Conditions and checks"); the others are annotations.
+FORMATS: dict[str, Callable[[str], bool]] = {
+    "date-time": _date_time,
+    "date": _date,
+    "time": _time,
+    "email": _email,
+    "hostname": _hostname,
+    "ipv4": _ipv4,
+    "ipv6": _ipv6,
+    "uri": _uri,
+    "uuid": _uuid,
+}
+
+
+# -- the work a validation may do -----------------------------------------------------------------
+
+
+class _OutOfSteps(Exception):
+    """A validation used up its steps."""
+
+
+class _Budget:
+    left = MAX_STEPS
+
+
+_budget = _Budget()
+
+
+def _spend(steps: int) -> None:
+    _budget.left -= steps
+    if _budget.left < 0:
+        raise _OutOfSteps
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable form of a JSON value, equal for equal values as JSON Schema compares them:
+    1 equals 1.0, true does not equal 1, key order does not matter."""
+    _spend(1)
+    if isinstance(value, bool) or value is None:
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        return ("n", value)  # Python's 1 == 1.0, with equal hashes
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, list):
+        return ("l", tuple(_canonical(item) for item in value))
+    if isinstance(value, dict):
+        return ("o", frozenset((key, _canonical(item)) for key, item in value.items()))
+    return ("?", repr(value))
+
+
+def _pattern_matches(pattern: str, text: str) -> bool:
+    try:
+        return compile_regex(pattern).search(text) is not None
+    except RegexError:  # refused when the schema loaded; never reached
+        return False
+
+
+# Keywords that go through every item of an array or object: one step per item besides their own.
+_ITERATING = frozenset(
+    {
+        "items",
+        "prefixItems",
+        "contains",
+        "patternProperties",
+        "additionalProperties",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "propertyNames",
+        "uniqueItems",
+    }
+)
+
+
+# Keywords that apply a list or mapping of subschemas: one step per subschema besides their own.
+_BRANCHING = frozenset(
+    {"allOf", "anyOf", "oneOf", "prefixItems", "properties", "dependentSchemas", "patternProperties"}
+)
+
+
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with RE2 patterns, linear uniqueItems and a bounded amount of work."""
+    import jsonschema
+    from jsonschema import ValidationError
+    from jsonschema._utils import find_evaluated_item_indexes_by_schema
+
+    def pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+        if validator.is_type(instance, "string") and not _pattern_matches(pattern, instance):
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+    def pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        for pattern, subschema in patterns.items():
+            for key, value in instance.items():
+                if _pattern_matches(pattern, key):
+                    yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+    def extras(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+        properties = schema.get("properties", {})
+        patterns = list(schema.get("patternProperties", {}))
+        return [
+            key
+            for key in instance
+            if key not in properties and not any(_pattern_matches(pattern, key) for pattern in patterns)
+        ]
+
+    def additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        found = extras(instance, schema)
+        if validator.is_type(additional, "object"):
+            for key in found:
+                yield from validator.descend(instance[key], additional, path=key)
+        elif not additional and found:
+            yield ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, found))} unexpected)")
+
+    def evaluated_keys(validator: Any, instance: dict[str, Any], schema: Any) -> set[str]:
+        """The keys some keyword of ``schema`` (or of the subschemas it applies) evaluated."""
+        if not isinstance(schema, dict):
+            return set()
+        _spend(1)
+        keys: set[str] = set()
+        for keyword in ("$ref", "$dynamicRef"):
+            if keyword in schema:
+                resolved = validator._resolver.lookup(schema[keyword])
+                keys |= evaluated_keys(
+                    validator.evolve(schema=resolved.contents, _resolver=resolved.resolver),
+                    instance,
+                    resolved.contents,
+                )
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            keys |= properties.keys() & instance.keys()
+        for keyword in ("additionalProperties", "unevaluatedProperties"):
+            if keyword in schema:
+                keys |= {
+                    key for key, value in instance.items() if validator.evolve(schema=schema[keyword]).is_valid(value)
+                }
+        for pattern in schema.get("patternProperties", {}):
+            keys |= {key for key in instance if _pattern_matches(pattern, key)}
+        for key, subschema in schema.get("dependentSchemas", {}).items():
+            if key in instance:
+                keys |= evaluated_keys(validator, instance, subschema)
+        for keyword in ("allOf", "oneOf", "anyOf"):
+            for subschema in schema.get(keyword, []):
+                if validator.evolve(schema=subschema).is_valid(instance):
+                    keys |= evaluated_keys(validator, instance, subschema)
+        if "if" in schema:
+            if validator.evolve(schema=schema["if"]).is_valid(instance):
+                keys |= evaluated_keys(validator, instance, schema["if"])
+                keys |= evaluated_keys(validator, instance, schema.get("then", {}))
+            else:
+                keys |= evaluated_keys(validator, instance, schema.get("else", {}))
+        return keys
+
+    def unevaluated_properties(validator: Any, unevaluated: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        evaluated = evaluated_keys(validator, instance, schema)
+        bad = [
+            key
+            for key in instance
+            if key not in evaluated and not validator.evolve(schema=unevaluated).is_valid(instance[key])
+        ]
+        if bad:
+            yield ValidationError(f"Unevaluated properties are not allowed ({', '.join(map(repr, bad))} unexpected)")
+
+    def unevaluated_items(validator: Any, unevaluated: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "array"):
+            return
+        evaluated = set(find_evaluated_item_indexes_by_schema(validator, instance, schema))
+        bad = [
+            item
+            for index, item in enumerate(instance)
+            if index not in evaluated and not validator.evolve(schema=unevaluated).is_valid(item)
+        ]
+        if bad:
+            yield ValidationError(f"Unevaluated items are not allowed ({len(bad)} unexpected)")
+
+    def unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not unique or not validator.is_type(instance, "array"):
+            return
+        seen: set[Any] = set()
+        for index, item in enumerate(instance):
+            key = _canonical(item)
+            if key in seen:
+                yield ValidationError(f"has non-unique elements (item {index} repeats an earlier one)")
+                return
+            seen.add(key)
+
+    base = jsonschema.Draft202012Validator
+    replaced: dict[str, Callable[..., Any]] = {
+        "pattern": pattern,
+        "patternProperties": pattern_properties,
+        "additionalProperties": additional_properties,
+        "unevaluatedProperties": unevaluated_properties,
+        "unevaluatedItems": unevaluated_items,
+        "uniqueItems": unique_items,
+    }
+
+    def counted(name: str, keyword: Callable[..., Any]) -> Callable[..., Any]:
+        iterates, branches = name in _ITERATING, name in _BRANCHING
+
+        def step(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+            steps = 1
+            if iterates and isinstance(instance, (list, dict)):
+                steps += len(instance)
+            if branches and isinstance(value, (list, dict)):
+                steps += len(value)
+            _spend(steps)
+            return keyword(validator, value, instance, schema) or ()
+
+        return step
+
+    keywords = {name: counted(name, replaced.get(name) or keyword) for name, keyword in base.VALIDATORS.items()}
+    return jsonschema.validators.extend(base, keywords)  # type: ignore[no-untyped-call]
+
+
+@functools.cache
+def _format_checker() -> jsonschema.FormatChecker:
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    for name, check in FORMATS.items():
+        checker.checks(name)(functools.partial(_check_format, check))
+    return checker
+
+
+def _check_format(check: Callable[[str], bool], instance: Any) -> bool:
+    return not isinstance(instance, str) or check(instance)
+
+
+# -- schemas, their references and their patterns -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A JSON Schema ready to validate values: its ``$ref`` resolved, its patterns compiled.
+
+    ``registry`` holds the schema and the schema files it refers to, under ``uri``.
+    """
+
+    contents: dict[str, Any]
+    uri: str
+    registry: referencing.Registry[Any]
+
+    @functools.cached_property
+    def validator(self) -> Any:
+        root = {"$ref": self.uri} if self.uri else self.contents
+        return _validator_class()(root, registry=self.registry, format_checker=_format_checker())
+
+
+def _refuse(uri: str) -> Any:
+    """The registry's retrieve: nothing is ever fetched (no network, no file)."""
+    from referencing.exceptions import NoSuchResource
+
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
+def _empty_registry() -> referencing.Registry[Any]:
+    from referencing import Registry
+
+    return Registry(retrieve=_refuse)  # type: ignore[call-arg]
+
+
+def _resource(contents: Any) -> Any:
+    from referencing.jsonschema import DRAFT202012
+
+    return DRAFT202012.create_resource(contents)
+
+
+def _subschemas(resource: Any, base: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every subschema of a schema that is a mapping, with its base URI (``$id`` changes it)."""
+    stack = [(resource, base)]
+    while stack:
+        resource, base = stack.pop()
+        if isinstance(resource.contents, dict):
+            yield resource.contents, base
+        for sub in resource.subresources():
+            stack.append((sub, urljoin(base, sub.id()) if sub.id() else base))
+
+
+def _refs(schema: dict[str, Any]) -> Iterator[str]:
+    for keyword in ("$ref", "$dynamicRef"):
+        if isinstance(schema.get(keyword), str):
+            yield schema[keyword]
+
+
+def _check_patterns(schema: dict[str, Any]) -> None:
+    patterns = [schema["pattern"]] if isinstance(schema.get("pattern"), str) else []
+    if isinstance(schema.get("patternProperties"), dict):
+        patterns.extend(schema["patternProperties"])
+    for pattern in patterns:
+        try:
+            compile_regex(pattern)
+        except RegexError as exc:
+            raise SchemaProblem(f"pattern {exc}") from None
+
+
+def _without(message: str, instance: Any) -> str:
+    """A metaschema error without the value it quotes (which may come from a file that is no schema)."""
+    shown = repr(instance)
+    return message.replace(shown, "the value") if len(shown) > 0 else message
+
+
+def _metaschema_check(schema: Any, *, quote: bool) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(
+        jsonschema.Draft202012Validator.META_SCHEMA, format_checker=jsonschema.FormatChecker(formats=())
+    )
+    error = jsonschema.exceptions.best_match(validator.iter_errors(schema))
+    if error is not None:
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+        message = error.message if quote else _without(error.message, error.instance)
+        at = f" at {where.lstrip('.')}" if where else ""
+        raise SchemaProblem(f"schema is not a valid JSON Schema{at}: {message}")
 
 
 def check_schema(schema: dict[str, Any]) -> None:
-    """ValueError unless ``schema`` is a valid JSON Schema (draft 2020-12)."""
-    import jsonschema
+    """SchemaProblem (a ValueError) unless ``schema`` is a usable inline JSON Schema (draft 2020-12).
+
+    Its patterns must compile with RE2, and each ``$ref`` must point within it
+    (``#/$defs/name``): an inline schema refers to no file; a schema file may.
+    """
+    _metaschema_check(schema, quote=True)
+    registry = _empty_registry().with_resource("", _resource(schema)).crawl()
+    for subschema, base in _subschemas(registry[""], ""):
+        _check_patterns(subschema)
+        for ref in _refs(subschema):
+            _check_ref(ref, registry, base, inline=True)
+
+
+def _check_ref(ref: str, registry: referencing.Registry[Any], base: str, *, inline: bool) -> None:
+    from referencing.exceptions import Unresolvable
 
     try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise ValueError(f"schema is not a valid JSON Schema: {exc.message}") from None
+        registry.resolver(base).lookup(ref)
+    except Unresolvable:
+        target = urldefrag(urljoin(base, ref)).url
+        if target and (inline or not target.startswith("file:")) and target not in registry:
+            where = "within the schema (#/$defs/name)" if inline else "within the schema or to a schema file beside it"
+            also = "; to share definitions between files, put the schema in a file" if inline else ""
+            raise SchemaProblem(
+                f"$ref {ref!r} points outside the schema: wsrun fetches nothing, a $ref may point {where}{also}"
+            ) from None
+        raise SchemaProblem(f"$ref {ref!r} does not resolve: nothing in the schema is at that place") from None
+
+
+def _read_document(path: Path, shown: str) -> Any:
+    """A schema file's data (JSON, or YAML for any other suffix), with the scenario file's limits."""
+    try:
+        text = read_text(path, "schema")
+    except FileProblem as exc:
+        raise SchemaProblem(f"{shown}: {exc}") from None
+    if path.suffix == ".json":
+        return _read_json(text, shown)
+    try:
+        return read_yaml(text).data
+    except YamlProblem as problem:
+        where = f" at line {problem.line}, column {problem.column}" if problem.line is not None else ""
+        # Say where, never what: a file that is not a schema may hold anything.
+        reason = problem.message if problem.message.startswith(_SAFE_REASONS) else "not valid YAML"
+        raise SchemaProblem(f"{shown}{where}: {reason} (a schema file holds a JSON Schema, in JSON or YAML)") from None
+
+
+#: The YAML problems whose message quotes nothing from the file.
+_SAFE_REASONS = ("the document expands to more than", "values are nested more than", "merge keys")
+
+
+def _read_json(text: str, shown: str) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        data = dict(pairs)
+        if len(data) != len(pairs):
+            raise SchemaProblem(f"{shown}: a key appears twice in a mapping")
+        return data
+
+    try:
+        data = json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as exc:  # its message names the place, never the content
+        raise SchemaProblem(
+            f"{shown} at line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg.split(':')[0]})"
+        ) from None
+    except RecursionError:
+        raise SchemaProblem(f"{shown}: values are nested more than {MAX_DEPTH} levels deep") from None
+    # The same bounds as YAML documents: nesting and number of values.
+    count = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise SchemaProblem(f"{shown}: the document has more than {MAX_VALUES:,} values")
+        if depth > MAX_DEPTH:
+            raise SchemaProblem(f"{shown}: values are nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return data
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _file_of(uri: str) -> Path | None:
+    parts = urlsplit(uri)
+    return Path(unquote(parts.path)) if parts.scheme == "file" and not parts.netloc else None
+
+
+def load_schema_file(name: str, folder: str | os.PathLike[str]) -> Schema:
+    """The schema file ``name``, relative to ``folder``, and the schema files it refers to.
+
+    SchemaProblem when a file is outside the folder (symlinks resolved), cannot
+    be read within the limits, is not a valid JSON Schema, or has a ``$ref``
+    that points elsewhere or nowhere.
+    """
+    root = Path(os.path.realpath(folder))
+    allowed = f"schema files must be inside the scenario's folder ({folder or '.'}), relative to it"
+
+    def locate(written: str, path: Path) -> Path:
+        if Path(written).is_absolute():
+            raise SchemaProblem(f"{written}: an absolute path; {allowed}")
+        real = Path(os.path.realpath(path))
+        if not _inside(root, real):
+            raise SchemaProblem(f"{written}: outside the scenario's folder; {allowed}")
+        return real
+
+    def shown(path: Path) -> str:
+        return str(path.relative_to(root))
+
+    first = locate(name, root / name)
+    registry = _empty_registry()
+    queue = [first]
+    loaded: set[Path] = set()
+    while queue:
+        path = queue.pop()
+        if path in loaded:
+            continue
+        loaded.add(path)
+        data = _read_document(path, shown(path))
+        if not isinstance(data, dict):
+            raise SchemaProblem(f"{shown(path)}: a JSON Schema is a mapping of keywords (type, properties, …)")
+        try:
+            _metaschema_check(data, quote=False)
+        except SchemaProblem as exc:
+            raise SchemaProblem(f"{shown(path)}: {exc}") from None
+        uri = path.as_uri()
+        registry = registry.with_resource(uri, _resource(data)).crawl()
+        for subschema, base in _subschemas(registry[uri], uri):
+            try:
+                _check_patterns(subschema)
+            except SchemaProblem as exc:
+                raise SchemaProblem(f"{shown(path)}: {exc}") from None
+            for ref in _refs(subschema):
+                target = urldefrag(urljoin(base, ref)).url
+                if target in registry:  # this file, one already read, or a part with its own $id
+                    continue
+                file, parts = _file_of(target), urlsplit(ref)
+                if file is None or parts.scheme or parts.netloc or Path(parts.path).is_absolute():
+                    raise SchemaProblem(
+                        f"{shown(path)}: $ref {ref!r} points outside the schema: wsrun fetches nothing,"
+                        " a $ref may point within the schema or to a schema file beside it (other.json#/$defs/name)"
+                    )
+                try:
+                    queue.append(locate(ref, file))
+                except SchemaProblem as exc:
+                    raise SchemaProblem(f"{shown(path)}: $ref {exc}") from None
+    # Every file is in; now each $ref must resolve, without fetching anything.
+    for uri in [path.as_uri() for path in loaded]:
+        for subschema, base in _subschemas(registry[uri], uri):
+            for ref in _refs(subschema):
+                try:
+                    _check_ref(ref, registry, base, inline=False)
+                except SchemaProblem as exc:
+                    raise SchemaProblem(f"{shown(_file_of(uri) or first)}: {exc}") from None
+    return Schema(registry[first.as_uri()].contents, first.as_uri(), registry)
 
 
 @functools.lru_cache(maxsize=128)
-def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
-    import jsonschema
+def _inline(schema_json: str) -> Schema:
+    contents = json.loads(schema_json)
+    return Schema(contents, "", _empty_registry().with_resource("", _resource(contents)).crawl())
 
-    return jsonschema.Draft202012Validator(json.loads(schema_json))
 
+def schema_errors(schema: dict[str, Any] | Schema, value: Any) -> str | None:
+    """None when ``value`` is valid; else the first problem, with its path in the value.
 
-def schema_errors(schema: dict[str, Any], value: Any) -> str | None:
-    """None when ``value`` is valid; else the first problem, with its path in the value."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
-    error = next(iter(validator.iter_errors(value)), None)
+    A validation that would take more than MAX_STEPS steps stops there and fails.
+    """
+    from referencing.exceptions import Unresolvable
+
+    if not isinstance(schema, Schema):
+        schema = _inline(json.dumps(schema, sort_keys=True))
+    _budget.left = MAX_STEPS
+    try:
+        error = next(iter(schema.validator.iter_errors(value)), None)
+    except _OutOfSteps:
+        return (
+            f"the validation stopped after {MAX_STEPS:,} steps, the most one validation may take"
+            " (a smaller value, or a simpler schema)"
+        )
+    except Unresolvable:  # refused when the schema loaded; said plainly if ever reached
+        return "a $ref in the schema does not resolve"
     if error is None:
         return None
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
