@@ -18,7 +18,7 @@ from wsrun.errors import ScenarioError
 from wsrun.loader import load
 from wsrun.schemas import FORMATS, MAX_STEPS, check_schema, load_schema_file, schema_errors
 
-from .helpers import UNIT, run_yaml, serving
+from .helpers import UNIT, interrupt, run_yaml, serving
 
 SECRET = "hunter2-Pa55w0rd"
 
@@ -433,3 +433,36 @@ def test_schema_file_loaded_beside_the_scenario_by_load(tmp_path: Path) -> None:
     (tmp_path / "s.json").write_text('{"type": "object"}')
     assert load(scenario_in(tmp_path, "s.json")).checks[0].name == "shape"
     assert load_schema_file("s.json", tmp_path).contents == {"type": "object"}
+
+
+def test_ctrl_c_gets_through_heavy_validations(tmp_path: Path) -> None:
+    """Ctrl-C during a flood of messages that each take a validation's most work: the run ends within a second or so."""
+    import threading
+
+    from websockets.sync.server import ServerConnection as SyncConnection
+    from websockets.sync.server import serve as serve_sync
+
+    heavy = json.dumps([0] * 20_000)
+
+    def handler(ws: SyncConnection) -> None:
+        for _ in range(300):
+            ws.send(heavy)
+        for _ in ws:  # until the client goes
+            pass
+
+    with serve_sync(handler, "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        path = tmp_path / "s.yaml"
+        path.write_text(
+            f"url: ws://127.0.0.1:{server.socket.getsockname()[1]}\n"
+            "rules:\n"
+            "  - {on: message, when: {that: messages_received, equals: 1}, do: [{log: flooded}]}\n"
+            "  - on: message\n"
+            "    do: [{check: {name: heavy, that: message,"
+            " schema: {items: {allOf: [{type: integer}, {minimum: 0}, {maximum: 0}, {type: integer}]}}}}]\n"
+        )
+        code, _, err, elapsed = interrupt([sys.executable, "-m", "wsrun", str(path)], after="flooded")
+        server.shutdown()
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert elapsed < 3 * UNIT, elapsed
