@@ -199,3 +199,27 @@ def test_mapping_against_json_text_ignores_spacing() -> None:
     """Comparing a JSON text message with a mapping does not depend on the message's whitespace."""
     condition = {"equals": {"ok": True}}
     assert outcome(condition, '{"ok":true}').passed is outcome(condition, '{"ok": true}').passed
+
+
+@pytest.mark.parametrize(
+    ("that", "actual", "schema", "reason"),
+    [
+        ("message.user", "123", {"type": "string"}, ""),
+        ("message.user", "alice", {"type": "string"}, ""),
+        (
+            "message.user",
+            "123",
+            {"type": "integer"},
+            "message.user does not match the schema: the value: '123' is not of type 'integer'; got \"123\"",
+        ),
+        ("message", '{"user": "123"}', {"properties": {"user": {"type": "string"}}}, ""),
+        ("message", "alice", {"type": "string"}, 'expected message to match the schema, but it is not JSON: "alice"'),
+        ("message", '"alice"', {"type": "string"}, ""),
+    ],
+)
+def test_schema_reads_only_a_whole_text_message_as_json(
+    that: str, actual: Any, schema: dict[str, Any], reason: str
+) -> None:
+    """A value taken from parsed JSON keeps its type: "123" is a string; only `that: message` is parsed."""
+    result = outcome({"that": that, "schema": schema}, actual)
+    assert result == Outcome(not reason, reason)
