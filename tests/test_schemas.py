@@ -466,3 +466,29 @@ def test_ctrl_c_gets_through_heavy_validations(tmp_path: Path) -> None:
     assert code == 130, err
     assert "Traceback" not in err
     assert elapsed < 3 * UNIT, elapsed
+
+
+def test_symlinks_inside_the_folder_and_embedded_ids_resolve(tmp_path: Path) -> None:
+    """A link that stays inside the folder is followed; a part with its own $id is found by it; a missing file says who named it."""
+    (tmp_path / "common").mkdir()
+    (tmp_path / "shared").symlink_to(tmp_path / "common")
+    (tmp_path / "common" / "defs.json").write_text('{"$defs": {"user": {"type": "string"}}}')
+    (tmp_path / "s.json").write_text(
+        json.dumps(
+            {
+                "properties": {
+                    "a": {"$ref": "shared/defs.json#/$defs/user"},
+                    "b": {"$ref": "common/defs.json#/$defs/user"},
+                    "c": {"$ref": "https://example.com/id"},
+                },
+                "$defs": {"x": {"$id": "https://example.com/id", "type": "integer"}},
+            }
+        )
+    )
+    schema = load_schema_file("s.json", tmp_path)
+    assert schema_errors(schema, {"a": "x", "b": "y", "c": 1}) is None
+    assert schema_errors(schema, {"a": 1}) == "a: 1 is not of type 'string'"
+    assert schema_errors(schema, {"c": "1"}) == "c: '1' is not of type 'integer'"
+    (tmp_path / "t.json").write_text('{"$ref": "nope.json"}')
+    with pytest.raises(ValueError, match=r"^nope\.json: no such file \(named by \$ref 'nope\.json' in t\.json\)$"):
+        load_schema_file("t.json", tmp_path)

@@ -313,9 +313,14 @@ def _resource(contents: Any) -> Any:
     return DRAFT202012.create_resource(contents)
 
 
-def _subschemas(resource: Any, base: str) -> Iterator[tuple[dict[str, Any], str]]:
-    """Every subschema of a schema that is a mapping, with its base URI (``$id`` changes it)."""
-    stack = [(resource, base)]
+def _subschemas(resource: Any, base: str, *, root_id: bool) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every subschema of a schema that is a mapping, with its base URI (``$id`` changes it).
+
+    ``root_id``: whether the root's own ``$id`` sets the base, as it does for an
+    inline schema; a file is reached by its file URI, which stays its base (as
+    jsonschema resolves it at run time).
+    """
+    stack = [(resource, urljoin(base, resource.id()) if root_id and resource.id() else base)]
     while stack:
         resource, base = stack.pop()
         if isinstance(resource.contents, dict):
@@ -369,7 +374,7 @@ def check_schema(schema: dict[str, Any]) -> None:
     """
     _metaschema_check(schema, quote=True)
     registry = _empty_registry().with_resource("", _resource(schema)).crawl()
-    for subschema, base in _subschemas(registry[""], ""):
+    for subschema, base in _subschemas(registry[""], "", root_id=True):
         _check_patterns(subschema)
         for ref in _refs(subschema):
             _check_ref(ref, registry, base, inline=True)
@@ -475,24 +480,31 @@ def load_schema_file(name: str, folder: str | os.PathLike[str]) -> Schema:
         return str(path.relative_to(root))
 
     first = locate(name, root / name)
+    first_uri = Path(os.path.normpath(root / name)).as_uri()
     registry = _empty_registry()
-    queue = [first]
-    loaded: set[Path] = set()
+    # Each file is known by the URI it was named by (its base for the $ref in it) and by its real path.
+    queue: list[tuple[str, Path, str]] = [(first_uri, first, "")]
+    uris: dict[Path, list[str]] = {}
     while queue:
-        path = queue.pop()
-        if path in loaded:
+        uri, path, named_by = queue.pop()
+        if path in uris:  # read already, under this name or another (a symlink)
+            if uri not in uris[path]:
+                uris[path].append(uri)
+                registry = registry.with_resource(uri, registry[uris[path][0]])
             continue
-        loaded.add(path)
-        data = _read_document(path, shown(path))
-        if not isinstance(data, dict):
-            raise SchemaProblem(f"{shown(path)}: a JSON Schema is a mapping of keywords (type, properties, …)")
+        uris[path] = [uri]
         try:
-            _metaschema_check(data, quote=False)
+            data = _read_document(path, shown(path))
+            if not isinstance(data, dict):
+                raise SchemaProblem(f"{shown(path)}: a JSON Schema is a mapping of keywords (type, properties, …)")
+            try:
+                _metaschema_check(data, quote=False)
+            except SchemaProblem as exc:
+                raise SchemaProblem(f"{shown(path)}: {exc}") from None
         except SchemaProblem as exc:
-            raise SchemaProblem(f"{shown(path)}: {exc}") from None
-        uri = path.as_uri()
+            raise SchemaProblem(f"{exc}{named_by}") from None
         registry = registry.with_resource(uri, _resource(data)).crawl()
-        for subschema, base in _subschemas(registry[uri], uri):
+        for subschema, base in _subschemas(registry[uri], uri, root_id=False):
             try:
                 _check_patterns(subschema)
             except SchemaProblem as exc:
@@ -508,18 +520,18 @@ def load_schema_file(name: str, folder: str | os.PathLike[str]) -> Schema:
                         " a $ref may point within the schema or to a schema file beside it (other.json#/$defs/name)"
                     )
                 try:
-                    queue.append(locate(ref, file))
+                    queue.append((target, locate(ref, file), f" (named by $ref {ref!r} in {shown(path)})"))
                 except SchemaProblem as exc:
                     raise SchemaProblem(f"{shown(path)}: $ref {exc}") from None
     # Every file is in; now each $ref must resolve, without fetching anything.
-    for uri in [path.as_uri() for path in loaded]:
-        for subschema, base in _subschemas(registry[uri], uri):
+    for path, names in uris.items():
+        for subschema, base in _subschemas(registry[names[0]], names[0], root_id=False):
             for ref in _refs(subschema):
                 try:
                     _check_ref(ref, registry, base, inline=False)
                 except SchemaProblem as exc:
-                    raise SchemaProblem(f"{shown(_file_of(uri) or first)}: {exc}") from None
-    return Schema(registry[first.as_uri()].contents, first.as_uri(), registry)
+                    raise SchemaProblem(f"{shown(path)}: {exc}") from None
+    return Schema(registry[first_uri].contents, first_uri, registry)
 
 
 @functools.lru_cache(maxsize=128)
