@@ -247,3 +247,38 @@ def test_ctrl_c_stops_a_load_run_and_prints_the_summary(tmp_path: Path) -> None:
     assert code == 130, err
     assert "interrupted" in out and "ws_ping" in out and "Traceback" not in err
     assert elapsed < 3 * UNIT
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ndjson_declares_request_trends_and_thresholds(tmp_path: Path, workers: int) -> None:
+    """--out declares a request's own metric as a trend of times, and each metric with its thresholds (as k6)."""
+    path = write(
+        tmp_path,
+        """
+        url: ws://127.0.0.1:9/json
+        vus: 2
+        tags: {my_tag: hello}
+        thresholds:
+          quote_latency: ["p(95) < 5000", "max < 9000"]
+          "ws_connecting{my_tag:hello}": ["max < 5000"]
+          ws_sessions: ["count >= 2"]
+        rules:
+          - on: open
+            do: [{request: {name: quoted, send_json: {id: "{{ uuid }}"}, within: 5s, metric: quote_latency}}]
+          - {on: message, do: [close]}
+        """,
+    )
+    out = tmp_path / "samples.ndjson"
+    assert main([path, "--serve", "-q", "--out", f"ndjson={out}", "--workers", str(workers)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    declared = [line for line in lines if line["type"] == "Metric"]
+    metrics = {line["metric"]: line["data"] for line in declared}
+    assert len(declared) == len(metrics)  # each metric declared once, workers or not
+    assert metrics["quote_latency"]["type"] == "trend" and metrics["quote_latency"]["contains"] == "time"
+    assert metrics["quote_latency"]["thresholds"] == ["p(95) < 5000", "max < 9000"]
+    assert metrics["ws_sessions"]["thresholds"] == ["count >= 2"] and metrics["ws_sessions"]["type"] == "counter"
+    assert metrics["ws_connecting"]["thresholds"] == []
+    assert metrics["ws_connecting"]["submetrics"] == [
+        {"name": "ws_connecting{my_tag:hello}", "suffix": "my_tag:hello", "tags": {"my_tag": "hello"}}
+    ]
+    assert sum(1 for line in lines if line["type"] == "Point" and line["metric"] == "quote_latency") == 2

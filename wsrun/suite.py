@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .connection import TransportName
 from .load import Load, LoadRun, load_of
 from .model import Scenario
+from .namespace import declared_trends
 from .ndjson import NdjsonWriter
 from .overtime import OverTime
 from .plan import Plan, prepare
@@ -128,12 +129,11 @@ async def run_jobs(
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     done: dict[int, RunResult] = {}
     # With workers, each writes its own part, appended to the file when its run ends.
-    writer = None
-    if options.out is not None:
-        writer = NdjsonWriter(open(options.out, "w", encoding="utf-8"))
-        if options.workers > 1:
-            writer.close()
-            writer = None
+    out_file = None if options.out is None else open(options.out, "w", encoding="utf-8")
+    if out_file is not None and options.workers > 1:
+        out_file.close()
+        out_file = None
+    writer: NdjsonWriter | None = None
     suite = len(jobs) > 1
     slots = asyncio.Semaphore(1 if options.workers > 1 else max(1, options.concurrency))
 
@@ -199,6 +199,12 @@ async def run_jobs(
                 )
                 for job in jobs
             ]
+            if out_file is not None:
+                writer = NdjsonWriter(
+                    out_file,
+                    trends={name for job in jobs for name in declared_trends(job.scenario)},
+                    thresholds=[threshold for plan in plans for threshold in plan.thresholds],
+                )
             tasks = [
                 asyncio.create_task(run_one(index, job, plan, served))
                 for index, (job, plan) in enumerate(zip(jobs, plans, strict=True))
@@ -215,8 +221,8 @@ async def run_jobs(
             on_hard_stop()
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-        if writer is not None:
-            writer.close()
+        if out_file is not None:
+            out_file.close()
     return [done[index] for index in sorted(done)], interrupted
 
 

@@ -10,9 +10,9 @@ check tallies) and evaluates the thresholds on the merged metrics.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import os
-import shutil
 import signal
 import time
 from dataclasses import dataclass, replace
@@ -22,6 +22,7 @@ from typing import Any
 from . import aio
 from .connection import TransportName
 from .load import Load, LoadRun
+from .namespace import declared_trends
 from .ndjson import NdjsonWriter
 from .overtime import OverTime
 from .plan import Plan
@@ -115,7 +116,10 @@ async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progre
     from .report import Reporter
 
     assert isinstance(reporter, Reporter)
-    writer = None if task.out is None else NdjsonWriter(open(task.out, "w", encoding="utf-8"))
+    writer = None
+    if task.out is not None:
+        trends = declared_trends(plan.scenario)
+        writer = NdjsonWriter(open(task.out, "w", encoding="utf-8"), trends=trends, thresholds=plan.thresholds)
     over_time = OverTime() if task.report else None
     run = LoadRun(
         plan,
@@ -246,12 +250,22 @@ async def _receive(
 
 
 def _concatenate(target: str, parts: list[str]) -> None:
-    """Append the workers' ndjson parts to the output file, then remove them."""
+    """Append the workers' ndjson parts to the output file, then remove them.
+
+    Each part declares its metrics; the file declares each once, as k6's does.
+    """
+    declared: set[str] = set()
     with open(target, "a", encoding="utf-8") as out:
         for part in parts:
             try:
                 with open(part, encoding="utf-8") as source:
-                    shutil.copyfileobj(source, out)
+                    for line in source:
+                        if line.startswith('{"type": "Metric"'):
+                            name = json.loads(line).get("metric")
+                            if name in declared:
+                                continue
+                            declared.add(name)
+                        out.write(line)
                 os.remove(part)
             except FileNotFoundError:
                 continue
