@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import heapq
 import itertools
 import time
 from collections.abc import Callable
@@ -33,6 +35,8 @@ __all__ = ["Load", "LoadRun", "load_of"]
 MAX_DURATION = 600.0
 #: Starting N sessions at once is spread over min(N x this, 1 s).
 START_SPREAD = 0.001
+#: Vus started between two turns of the event loop when starts are due at once.
+START_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,15 @@ class LoadRun:
         self._done = asyncio.Event()
         self._next_iteration = 0
         self._retire: set[int] = set()
+        # The running vus' tasks, by vu number; the tasks starting more; vus asked for but not started yet.
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._starters: set[asyncio.Task[None]] = set()
+        self._unstarted = 0
+        self._winding_down = False
+        self._idle = asyncio.Event()  # no vu running and none left to start
+        self._ids = itertools.count(first_vu, vu_step)
+        self._free: list[int] = []  # numbers of vus that ended, started again first by a ramp (a heap)
+        self._end: float | None = None
         self.active = 0
         scenario = plan.scenario
         self.result = RunResult(
@@ -148,8 +161,7 @@ class LoadRun:
         self._next_iteration += 1
         return True
 
-    async def _vu(self, vu: int, delay: float, deadline: float | None) -> None:
-        await asyncio.sleep(delay)  # spread starts: see START_SPREAD
+    async def _vu(self, vu: int, deadline: float | None) -> None:
         iteration = 0
         while not self._stopping and vu not in self._retire:
             if deadline is not None and self._loop.time() >= deadline:
@@ -177,6 +189,58 @@ class LoadRun:
         if self._on_session is not None:
             self._on_session(result)
 
+    # -- starting vus ------------------------------------------------------------------------------
+
+    def _start(self, count: int) -> None:
+        """Ask for ``count`` more vus, started by a task that spreads them (see START_SPREAD)."""
+        self._unstarted += count
+        self._idle.clear()
+        starter = asyncio.create_task(self._starting(count))
+        self._starters.add(starter)
+        starter.add_done_callback(self._starter_done)
+
+    async def _starting(self, count: int) -> None:
+        """Start up to ``count`` vus, spread over min(count x START_SPREAD, 1 s).
+
+        A vu's task exists only from its start to its end, so memory follows the
+        sessions running, not ``vus``; the loop gets through between starts, so
+        Ctrl-C is seen at once whatever the count.
+        """
+        spread = min(count * START_SPREAD, 1.0)
+        began = self._loop.time()
+        for position in range(count):
+            if self._stopping or self._winding_down or self._unstarted <= 0:
+                return
+            due = began + spread * position / count
+            if due > self._loop.time():
+                await asyncio.sleep(due - self._loop.time())
+            elif position % START_BATCH == 0:
+                await asyncio.sleep(0)
+            if self._stopping or self._winding_down or self._unstarted <= 0:
+                return
+            self._unstarted -= 1
+            vu = heapq.heappop(self._free) if self._free else next(self._ids)
+            task = asyncio.create_task(self._vu(vu, self._end))
+            self._tasks[vu] = task
+            task.add_done_callback(functools.partial(self._vu_done, vu))
+
+    def _vu_done(self, vu: int, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(vu) is task:
+            del self._tasks[vu]
+        if self.load.stages:  # a ramp starts the lowest free numbers again
+            heapq.heappush(self._free, vu)
+        self._check_idle()
+
+    def _starter_done(self, starter: asyncio.Task[None]) -> None:
+        self._starters.discard(starter)
+        if not self._starters:
+            self._unstarted = 0
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if not self._tasks and not self._starters:
+            self._idle.set()
+
     # -- the executors ---------------------------------------------------------------------------
 
     async def run(self) -> RunResult:
@@ -187,27 +251,19 @@ class LoadRun:
         end = None if load.total_duration is None else started + load.total_duration
         if load.iterations is not None and end is None:
             end = started + MAX_DURATION
-        tasks: dict[int, asyncio.Task[None]] = {}
-        ids = itertools.count(self._first_vu, self._vu_step)
-        free: list[int] = []
-
-        def start(count: int) -> None:
-            spread = min(count * START_SPREAD, 1.0)
-            for position in range(count):
-                vu = free.pop(0) if free else next(ids)
-                tasks[vu] = asyncio.create_task(self._vu(vu, spread * position / count, end))
-
+        self._end = end
         try:
             if load.stages:
-                await self._ramp(started, tasks, start, free)
+                await self._ramp(started)
             else:
-                start(load.vus)
-                await self._until(end, tasks)
-            await self._wind_down(tasks)
+                self._start(load.vus)
+                await self._until(end)
+            await self._wind_down()
         finally:
-            for task in tasks.values():
+            self._winding_down = True
+            for task in [*self._starters, *self._tasks.values()]:
                 task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            await asyncio.gather(*self._starters, *self._tasks.values(), return_exceptions=True)
         self.result.duration = self._loop.time() - started
         self.result.vus_max = max(self.result.vus_max, 0 if load.stages else load.vus)
         self.result.thresholds = evaluate(
@@ -216,11 +272,9 @@ class LoadRun:
         self.result.interrupted = self.result.interrupted or self._stopping
         return self.result
 
-    async def _until(self, end: float | None, tasks: dict[int, asyncio.Task[None]]) -> None:
+    async def _until(self, end: float | None) -> None:
         """Wait until every vu is done, the end time, or Ctrl-C, whichever comes first."""
-        if not tasks:
-            return
-        every_vu = asyncio.ensure_future(asyncio.wait(list(tasks.values())))
+        every_vu = asyncio.ensure_future(self._idle.wait())
         stop = asyncio.ensure_future(self._done.wait())
         try:
             timeout = None if end is None else max(0.0, end - self._loop.time())
@@ -230,9 +284,7 @@ class LoadRun:
                 waiter.cancel()
             await asyncio.gather(every_vu, stop, return_exceptions=True)
 
-    async def _ramp(
-        self, started: float, tasks: dict[int, asyncio.Task[None]], start: Callable[[int], None], free: list[int]
-    ) -> None:
+    async def _ramp(self, started: float) -> None:
         """Follow the stages: start vus when the target rises; retire the newest after their session when it falls."""
         total = self.load.total_duration or 0.0
         while not self._stopping:
@@ -240,30 +292,29 @@ class LoadRun:
             if elapsed >= total:
                 break
             target = self.load.target(elapsed)
-            live = sorted(vu for vu, task in tasks.items() if not task.done() and vu not in self._retire)
-            for vu, task in list(tasks.items()):
-                if task.done():
-                    del tasks[vu]
-                    free.append(vu)
-            free.sort()
-            if len(live) < target:
-                start(target - len(live))
-            elif len(live) > target:
+            live = sorted(vu for vu, task in self._tasks.items() if not task.done() and vu not in self._retire)
+            wanted = len(live) + self._unstarted
+            if wanted < target:
+                self._start(target - wanted)
+            elif wanted > target:
+                fewer = min(self._unstarted, wanted - target)  # vus not started yet go first
+                self._unstarted -= fewer
                 self._retire.update(live[target:])
             self.result.vus_max = max(self.result.vus_max, len(live))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(0.1, max(0.0, total - elapsed))):
                     await self._done.wait()
 
-    async def _wind_down(self, tasks: dict[int, asyncio.Task[None]]) -> None:
+    async def _wind_down(self) -> None:
         """The end: no new sessions; running ones get graceful_stop, then are stopped."""
-        self._retire.update(tasks)
-        running = [task for task in tasks.values() if not task.done()]
+        self._winding_down = True
+        self._retire.update(self._tasks)
+        running = [task for task in self._tasks.values() if not task.done()]
         if running and not self._stopping:
             await asyncio.wait(running, timeout=self.load.graceful_stop)
         for session in list(self._sessions):
             session.stop(interrupted=self._stopping)
-        running = [task for task in tasks.values() if not task.done()]
+        running = [task for task in self._tasks.values() if not task.done()]
         if running:
             # Each stopped session ends within about a second (its close, bounded); allow a margin.
             await asyncio.wait(running, timeout=5.0)

@@ -1,0 +1,184 @@
+"""Signals and pipes: real signals to a real wsrun process, every output written, no process left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .helpers import UNIT
+
+
+class Wsrun:
+    """A wsrun process whose output lines can be awaited, each wait with a deadline."""
+
+    def __init__(self, *args: str, stdout: int = subprocess.PIPE) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wsrun", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.pid = self.process.pid
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, into), daemon=True)
+            for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))
+            if stream is not None
+        ]
+        for reader in self._readers:
+            reader.start()
+        self.code: int | None = None
+        self.max_rss_mb = 0.0
+
+    def _read(self, stream: object, into: list[str]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            into.append(line)
+            if into is self.out:
+                self.lines.put(line)
+        if into is self.out:
+            self.lines.put(None)
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 10 * UNIT) -> None:
+        """Until ``count`` lines on stdout contain ``text``."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while seen < count:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {text!r} within {timeout}s; stderr: {''.join(self.err)[-2000:]}") from None
+            if line is None:
+                raise AssertionError(f"wsrun ended before {text!r}: {''.join(self.out)[-2000:]}{''.join(self.err)}")
+            seen += text in line
+
+    def signal(self, signum: int) -> float:
+        self.process.send_signal(signum)
+        return time.monotonic()
+
+    def finish(self, timeout: float = 10 * UNIT) -> int:
+        """Wait for the exit (killing it past the deadline); records its peak memory."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+            if pid:
+                self.code = self.process.returncode = os.waitstatus_to_exitcode(status)
+                self.max_rss_mb = usage.ru_maxrss / 1024
+                break
+            threading.Event().wait(0.02)  # a child's exit cannot be awaited from a thread without polling
+        else:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"wsrun did not end within {timeout}s")
+        for reader in self._readers:
+            reader.join(timeout=5 * UNIT)
+        return self.code
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self.out)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.err)
+
+    def kill(self) -> None:
+        if self.code is None:
+            self.process.kill()
+            self.process.wait()
+        for reader in self._readers:
+            reader.join(timeout=5 * UNIT)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+@contextlib.contextmanager
+def wsrun(*args: str, stdout: int = subprocess.PIPE) -> Iterator[Wsrun]:
+    run = Wsrun(*args, stdout=stdout)
+    try:
+        yield run
+    finally:
+        run.kill()
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+    return found
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes of a --workers run (not multiprocessing's resource tracker)."""
+    return [child for child in children(pid) if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def gone_within(pids: list[int], timeout: float) -> list[int]:
+    """The processes still alive after ``timeout`` (they end on their own: there is nothing to await)."""
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        threading.Event().wait(0.05)
+    return [pid for pid in pids if alive(pid)]
+
+
+def write(tmp_path: Path, text: str, name: str = "s.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return str(path)
+
+
+def outputs(tmp_path: Path) -> tuple[list[str], dict[str, Path]]:
+    files = {
+        "--summary-export": tmp_path / "summary.json",
+        "--junit": tmp_path / "junit.xml",
+        "--report": tmp_path / "report.html",
+        "--out": tmp_path / "samples.ndjson",
+    }
+    args = []
+    for option, path in files.items():
+        args += [option, f"ndjson={path}" if option == "--out" else str(path)]
+    return args, files
+
+
+def test_a_million_vus_yield_to_ctrl_c_in_bounded_memory(tmp_path: Path) -> None:
+    """--vus 1000000 against a closed port: Ctrl-C is honoured within seconds, and memory follows the sessions
+    running, not the vus asked for."""
+    with socket.socket() as closed:  # bound but not listening: every connection is refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        path = write(tmp_path, f"url: ws://127.0.0.1:{port}\nrules:\n  - {{on: error, do: [{{log: refused}}]}}\n")
+        with wsrun(path, "--vus", "1000000") as run:
+            run.wait_for("refused", count=1000, timeout=15 * UNIT)
+            sent = run.signal(signal.SIGINT)
+            assert run.finish(timeout=15 * UNIT) == 130, run.stderr
+            elapsed = time.monotonic() - sent
+    assert elapsed < 3 * UNIT
+    assert "interrupted" in run.stdout and "ws_sessions" in run.stdout
+    assert run.max_rss_mb < 300, f"{run.max_rss_mb:.0f} MB"
