@@ -214,6 +214,49 @@ def test_serve_command(tmp_path: Path) -> None:
         assert process.wait(timeout=10 * UNIT) == 0
 
 
+def test_serve_pings_every_500ms_by_default_as_serve_does(tmp_path: Path) -> None:
+    """wsrun serve, like --serve, pings each client every 500 ms unless --ping-every says otherwise."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "wsrun", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            url = next(word for word in process.stdout.readline().split() if word.startswith("ws://"))
+            scenario = write(
+                tmp_path,
+                """
+                url: ws://unused
+                timeout: 5s
+                rules:
+                  - {on: ping, do: [close]}
+                checks:
+                  - {name: pinged, that: pings_received, equals: 1}
+                  - {name: soon, that: closed_by, equals: client}
+                """,
+            )
+            assert main([scenario, "--url", url, "-q"]) == 0
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=10 * UNIT) == 0
+
+
+def test_serve_help_shows_its_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    """wsrun serve --help says what --host is and which port and ping interval it uses by default."""
+    assert main(["serve", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--host HOST the address to listen on (default 127.0.0.1" in help_text
+    assert "(default 8765; 0 picks a free one)" in help_text
+    assert "(default 500ms, as --serve)" in help_text
+
+
+def test_bare_wsrun_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    """wsrun without arguments says what it can do: every command, not only a missing argument."""
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    for command in ("wsrun validate", "wsrun init", "wsrun schema", "wsrun serve", "wsrun --help"):
+        assert command in err
+
+
 def test_serve_resolves_variables_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With --serve, a uuid variable in the URL is the same one the rules see."""
     path = write(

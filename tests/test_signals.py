@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
+import select
 import signal
 import socket
 import subprocess
@@ -14,6 +16,8 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from .helpers import UNIT
 
@@ -165,6 +169,142 @@ def outputs(tmp_path: Path) -> tuple[list[str], dict[str, Path]]:
     for option, path in files.items():
         args += [option, f"ndjson={path}" if option == "--out" else str(path)]
     return args, files
+
+
+LONG = """
+url: ws://127.0.0.1:9/echo
+timeout: 120s
+vus: 4
+duration: 60s
+rules:
+  - {every: 100ms, do: [ping, {send: hi}]}
+  - {after: 200ms, do: [{log: up}]}
+checks:
+  - {name: echoed, that: message, equals: hi}
+"""
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stop_signal_writes_every_output(tmp_path: Path, signum: int, code: int, workers: int) -> None:
+    """SIGTERM (or SIGHUP) is treated like Ctrl-C: stopped within a second, the report and every output file
+    written, and the exit code 128 + the signal."""
+    args, files = outputs(tmp_path)
+    with wsrun(write(tmp_path, LONG), "--serve", "--workers", str(workers), *args) as run:
+        run.wait_for("up")
+        sent = run.signal(signum)
+        assert run.finish() == code, run.stdout + run.stderr
+        assert time.monotonic() - sent < 4 * UNIT
+    assert "ws_sessions" in run.stdout and "interrupted" in run.stdout
+    assert "Traceback" not in run.stderr
+    if signum != signal.SIGINT:
+        assert f"stopped by {signal.Signals(signum).name}" in run.stderr
+    summary = json.loads(files["--summary-export"].read_text())
+    assert summary["metrics"]["ws_sessions"]["count"] >= 4
+    assert "<testsuites" in files["--junit"].read_text()
+    assert "<html" in files["--report"].read_text().lower()
+    points = [json.loads(line) for line in files["--out"].read_text().splitlines()]
+    assert sum(p["metric"] == "ws_sessions" for p in points if p["type"] == "Point") >= 4
+    assert not list(tmp_path.glob("samples.ndjson.worker*"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_no_worker_outlives_a_stopped_run(tmp_path: Path, signum: int) -> None:
+    """A stop signal to the parent of a --workers run alone (not to its process group) stops every worker."""
+    with wsrun(write(tmp_path, LONG), "--serve", "--workers", "2") as run:
+        run.wait_for("up", count=4)  # every vu of both workers is running
+        workers = workers_of(run.pid)
+        assert len(workers) == 2
+        run.signal(signum)
+        run.finish()
+    assert gone_within(workers, 2 * UNIT) == []
+    assert gone_within(children(run.pid), 2 * UNIT) == []
+
+
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """A parent killed with SIGKILL cannot stop its workers: they notice it is gone and stop on their own."""
+    with wsrun(write(tmp_path, LONG), "--serve", "--workers", "2") as run:
+        run.wait_for("up", count=4)
+        workers = workers_of(run.pid)
+        assert len(workers) == 2
+        run.signal(signal.SIGKILL)
+        run.finish()
+        assert gone_within(workers, 5 * UNIT) == []
+
+
+def test_a_lost_worker_fails_the_run_and_is_left_out_everywhere(tmp_path: Path) -> None:
+    """A worker killed mid-run: the run fails saying so (exit 1), and --out counts the same sessions as the summary."""
+    path = write(
+        tmp_path,
+        """
+        url: ws://127.0.0.1:9/echo
+        vus: 4
+        duration: 2s
+        graceful_stop: 1s
+        rules:
+          - {on: open, do: [{send: hi}]}
+          - {after: 100ms, do: [{log: up}, close]}
+        checks:
+          - {name: echoed, that: message, equals: hi}
+        """,
+    )
+    args, files = outputs(tmp_path)
+    with wsrun(path, "--serve", "--workers", "2", *args) as run:
+        run.wait_for("up", count=4)
+        victim = workers_of(run.pid)[1]
+        os.kill(victim, signal.SIGKILL)
+        assert run.finish(timeout=20 * UNIT) == 1, run.stdout + run.stderr
+    assert "was lost (killed by SIGKILL)" in run.stdout and "✗ failed" in run.stdout
+    summary = json.loads(files["--summary-export"].read_text())["metrics"]
+    points = [json.loads(line) for line in files["--out"].read_text().splitlines()]
+    sent = sum(p["metric"] == "ws_sessions" for p in points if p["type"] == "Point")
+    assert sent == summary["ws_sessions"]["count"] > 0
+    assert not list(tmp_path.glob("samples.ndjson.worker*"))
+
+
+def test_a_second_ctrl_c_keeps_what_workers_wrote_in_out(tmp_path: Path) -> None:
+    """A second Ctrl-C in a --workers run: what the workers wrote ends in the --out file, no part is left beside it."""
+    out = tmp_path / "samples.ndjson"
+    with wsrun(write(tmp_path, LONG), "--serve", "--workers", "2", "--out", f"ndjson={out}") as run:
+        run.wait_for("up", count=2)
+        run.signal(signal.SIGINT)
+        sent = run.signal(signal.SIGINT)
+        assert run.finish() == 130, run.stderr
+        assert time.monotonic() - sent < 5 * UNIT
+    points = [json.loads(line) for line in out.read_text().splitlines()]
+    assert any(p["type"] == "Point" and p["metric"] == "ws_msgs_sent" for p in points)
+    assert not list(tmp_path.glob("samples.ndjson.worker*"))
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_closed_stdout_costs_no_output_file(tmp_path: Path, workers: int) -> None:
+    """`wsrun … | head -1`: the pipe closes early; the run still ends with its verdict and writes every file."""
+    path = write(
+        tmp_path,
+        """
+        url: ws://127.0.0.1:9/echo
+        vus: 2
+        rules:
+          - {on: open, do: [{log: opened}]}
+          - {every: 20ms, do: [{log: tick}]}
+          - {after: 500ms, do: [close]}
+        """,
+    )
+    args, files = outputs(tmp_path)
+    reading, writing = os.pipe()
+    with wsrun(path, "--serve", "--workers", str(workers), *args, stdout=writing) as run:
+        os.close(writing)
+        seen, deadline = b"", time.monotonic() + 10 * UNIT
+        while b"opened" not in seen:
+            ready, _, _ = select.select([reading], [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, "nothing printed in time"
+            seen += os.read(reading, 4096)
+        os.close(reading)  # as `head` does once it has its lines
+        assert run.finish() == 0, run.stderr
+    assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr
+    for path in files.values():
+        assert path.stat().st_size > 0
 
 
 def test_a_million_vus_yield_to_ctrl_c_in_bounded_memory(tmp_path: Path) -> None:

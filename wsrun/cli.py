@@ -2,8 +2,10 @@
 The command line: the only module that prints, exits or calls asyncio.run.
 
 Exit codes: 0 every check passed; 1 a check failed (or, in a scenario without
-checks, the session ended in an error); 2 invalid scenario or usage; 99 a
-threshold failed; 130 Ctrl-C. In a suite the worst of these wins (130, 99, 1).
+checks, the session ended in an error, or a worker process was lost); 2 invalid
+scenario or usage; 99 a threshold failed; 128 + the signal's number when a signal
+stopped the run: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP. In a suite the
+worst of these wins (a signal, 99, 1).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, aio
 from .errors import ScenarioError, UsageError, WsrunError
 from .files import scenario_files
+from .stdout import guard_stdout
 from .variables import check_declared, parse_vars
 
 # Heavy modules (pydantic, websockets, rich) are imported where they are used,
@@ -36,7 +40,78 @@ if TYPE_CHECKING:
 
 DEFAULT_CONCURRENCY = 64  # as suite.DEFAULT_CONCURRENCY, which imports what --help must not wait for
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_THRESHOLDS, EXIT_INTERRUPTED = 0, 1, 2, 99, 130
+#: Signals that stop a run as Ctrl-C does (as workers.STOP_SIGNALS, which imports what --help must not wait for).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(BaseException):
+    """A stop signal arrived outside the run's event loop (while loading, say): as KeyboardInterrupt for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+def _exit_for(signum: int) -> int:
+    """The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+    return 128 + signum
+
+
+@contextmanager
+def _signals_caught() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise Stopped while the block runs (Ctrl-C already raises KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class _Held:
+    """Stop signals that arrived while the outputs were being written: the first one decides the exit code."""
+
+    signum: int | None = None
+
+
+@contextmanager
+def _signals_held() -> Iterator[_Held]:
+    """Every output is written whole: a stop signal arriving meanwhile is noted, not obeyed, until the block ends."""
+    held = _Held()
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+
+    def note(signum: int, frame: object) -> None:
+        held.signum = held.signum or signum
+
+    previous = {signum: signal.signal(signum, note) for signum in STOP_SIGNALS}
+    try:
+        yield held
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 COMMANDS = ("run", "validate", "schema", "serve", "init")
+COMMANDS_HELP = """commands:
+  wsrun SCENARIO|FOLDER … [options]   run scenarios (wsrun run … is the same)
+  wsrun validate SCENARIO|FOLDER …    check files without connecting
+  wsrun init NAME                     write a commented starter scenario, NAME.yaml
+  wsrun schema                        print the scenario format's JSON Schema
+  wsrun serve [--port 8765]           run the embedded test server (wsrun serve --help)
+"""
+EXIT_CODES_HELP = """exit codes: 0 passed, 1 a check failed (or a worker was lost), 2 invalid scenario or usage,
+  99 a threshold failed, 128 + the signal that stopped the run: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP
+  (the report and every output file are still written)
+"""
 
 __all__ = ["main"]
 
@@ -45,8 +120,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wsrun",
         description="Run declarative WebSocket scenarios and report their checks.",
-        epilog="Other commands: wsrun validate SCENARIO…, wsrun init NAME, wsrun schema, wsrun serve. "
-        "Exit codes: 0 passed, 1 a check failed, 2 invalid scenario or usage, 99 a threshold failed, 130 interrupted.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=COMMANDS_HELP + "\n" + EXIT_CODES_HELP,
     )
     parser.add_argument(
         "scenarios",
@@ -219,7 +294,7 @@ def run(argv: Sequence[str]) -> int:
             transport=args.transport,
         )
         started = time.perf_counter()
-        results, interrupted = aio.run(
+        results, stopped_by = aio.run(
             run_jobs(
                 jobs,
                 options,
@@ -237,9 +312,16 @@ def run(argv: Sequence[str]) -> int:
         err.print(f"wsrun: {exc}", markup=False)
         return EXIT_USAGE
     duration = time.perf_counter() - started
-    reporter.totals(results, skipped=len(jobs) - len(results))
-    status = _write_outputs(args, results, duration, err)
-    return status if status is not None else exit_code(results, interrupted)
+    with _signals_held() as held:
+        if stopped_by is not None and stopped_by != signal.SIGINT:
+            err.print(
+                f"wsrun: stopped by {stopped_by.name}, as by Ctrl-C: the report covers the run so far", markup=False
+            )
+        reporter.totals(results, skipped=len(jobs) - len(results))
+        status = _write_outputs(args, results, duration, err)
+    if status is not None:
+        return status
+    return exit_code(results, stopped_by or held.signum)
 
 
 def _write_outputs(args: argparse.Namespace, results: list[RunResult], duration: float, err: Console) -> int | None:
@@ -273,10 +355,11 @@ def _write_outputs(args: argparse.Namespace, results: list[RunResult], duration:
     return status
 
 
-def exit_code(results: Sequence[RunResult], interrupted: bool) -> int:
-    """130 after Ctrl-C; 99 when a threshold failed (as k6); 1 when a check failed; else 0."""
-    if interrupted:
-        return EXIT_INTERRUPTED
+def exit_code(results: Sequence[RunResult], stopped_by: int | None = None) -> int:
+    """128 + the signal that stopped the run (130 Ctrl-C, 143 SIGTERM); 99 when a threshold failed (as k6);
+    1 when a check failed or a worker was lost; else 0."""
+    if stopped_by:
+        return _exit_for(stopped_by)
     if not all(result.thresholds_passed for result in results):
         return EXIT_THRESHOLDS
     return EXIT_OK if all(result.checks_passed for result in results) else EXIT_FAILED
@@ -348,15 +431,29 @@ def _port(text: str) -> int:
 
 def serve(argv: Sequence[str]) -> int:
     from .model import parse_duration
-    from .server import running, url_of
+    from .server import PING_EVERY, running, url_of
 
-    parser = argparse.ArgumentParser(prog="wsrun serve", description="Run the embedded test server until Ctrl-C.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=_port, default=8765, help="0 picks a free port")
-    parser.add_argument("--ping-every", metavar="DURATION", help="ping each client at this interval, like 500ms")
+    default_every = f"{PING_EVERY * 1000:.0f}ms"
+    parser = argparse.ArgumentParser(
+        prog="wsrun serve",
+        description="Run the embedded test server until Ctrl-C: the one --serve starts, pinging each client"
+        f" every {default_every}. The path chooses what it does: see the README, 'The embedded test server'.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=8765, help="the port to listen on (default 8765; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--ping-every",
+        metavar="DURATION",
+        default=default_every,
+        help=f"ping each client at this interval (default {default_every}, as --serve); off to never ping",
+    )
     args = parser.parse_args(argv)
     try:
-        every = parse_duration(args.ping_every) if args.ping_every else None
+        every = None if args.ping_every in ("off", "0") else parse_duration(args.ping_every)
     except ValueError as exc:
         print(f"wsrun serve: --ping-every: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -380,6 +477,10 @@ def serve(argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wsrun`` command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:  # what wsrun can do, rather than "the following arguments are required"
+        print("usage: wsrun SCENARIO|FOLDER … [options]   (wsrun --help for the options)\n", file=sys.stderr)
+        print(COMMANDS_HELP, end="", file=sys.stderr)
+        return EXIT_USAGE
     if argv == ["--version"]:  # answered before anything heavy is imported
         print(f"wsrun {__version__}")
         return EXIT_OK
@@ -387,7 +488,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         argv = argv[1:]
     try:
-        return {"run": run, "validate": validate, "schema": schema, "serve": serve, "init": init}[command](argv)
+        with _signals_caught():
+            return {"run": run, "validate": validate, "schema": schema, "serve": serve, "init": init}[command](argv)
+    except Stopped as exc:  # SIGTERM or SIGHUP before a run started
+        print(f"wsrun: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return _exit_for(exc.signum)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C before a run started (while loading, say)
@@ -405,8 +510,8 @@ def entry() -> None:
     deadline already ended the session and the report is out, so the process
     does not wait for that thread (Python cannot cancel it).
     """
-    # `wsrun … | head` ends quietly, as other command-line tools do.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # `wsrun … | head` still writes every output file: a closed stdout only stops the printing.
+    guard_stdout()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

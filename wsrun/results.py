@@ -150,6 +150,7 @@ class RunResult:
     timed_out: int = 0
     stopped: int = 0
     has_checks: bool = False
+    lost_workers: int = 0  # --workers: processes that ended without their result (see warnings); the run fails
 
     @classmethod
     def of(cls, session: SessionResult) -> RunResult:
@@ -201,6 +202,7 @@ class RunResult:
         self.warnings.extend(warning for warning in part.warnings if warning not in self.warnings)
         self.timed_out += part.timed_out
         self.stopped += part.stopped
+        self.lost_workers += part.lost_workers
         self.interrupted = self.interrupted or part.interrupted
         self.duration = max(self.duration, part.duration)
         self.first = self.first or part.first
@@ -230,7 +232,12 @@ class RunResult:
 
     @property
     def checks_passed(self) -> bool:
-        """Every check passed; with no checks at all, every session ended without an error."""
+        """Every check passed; with no checks at all, every session ended without an error.
+
+        Never when a worker process was lost: the checks of its sessions are unknown.
+        """
+        if self.lost_workers:
+            return False
         if self.has_checks:
             return not any(check.fails for check in self.checks.values())
         return not self.errors and self.sessions > 0

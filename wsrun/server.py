@@ -12,7 +12,8 @@ Paths choose the behaviour:
   then publish ``{"type": "event", "topic": T, "n": …}`` every 100 ms (and answer other JSON like /json);
 - ``/status/<code>``: refuse the handshake with that HTTP status.
 
-With ``ping_every``, the server also pings each client at that interval.
+With ``ping_every``, the server also pings each client at that interval (the command line's
+default: PING_EVERY, 500 ms, for ``--serve`` and ``wsrun serve`` alike).
 Any subprotocol the client offers is accepted (the first one).
 """
 
@@ -32,7 +33,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-__all__ = ["running"]
+__all__ = ["PING_EVERY", "running", "url_of"]
+
+#: How often the server pings each client, started by --serve or by `wsrun serve` (unless --ping-every says otherwise).
+PING_EVERY = 0.5
 
 
 def _sendable(code: int) -> bool:

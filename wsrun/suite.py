@@ -1,8 +1,8 @@
 """
 Running scenario files: each prepared before any runs, then run under its load, several at once.
 
-Ctrl-C stops the running scenarios within a second and skips the rest; a second
-Ctrl-C stops at once.
+Ctrl-C (or SIGTERM, or SIGHUP) stops the running scenarios within a second and
+skips the rest; a second one stops at once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .overtime import OverTime
 from .plan import Plan, prepare
 from .record import LogSink, fan_out
 from .results import LogLine, RunResult, SessionResult
-from .workers import Progress, new_progress, run_in_workers
+from .workers import STOP_SIGNALS, Progress, new_progress, run_in_workers
 
 __all__ = ["DEFAULT_CONCURRENCY", "Job", "Options", "Snapshot", "run_jobs"]
 
@@ -86,9 +86,9 @@ async def _maybe_server(serve: bool) -> AsyncIterator[str | None]:
     if not serve:
         yield None
         return
-    from .server import running, url_of
+    from .server import PING_EVERY, running, url_of
 
-    async with running(ping_every=0.5) as server:
+    async with running(ping_every=PING_EVERY) as server:
         yield url_of(server)
 
 
@@ -101,8 +101,8 @@ async def run_jobs(
     on_session: Callable[[SessionResult], None] | None = None,
     on_start: Callable[[Snapshot, Load], None] | None = None,
     on_hard_stop: Callable[[], None] | None = None,
-) -> tuple[list[RunResult], bool]:
-    """Run the scenarios, up to ``options.concurrency`` at a time; returns their results and whether Ctrl-C stopped them.
+) -> tuple[list[RunResult], signal.Signals | None]:
+    """Run the scenarios, up to ``options.concurrency`` at a time; returns their results and the signal that stopped them.
 
     Every scenario is prepared before the first one runs, so that a missing
     environment variable or CA file stops everything before any connection.
@@ -111,22 +111,26 @@ async def run_jobs(
     processes to itself, and their --out parts are appended to one file in turn.
     """
     running: set[LoadRun] = set()
-    interrupted = False
+    stopped_by: signal.Signals | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
 
-    def on_sigint() -> None:
-        nonlocal interrupted
-        if interrupted and main is not None:  # a second Ctrl-C: stop waiting for anything
-            main.cancel()
+    def on_signal(signum: signal.Signals) -> None:
+        """The first stop signal (Ctrl-C, SIGTERM, SIGHUP) stops the runs; a second stops waiting for anything."""
+        nonlocal stopped_by
+        if stopped_by is not None:
+            if main is not None and not main.cancelling():
+                main.cancel()
             return
-        interrupted = True
+        stopped_by = signum
         stop.set()
         for run in list(running):
             run.stop()
 
-    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, on_signal, signum)
     done: dict[int, RunResult] = {}
     # With workers, each writes its own part, appended to the file when its run ends.
     out_file = None if options.out is None else open(options.out, "w", encoding="utf-8")
@@ -139,7 +143,7 @@ async def run_jobs(
 
     async def run_one(index: int, job: Job, plan: Plan, served: str | None) -> None:
         async with slots:
-            if interrupted:
+            if stopped_by is not None:
                 return
             if options.report:
                 plan = replace(plan, timeline=True)
@@ -215,15 +219,19 @@ async def run_jobs(
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-    except asyncio.CancelledError:  # the second Ctrl-C: what ran is reported, the rest is dropped
-        interrupted = True
+    except asyncio.CancelledError:  # the second stop signal: what ran is reported, the rest is dropped
+        if stopped_by is None:  # cancelled from outside, not by a signal
+            raise
         if on_hard_stop is not None:
             on_hard_stop()
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for signum, handler in previous.items():
+            loop.remove_signal_handler(signum)
+            if handler is not None:  # what was there before the run (the command line's own, pytest's, …)
+                signal.signal(signum, handler)
         if out_file is not None:
             out_file.close()
-    return [done[index] for index in sorted(done)], interrupted
+    return [done[index] for index in sorted(done)], stopped_by
 
 
 def _labelled(on_log: LogSink, label: str) -> LogSink:

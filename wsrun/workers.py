@@ -10,11 +10,14 @@ check tallies) and evaluates the thresholds on the merged metrics.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -78,6 +81,17 @@ class _Task:
     out: str | None  # this worker's part of --out ndjson=PATH
     transport: TransportName = "websockets"
     report: bool = False  # --report: the first worker records vu 1 #0's timeline; all record samples over time
+    parent: int = 0  # the parent's process id: a worker whose parent is gone stops
+
+
+#: Signals that stop a run, in the parent and in each worker: Ctrl-C, `kill`/`timeout`/`docker stop`, a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: How often a worker looks whether its parent is still there, and reports its progress.
+WATCH_EVERY = 0.25
+#: After a stop, how long workers get to end their sessions and send their results.
+STOP_GRACE = 5.0
+#: After a second stop signal, how long workers get to write what they have before they are killed.
+HARD_STOP_GRACE = 2.0
 
 
 def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
@@ -85,8 +99,13 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
     from .loader import load
     from .plan import prepare
     from .report import Reporter
+    from .stdout import guard_stdout
     from .suite import serve_url
 
+    guard_stdout()
+    for signum in STOP_SIGNALS:  # before the event loop runs, any stop signal ends the worker quietly
+        signal.signal(signum, signal.default_int_handler)
+    message: object = None
     try:
         scenario = load(task.file)
         relocate = None if task.relocate_to is None else (lambda url: serve_url(url, task.relocate_to or ""))
@@ -102,12 +121,15 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
         if task.report and task.first_vu == 1:
             plan = replace(plan, timeline=True)
         reporter = Reporter(quiet=task.quiet)
-        result = aio.run(_run_share(plan, task, reporter, progress))
-        pipe.send(result)
-    except KeyboardInterrupt:  # Ctrl-C before the loop was running: nothing to report
-        pipe.send(None)
+        message = aio.run(_run_share(plan, task, reporter, progress))
+    except KeyboardInterrupt:  # stopped before the loop was running: nothing to report
+        message = None
     except Exception as exc:  # sent to the parent, which reports it once
-        pipe.send(f"worker {task.first_vu}: {exc}")
+        message = f"it failed: {exc}"
+    try:
+        pipe.send(message)
+    except OSError:  # the parent is gone: nobody to tell
+        pass
     finally:
         pipe.close()
 
@@ -131,19 +153,26 @@ async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progre
     )
     run.result.over_time = over_time
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, run.stop)
+    # Any stop signal stops the share (the parent forwards its own; a terminal sends them to every process):
+    # idempotent, so that one arriving twice is still one stop. A second stop is the parent's to decide.
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, run.stop)
 
-    async def report_progress() -> None:
+    async def watch() -> None:
+        """Report progress; stop when the parent is gone (killed with SIGKILL, say), so that no worker outlives it."""
         while True:
+            if os.getppid() != task.parent:
+                run.stop()
+                return
             active, received, failed = run.snapshot()
             progress.write(task.first_vu - 1, (active, run.result.sessions, received, failed))
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(WATCH_EVERY)
 
-    reporting = asyncio.create_task(report_progress())
+    watching = asyncio.create_task(watch())
     try:
         return await run.run()
     finally:
-        reporting.cancel()
+        watching.cancel()
         if writer is not None:
             writer.close()
 
@@ -163,90 +192,154 @@ async def run_in_workers(
     out: str | None = None,
     report: bool = False,
 ) -> RunResult:
-    """Run ``load`` over ``workers`` processes and merge their results."""
+    """Run ``load`` over ``workers`` processes and merge their results.
+
+    A worker that ends without its result (killed, out of memory, an error) is lost:
+    the run fails, saying so, and its part is left out of everything, --out included,
+    so that every output counts the same sessions. When the run is cancelled (a
+    second Ctrl-C), workers get HARD_STOP_GRACE to write their --out part, then are
+    killed; whatever they wrote is appended to --out all the same.
+    """
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no event loop or sockets inherited
     progress = progress or new_progress(workers)
-    pipes, processes = [], []
-    for index in range(workers):
-        receiving, sending = context.Pipe(duplex=False)
-        part_file = None if out is None else f"{out}.worker{index + 1}"
-        task = _Task(
-            file,
-            url,
-            relocate_to,
-            overrides,
-            share(load, workers, index),
-            index + 1,
-            workers,
-            quiet,
-            part_file,
-            plan.options.transport,
-            report,
-        )
-        process = context.Process(target=_worker, args=(task, sending, progress), daemon=True)
-        process.start()
-        sending.close()
-        pipes.append(receiving)
-        processes.append(process)
+    pipes: list[Connection] = []
+    processes: list[multiprocessing.process.BaseProcess] = []
+    parts = [None if out is None else f"{out}.worker{index + 1}" for index in range(workers)]
+    shares = [share(load, workers, index) for index in range(workers)]
     merged = RunResult(
         plan.scenario.name, plan.file, plan.mask(plan.options.url), dict(plan.scenario.tags), plan.options.transport
     )
     merged.started = time.time()
     merged.over_time = OverTime() if report else None
-    problems: list[str] = []
+    lost: list[str] = []
     loop = asyncio.get_running_loop()
 
-    async def forward_ctrl_c() -> None:
-        """A Ctrl-C at a terminal reaches every worker; a SIGINT sent to this process alone is passed on."""
-        await stop.wait()
+    def forward_stop() -> None:
+        """A Ctrl-C at a terminal reaches every worker; a signal sent to this process alone is passed on."""
         for process in processes:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGINT)
 
-    forwarding = asyncio.create_task(forward_ctrl_c())
+    async def forward_when_stopped() -> None:
+        await stop.wait()
+        forward_stop()
+
+    forwarding = asyncio.create_task(forward_when_stopped())
+    finished = False
     try:
-        for pipe, process in zip(pipes, processes, strict=True):
-            part = await _receive(pipe, process, loop, stop)
+        for index in range(workers):
+            receiving, sending = context.Pipe(duplex=False)
+            task = _Task(
+                file,
+                url,
+                relocate_to,
+                overrides,
+                shares[index],
+                index + 1,
+                workers,
+                quiet,
+                parts[index],
+                plan.options.transport,
+                report,
+                os.getpid(),
+            )
+            process = context.Process(target=_worker, args=(task, sending, progress), daemon=True)
+            process.start()
+            sending.close()
+            pipes.append(receiving)
+            processes.append(process)
+            if stop.is_set():  # stopped while starting: the new worker hears it too
+                forward_stop()
+        for index, (pipe, worker) in enumerate(zip(pipes, processes, strict=True)):
+            part = await _receive(pipe, worker, loop, stop)
             if isinstance(part, RunResult):
                 merged.merge(part)
-            elif isinstance(part, str):
-                problems.append(part)
+            elif isinstance(part, str) or not stop.is_set():  # None: stopped before it ran, which only a stop explains
+                why = part if isinstance(part, str) else "it was stopped before it started"
+                lost.append(_lost(index, workers, shares[index], why))
+                _drop(parts[index])
+                parts[index] = None
+        finished = True
     finally:
         forwarding.cancel()
-        for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        for pipe in pipes:
-            pipe.close()
-    if out is not None:
-        _concatenate(out, [f"{out}.worker{index + 1}" for index in range(workers)])
-    if problems:
-        merged.warnings.extend(problems)
+        try:
+            if not finished:  # cancelled (a second Ctrl-C): stop the workers, give them a moment to write
+                forward_stop()
+            await _ended(processes, loop, STOP_GRACE if finished else HARD_STOP_GRACE)
+        finally:
+            for worker in processes:
+                if worker.is_alive():
+                    worker.kill()
+            for pipe in pipes:
+                pipe.close()
+            if out is not None:
+                _concatenate(out, [part for part in parts if part is not None])
+    if lost:
+        merged.warnings.extend(lost)
+        merged.lost_workers += len(lost)
     merged.interrupted = merged.interrupted or stop.is_set()
     merged.thresholds = evaluate(plan.thresholds, merged.series, merged.checks_tally, merged.duration)
     return merged
 
 
+def _lost(index: int, workers: int, load: Load, why: str) -> str:
+    """What the report says of a worker that sent no result."""
+    return (
+        f"worker {index + 1} of {workers} was lost ({why}): its {load.vus} vus' sessions are missing from this"
+        " report and from every output, so the run fails"
+    )
+
+
+def _drop(part: str | None) -> None:
+    """A lost worker's --out part: removed, so that --out counts what the summary counts."""
+    if part is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(part)
+
+
+async def _ended(
+    processes: Sequence[multiprocessing.process.BaseProcess], loop: asyncio.AbstractEventLoop, grace: float
+) -> None:
+    """Wait (without blocking the loop) until every process has ended, for at most ``grace`` seconds."""
+    sentinels = [process.sentinel for process in processes if process.is_alive()]
+    deadline = loop.time() + grace
+    while sentinels and loop.time() < deadline:
+        await loop.run_in_executor(None, multiprocessing.connection.wait, sentinels, min(0.2, grace))
+        sentinels = [process.sentinel for process in processes if process.is_alive()]
+    for process in processes:
+        if not process.is_alive():
+            process.join()  # reaps it at once
+
+
 async def _receive(
     pipe: Connection, process: multiprocessing.process.BaseProcess, loop: asyncio.AbstractEventLoop, stop: asyncio.Event
 ) -> object:
-    """A worker's result; after Ctrl-C, workers get a few seconds before they are killed."""
+    """A worker's result, or why there is none; after a stop, workers get STOP_GRACE before they are killed."""
     deadline: float | None = None
     while True:
         if await loop.run_in_executor(None, pipe.poll, 0.2):
             try:
                 return pipe.recv()
             except EOFError:
-                return f"worker {process.name} ended without a result (exit code {process.exitcode})"
+                return _ended_how(process)
         if not process.is_alive() and not pipe.poll():
-            return f"worker {process.name} ended without a result (exit code {process.exitcode})"
+            return _ended_how(process)
         if stop.is_set():
-            deadline = deadline or loop.time() + 5.0
+            deadline = deadline or loop.time() + STOP_GRACE
             if loop.time() > deadline:
                 process.kill()
-                return f"worker {process.name} did not stop in time after Ctrl-C"
+                return f"it did not stop within {STOP_GRACE:.0f}s and was killed"
+
+
+def _ended_how(process: multiprocessing.process.BaseProcess) -> str:
+    process.join(1.0)
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"it ended with exit code {code} and no result"
 
 
 def _concatenate(target: str, parts: list[str]) -> None:
