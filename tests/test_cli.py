@@ -236,7 +236,7 @@ def test_serve_pings_every_500ms_by_default_as_serve_does(tmp_path: Path) -> Non
             )
             assert main([scenario, "--url", url, "-q"]) == 0
         finally:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)  # docker stop, say: the server's normal end too
             assert process.wait(timeout=10 * UNIT) == 0
 
 

@@ -436,7 +436,7 @@ def serve(argv: Sequence[str]) -> int:
     default_every = f"{PING_EVERY * 1000:.0f}ms"
     parser = argparse.ArgumentParser(
         prog="wsrun serve",
-        description="Run the embedded test server until Ctrl-C: the one --serve starts, pinging each client"
+        description="Run the embedded test server until Ctrl-C (or SIGTERM): the one --serve starts, pinging each client"
         f" every {default_every}. The path chooses what it does: see the README, 'The embedded test server'.",
     )
     parser.add_argument(
@@ -469,7 +469,7 @@ def serve(argv: Sequence[str]) -> int:
 
     try:
         asyncio.run(forever())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):  # Ctrl-C, SIGTERM (docker stop), SIGHUP: the server's normal end
         return EXIT_OK
     return EXIT_OK
 
