@@ -107,6 +107,9 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
         signal.signal(signum, signal.default_int_handler)
     message: object = None
     try:
+        # Blocked by the parent while this process started (see run_in_workers): one that came meanwhile is
+        # delivered now, to the handler just installed, rather than as a traceback from Python's start-up.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         scenario = load(task.file)
         relocate = None if task.relocate_to is None else (lambda url: serve_url(url, task.relocate_to or ""))
         plan = prepare(
@@ -244,7 +247,12 @@ async def run_in_workers(
                 os.getpid(),
             )
             process = context.Process(target=_worker, args=(task, sending, progress), daemon=True)
-            process.start()
+            # The worker inherits blocked stop signals, until its handlers are in place; here they wait, not lost.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+            try:
+                process.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             sending.close()
             pipes.append(receiving)
             processes.append(process)
