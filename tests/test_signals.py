@@ -75,18 +75,18 @@ class Wsrun:
 
     def finish(self, timeout: float = 10 * UNIT) -> int:
         """Wait for the exit (killing it past the deadline); records its peak memory."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pid, status, usage = os.wait4(self.pid, os.WNOHANG)
-            if pid:
-                self.code = self.process.returncode = os.waitstatus_to_exitcode(status)
-                self.max_rss_mb = usage.ru_maxrss / 1024
-                break
-            threading.Event().wait(0.02)  # a child's exit cannot be awaited from a thread without polling
-        else:
+        ended: list[tuple[int, int, object]] = []
+        waiter = threading.Thread(target=lambda: ended.append(os.wait4(self.pid, 0)), daemon=True)
+        waiter.start()
+        waiter.join(timeout)
+        if not ended:
             self.process.kill()
-            self.process.wait()
+            waiter.join()
+            self.code = self.process.returncode = -signal.SIGKILL
             raise AssertionError(f"wsrun did not end within {timeout}s")
+        _, status, usage = ended[0]
+        self.code = self.process.returncode = os.waitstatus_to_exitcode(status)
+        self.max_rss_mb = usage.ru_maxrss / 1024  # type: ignore[attr-defined]
         for reader in self._readers:
             reader.join(timeout=5 * UNIT)
         return self.code
@@ -146,10 +146,21 @@ def alive(pid: int) -> bool:
 
 
 def gone_within(pids: list[int], timeout: float) -> list[int]:
-    """The processes still alive after ``timeout`` (they end on their own: there is nothing to await)."""
+    """The processes still alive after ``timeout``: their ends are awaited (pidfd), though they are not our children."""
+    watched = {}
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            watched[os.pidfd_open(pid)] = pid
     deadline = time.monotonic() + timeout
-    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
-        threading.Event().wait(0.05)
+    try:
+        while any(alive(pid) for pid in watched.values()) and time.monotonic() < deadline:
+            select.select(list(watched), [], [], max(0.0, deadline - time.monotonic()))
+            for fd in [fd for fd, pid in watched.items() if not alive(pid)]:
+                os.close(fd)
+                del watched[fd]
+    finally:
+        for fd in watched:
+            os.close(fd)
     return [pid for pid in pids if alive(pid)]
 
 
