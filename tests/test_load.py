@@ -44,7 +44,7 @@ def test_load_options_follow_k6() -> None:
     """Without options one session; vus alone run one each; the command line overrides the file."""
     scenario = load_text("url: ws://h\nvus: 5\nduration: 10s\n")
     assert load_of(load_text("url: ws://h\n")).single
-    assert load_of(load_text("url: ws://h\nvus: 3\n")) == Load(vus=3, iterations=3)
+    assert load_of(load_text("url: ws://h\nvus: 3\n")) == Load(vus=3, iterations=3, one_each=True)
     assert load_of(scenario) == Load(vus=5, duration=10.0)
     assert load_of(scenario, vus=2, duration=1.0) == Load(vus=2, duration=1.0)
     assert load_of(scenario, iterations=7) == Load(vus=5, iterations=7, duration=10.0)
@@ -157,7 +157,9 @@ async def test_starts_are_spread(echo_url: str) -> None:
     scenario = load_text("url: ws://x\nrules:\n  - {on: open, do: [close]}\n")
     Session._session = spy  # type: ignore[method-assign]
     try:
-        result = await LoadRun(prepare(scenario, file="s", url=echo_url), Load(vus=200, iterations=200)).run()
+        # Each vu runs one session (vus alone): with 200 shared iterations, the first vus could take
+        # them all before the last ones were due, on a fast enough machine.
+        result = await LoadRun(prepare(scenario, file="s", url=echo_url), load_of(scenario, vus=200)).run()
     finally:
         Session._session = original  # type: ignore[method-assign]
     assert result.sessions == 200
@@ -282,3 +284,14 @@ def test_ndjson_declares_request_trends_and_thresholds(tmp_path: Path, workers: 
         {"name": "ws_connecting{my_tag:hello}", "suffix": "my_tag:hello", "tags": {"my_tag": "hello"}}
     ]
     assert sum(1 for line in lines if line["type"] == "Point" and line["metric"] == "quote_latency") == 2
+
+
+async def test_vus_alone_run_one_session_each(echo_url: str) -> None:
+    """vus without duration or iterations: each vu runs exactly one session (k6's "1 iterations for each
+    of N VUs"), however quickly sessions end: with shared iterations, the first vus took the last ones'."""
+    scenario = load_text("url: ws://x\nvus: 100\nrules:\n  - {on: open, do: [close]}\n")
+    sessions: list[SessionResult] = []
+    plan = prepare(scenario, file="s", url=echo_url)
+    result = await LoadRun(plan, load_of(scenario), on_session=sessions.append).run()
+    assert result.sessions == 100
+    assert sorted((session.vu, session.iteration) for session in sessions) == [(vu, 0) for vu in range(1, 101)]

@@ -48,6 +48,9 @@ class Load:
     duration: float | None = None
     stages: tuple[tuple[float, int], ...] = ()
     graceful_stop: float = 30.0
+    #: vus alone (no duration, no iterations): each vu runs exactly one session, as k6's
+    #: "1 iterations for each of N VUs"; shared iterations would let a quick vu take a late one's.
+    one_each: bool = False
 
     @property
     def single(self) -> bool:
@@ -89,7 +92,8 @@ def load_of(
     if stages:
         return Load(vus=vus or 1, stages=stages, graceful_stop=scenario.graceful_stop)
     if duration is None and iterations is None:
-        iterations = vus or 1  # k6: vus without duration or iterations run one iteration each
+        # k6: vus without duration or iterations run one iteration each
+        return Load(vus=vus or 1, iterations=vus or 1, graceful_stop=scenario.graceful_stop, one_each=True)
     return Load(vus=vus or 1, iterations=iterations, duration=duration, graceful_stop=scenario.graceful_stop)
 
 
@@ -170,6 +174,8 @@ class LoadRun:
                 break
             await self._session(vu, iteration)
             iteration += 1
+            if self.load.one_each:
+                break
         self._retire.discard(vu)
 
     async def _session(self, vu: int, iteration: int) -> None:
