@@ -251,9 +251,12 @@ async def test_an_interrupted_run_skips_what_the_interruption_decided(echo_url: 
     assert counts(suite) == {"tests": "4", "failures": "1", "errors": "0", "skipped": "2"}
     failure = case(root, "reply is bye").find("failure")
     assert failure.get("message") == 'expected message equals "bye", got "hello"'
-    assert "the session was interrupted (Ctrl-C) later" in failure.text
+    assert "the session was interrupted (Ctrl-C or a stop signal) later" in failure.text
     skipped = case(root, "a second reply").find("skipped")
-    assert skipped.get("message") == "interrupted" and "cut short: the run was interrupted (Ctrl-C)" in skipped.text
+    assert (
+        skipped.get("message") == "interrupted"
+        and "cut short: the run was interrupted (Ctrl-C or a stop signal)" in skipped.text
+    )
     assert case(root, "status is 101").find("*") is None
     threshold = case(root, "ws_msgs_received count >= 1000").find("skipped")
     assert threshold.get("message") == "interrupted" and "count=1" in threshold.text

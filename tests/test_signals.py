@@ -293,6 +293,10 @@ def test_a_lost_worker_fails_the_run_and_is_left_out_everywhere(tmp_path: Path) 
     sent = sum(p["metric"] == "ws_sessions" for p in points if p["type"] == "Point")
     assert sent == summary["ws_sessions"]["count"] > 0
     assert not list(tmp_path.glob("samples.ndjson.worker*"))
+    # JUnit fails it too, in a case of its own: every check passed, yet the run is not green.
+    junit = files["--junit"].read_text()
+    assert '<testcase name="every worker process finished"' in junit and 'type="LostWorker"' in junit
+    assert "worker 2 of 2 was lost (killed by SIGKILL)" in junit
 
 
 def test_a_second_ctrl_c_keeps_what_workers_wrote_in_out(tmp_path: Path) -> None:

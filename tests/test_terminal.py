@@ -163,3 +163,16 @@ def test_printable_escapes_bidi_controls_and_keeps_right_to_left_text() -> None:
     """Bidi controls are escaped; Hebrew or Arabic letters are not controls and stay."""
     assert printable("a\u202eb\u2067c\u200ed\u061c") == "a\\u202eb\\u2067c\\u200ed\\u061c"
     assert printable("שלום مرحبا") == "שלום مرحبا"
+
+
+@pytest.mark.parametrize("command", [["validate"], []])
+def test_a_load_error_never_sends_control_characters_raw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """A key of the file with an escape sequence in it is shown escaped in the error, never raw."""
+    path = tmp_path / "s.yaml"
+    path.write_text('url: ws://h\n"k\\x1b[31mey\\u202e": 1\n', encoding="utf-8")
+    assert main([*command, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key" in err and "k\\x1b[31mey\\u202e" in err
+    assert "\x1b" not in err and "\u202e" not in err

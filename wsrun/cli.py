@@ -251,6 +251,14 @@ def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[Job]:
     return jobs
 
 
+def _shown(message: str) -> str:
+    """An error message for the terminal: what it quotes from a file (a key, a value) may hold control
+    characters, which are made visible line by line, never sent raw."""
+    from .text import printable
+
+    return "\n".join(printable(line) for line in message.split("\n"))
+
+
 def _stderr() -> Console:
     from rich.console import Console
 
@@ -306,10 +314,10 @@ def run(argv: Sequence[str]) -> int:
         )
     except ScenarioError as exc:
         for problem in exc.problems:
-            err.print(str(problem), markup=False)
+            err.print(_shown(str(problem)), markup=False)
         return EXIT_USAGE
     except WsrunError as exc:
-        err.print(f"wsrun: {exc}", markup=False)
+        err.print(_shown(f"wsrun: {exc}"), markup=False)
         return EXIT_USAGE
     duration = time.perf_counter() - started
     with _signals_held() as held:
@@ -382,7 +390,7 @@ def validate(argv: Sequence[str]) -> int:
             scenario = load(file)
         except ScenarioError as exc:
             for problem in exc.problems:
-                print(problem, file=sys.stderr)
+                print(_shown(str(problem)), file=sys.stderr)
             status = EXIT_USAGE
         else:
             print(f"{file}: valid ({len(scenario.rules)} rules, {len(scenario.checks)} checks)")

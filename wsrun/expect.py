@@ -167,7 +167,8 @@ class Pending:
         """The session ended first: decide now. Ctrl-C decides nothing: an expectation it cut short fails."""
         if interrupted:
             return Outcome(
-                False, f"cut short: the run was interrupted (Ctrl-C) {_ms(now - self.armed)} after it was armed"
+                False,
+                f"cut short: the run was interrupted (Ctrl-C or a stop signal) {_ms(now - self.armed)} after it was armed",
             )
         if self.kind == "heartbeat":
             expired = self.expire(now)

@@ -91,7 +91,9 @@ def _summary(result: RunResult) -> str:
 def _notices(result: RunResult) -> str:
     parts = []
     if result.interrupted:
-        parts.append('<p class="note warn">Interrupted (Ctrl-C): the report covers the run so far.</p>')
+        parts.append(
+            '<p class="note warn">Interrupted (Ctrl-C or a stop signal): the report covers the run so far.</p>'
+        )
     if result.timed_out:
         parts.append(f'<p class="note warn">{result.timed_out} session(s) timed out.</p>')
     if result.stopped:

@@ -60,6 +60,8 @@ FRAMES_SHOWN = 20
 #: Kinds of error listed for a load run; the rest are counted.
 ERRORS_SHOWN = 100
 NO_CHECKS = "session ended without an error"
+#: The case of a run with --workers whose worker processes all sent their result.
+EVERY_WORKER = "every worker process finished"
 
 
 def classname(file: str) -> str:
@@ -137,15 +139,19 @@ def _check_case(suite: ET.Element, result: RunResult, check: CheckResult, name: 
     stopped = None if sample is None else _interrupted_at(sample)
     if stopped is not None and check.failed_at is not None and check.failed_at >= stopped:
         skipped = ET.SubElement(case, "skipped", message="interrupted")
-        skipped.text = f"decided by the interruption (Ctrl-C) at {stopped:.3f}s:\n{_check_text(result, check)}"
+        skipped.text = (
+            f"decided by the interruption (Ctrl-C or a stop signal) at {stopped:.3f}s:\n{_check_text(result, check)}"
+        )
         return
     failure = ET.SubElement(case, "failure", message=printable(check.reason), type="CheckFailed")
     failure.text = _check_text(result, check)
     if stopped is not None:
-        failure.text += f"\nthe session was interrupted (Ctrl-C) later, at {stopped:.3f}s"
+        failure.text += f"\nthe session was interrupted (Ctrl-C or a stop signal) later, at {stopped:.3f}s"
     elif result.interrupted:
         # Another session than the one kept whole: when Ctrl-C reached it is not known.
-        failure.text += "\nthe run was interrupted (Ctrl-C): this failure came before, or from the interruption"
+        failure.text += (
+            "\nthe run was interrupted (Ctrl-C or a stop signal): this failure came before, or from the interruption"
+        )
 
 
 def _actual(outcome: ThresholdResult) -> str:
@@ -171,7 +177,9 @@ def _threshold_case(suite: ET.Element, result: RunResult, outcome: ThresholdResu
     if result.interrupted:
         verdict = "would pass" if outcome.passed else "would fail"
         skipped = ET.SubElement(case, "skipped", message="interrupted")
-        skipped.text = printable(f"not judged: the run was interrupted (Ctrl-C); {over}; {verdict} {threshold.source}")
+        skipped.text = printable(
+            f"not judged: the run was interrupted (Ctrl-C or a stop signal); {over}; {verdict} {threshold.source}"
+        )
     elif not outcome.passed:
         message = f"{found}, expected {threshold.source}"
         failure = ET.SubElement(case, "failure", message=printable(message), type="ThresholdFailed")
@@ -192,9 +200,19 @@ def _errors_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def _lost_workers_case(suite: ET.Element, result: RunResult, name: str) -> None:
+    """A worker process lost (killed, out of memory): its sessions are unknown, so the run fails."""
+    if not result.lost_workers:
+        return
+    case = ET.SubElement(suite, "testcase", name=EVERY_WORKER, classname=f"{name}.workers", time=_seconds(0))
+    message = f"{len(result.lost_workers)} worker process(es) lost: their sessions are missing from every output"
+    failure = ET.SubElement(case, "failure", message=message, type="LostWorker")
+    failure.text = "\n".join(printable(lost) for lost in result.lost_workers)
+
+
 def _no_checks_case(suite: ET.Element, result: RunResult, name: str) -> None:
     case = ET.SubElement(suite, "testcase", name=NO_CHECKS, classname=name, time=_seconds(result.duration))
-    if result.checks_passed:
+    if not result.errors and result.sessions:  # a lost worker fails the run in a case of its own
         return
     if not result.errors and not result.sessions:
         why = "interrupted" if result.interrupted else "no session ran"
@@ -237,6 +255,7 @@ def _suite(result: RunResult, started: datetime, hostname: str) -> ET.Element:
             _check_case(suite, result, check, name)
     else:
         _no_checks_case(suite, result, name)
+    _lost_workers_case(suite, result, name)
     for outcome in result.thresholds:
         _threshold_case(suite, result, outcome, name)
     sample = result.sample

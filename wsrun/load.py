@@ -187,7 +187,8 @@ class LoadRun:
             result = await session.run()
         except Exception as exc:  # a bug of wsrun's: reported as the session's error, never lost
             result = session.result
-            result.errors.append(LogLine(result.duration, f"internal error in wsrun: {exc!r}", "error"))
+            text = plan.mask(f"internal error in wsrun: {exc!r}")  # a secret may be in the exception
+            result.errors.append(LogLine(result.duration, text, "error"))
         finally:
             self._sessions.discard(session)
             self.active -= 1

@@ -243,8 +243,9 @@ class Condition(_Strict):
         alias="schema",
         title="Valid against JSON Schema",
         description="Passes when the value is valid against this JSON Schema (draft 2020-12), given inline or as"
-        " the path of a JSON or YAML file relative to the scenario. A text message is read as JSON; a binary"
-        " one fails.",
+        " the path of a JSON or YAML file inside the scenario's folder (symlinks resolved; its $ref may name"
+        " only files there too). A whole text message is read as JSON; a value taken from JSON keeps its"
+        " type; a binary message fails.",
         examples=[{"type": "object", "required": ["id"]}, "schemas/reply.json"],
     )
 

@@ -145,9 +145,11 @@ class Reporter:
             what = f"{plural(len(result.checks), 'check')} passed" if result.checks else "ended without an error"
         else:
             mark, parts = ("✗", "red"), []
+            if result.lost_workers:
+                parts.append(f"{plural(len(result.lost_workers), 'worker')} lost")
             if failed_checks:
                 parts.append(f"{failed_checks} of {plural(len(result.checks), 'check')} failed")
-            elif not result.checks_passed:
+            elif not result.checks_passed and result.errors:
                 parts.append(plural(sum(result.errors.values()), "error"))
             failed_thresholds = sum(1 for threshold in result.thresholds if not threshold.passed)
             if failed_thresholds:
@@ -198,7 +200,7 @@ class Reporter:
         )
         out.print(_line(_out(f"  {result.file} · transport {result.transport}", "dim")))
         if result.interrupted:
-            out.print(_line(("  interrupted (Ctrl-C): the report covers the run so far", "yellow")))
+            out.print(_line(("  interrupted (Ctrl-C or a stop signal): the report covers the run so far", "yellow")))
         for warning in result.warnings:
             out.print(_line(_out(f"  ⚠ {warning}", "yellow")))
         # Errors decide the verdict only in a scenario without checks: a failure mark only then.

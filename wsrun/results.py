@@ -150,7 +150,8 @@ class RunResult:
     timed_out: int = 0
     stopped: int = 0
     has_checks: bool = False
-    lost_workers: int = 0  # --workers: processes that ended without their result (see warnings); the run fails
+    #: --workers: why each process that ended without its result was lost (also in warnings); the run fails.
+    lost_workers: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, session: SessionResult) -> RunResult:

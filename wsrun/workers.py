@@ -284,7 +284,7 @@ async def run_in_workers(
                 _concatenate(out, [part for part in parts if part is not None])
     if lost:
         merged.warnings.extend(lost)
-        merged.lost_workers += len(lost)
+        merged.lost_workers.extend(lost)
     merged.interrupted = merged.interrupted or stop.is_set()
     merged.thresholds = evaluate(plan.thresholds, merged.series, merged.checks_tally, merged.duration)
     return merged
