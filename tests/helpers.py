@@ -13,11 +13,11 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from wsrun.connection import TransportName
-from wsrun.engine import Session
-from wsrun.loader import load_text
-from wsrun.plan import prepare
-from wsrun.results import LogLine, SessionResult
+from wsrun.scenario.loader import load_text
+from wsrun.session.plan import prepare
+from wsrun.session.results import LogLine, SessionResult
+from wsrun.session.session import Session
+from wsrun.transport.base import TransportName
 
 #: Every timeout in the tests is a multiple of this; raise WSRUN_TEST_UNIT on a slow machine.
 UNIT = float(os.environ.get("WSRUN_TEST_UNIT", "1"))

@@ -12,7 +12,7 @@ import pytest
 
 from wsrun.cli import main
 from wsrun.errors import ScenarioError
-from wsrun.loader import load, load_text
+from wsrun.scenario.loader import load, load_text
 
 from .helpers import UNIT, run_yaml
 from .hostile import PING, TEXT, Peer, close_frame, frame, hostile

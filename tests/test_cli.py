@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from wsrun.cli import main
-from wsrun.model import json_schema
+from wsrun.scenario.models import json_schema
 
 from .helpers import UNIT, interrupt
 

@@ -10,10 +10,10 @@ import pytest
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from wsrun.load import LoadRun, load_of
-from wsrun.loader import load_text
-from wsrun.plan import prepare
-from wsrun.results import SessionResult
+from wsrun.scenario.loader import load_text
+from wsrun.session.load import LoadRun, load_of
+from wsrun.session.plan import prepare
+from wsrun.session.results import SessionResult
 
 from . import helpers
 from .helpers import UNIT, Run, run_yaml, serving

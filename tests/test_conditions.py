@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from wsrun.conditions import Outcome, evaluate, show
 from wsrun.errors import TemplateError
-from wsrun.model import Check, Condition
-from wsrun.templates import MISSING
+from wsrun.scenario.conditions import Outcome, evaluate, show
+from wsrun.scenario.models import Check, Condition
+from wsrun.scenario.templates import MISSING
 
 VALUES: dict[str, Any] = {"token": "abc", "code": 101, "word": "err"}
 

@@ -18,17 +18,10 @@ import websockets
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from wsrun.connection import (
-    Connection,
-    ConnectOptions,
-    TransportName,
-    close_facts,
-    open_connection,
-    tls_context,
-)
 from wsrun.errors import ConnectFailed, UsageError
-from wsrun.events import Closed, Message, Ping, Pong
-from wsrun.model import Tls
+from wsrun.scenario.models import Tls
+from wsrun.transport.base import Connection, ConnectOptions, TransportName, close_facts, open_connection, tls_context
+from wsrun.transport.events import Closed, Message, Ping, Pong
 
 from .helpers import UNIT, run_yaml, serving
 from .hostile import CONT, TEXT, Peer, frame, hostile, silent_tcp, upgrade

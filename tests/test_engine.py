@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from wsrun.connection import TransportName
+from wsrun.transport.base import TransportName
 
 from .helpers import UNIT, run_yaml, serving
 
@@ -460,9 +460,9 @@ async def test_timeout_ends_a_stalled_session() -> None:
 
 async def test_stop_ends_the_session_promptly(echo_url: str, transport: TransportName) -> None:
     """stop() (Ctrl-C) ends a running session within a second, keeping its results."""
-    from wsrun.engine import Session
-    from wsrun.loader import load_text
-    from wsrun.plan import prepare
+    from wsrun.scenario.loader import load_text
+    from wsrun.session.plan import prepare
+    from wsrun.session.session import Session
 
     scenario = load_text("url: ws://x\nrules:\n  - {every: 50ms, do: [{log: tick}]}\n", "s.yaml")
     ticking = asyncio.Event()
@@ -517,9 +517,9 @@ async def test_runtime_values_that_break_limits_are_errors_not_crashes(echo_url:
 
 async def test_stop_after_the_end_is_harmless(echo_url: str, transport: TransportName) -> None:
     """stop() on a finished session does nothing."""
-    from wsrun.engine import Session
-    from wsrun.loader import load_text
-    from wsrun.plan import prepare
+    from wsrun.scenario.loader import load_text
+    from wsrun.session.plan import prepare
+    from wsrun.session.session import Session
 
     scenario = load_text("url: ws://x\nrules: [{on: open, do: [close]}]\n")
     session = Session(prepare(scenario, file="s", url=echo_url, transport=transport))

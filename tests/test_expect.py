@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wsrun.errors import ScenarioError
-from wsrun.loader import load_text
+from wsrun.scenario.loader import load_text
 
 from .helpers import run_yaml
 from .hostile import TEXT, Peer, close_frame, frame, hostile
@@ -317,7 +317,7 @@ async def test_a_condition_that_cannot_be_evaluated_fails_its_expectation(echo_u
 
 def test_the_frames_around_a_failure_are_shown_under_it() -> None:
     """The report prints the frames around a failed expectation right under its reason."""
-    from wsrun.results import CheckResult, Frame, RunResult, SessionResult
+    from wsrun.session.results import CheckResult, Frame, RunResult, SessionResult
 
     from .test_hostile_servers import report as render
 
@@ -335,8 +335,8 @@ def test_the_frames_around_a_failure_are_shown_under_it() -> None:
 
 def test_a_late_message_is_late() -> None:
     """A message taken from the queue after the deadline does not pass; a window that is over does not fail."""
-    from wsrun.expect import arm_expect
-    from wsrun.model import ExpectOptions
+    from wsrun.scenario.models import ExpectOptions
+    from wsrun.session.expect import arm_expect
 
     def options(**fields: object) -> ExpectOptions:
         return ExpectOptions.model_validate({"name": "n", **fields})
@@ -357,8 +357,8 @@ def test_a_late_message_is_late() -> None:
 
 def test_request_ids_match_strictly() -> None:
     """The reply id "5" does not answer the request id 5."""
-    from wsrun.expect import arm_request
-    from wsrun.model import RequestOptions
+    from wsrun.scenario.models import RequestOptions
+    from wsrun.session.expect import arm_request
 
     request = RequestOptions.model_validate({"name": "n", "send_json": {"id": 5}, "within": "1s"})
     pending = arm_request(request, 5, "w", 0.0)

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from wsrun.cli import main
 from wsrun.errors import ScenarioError
-from wsrun.loader import load, load_text
-from wsrun.yamlfile import read_yaml
+from wsrun.scenario.loader import load, load_text
+from wsrun.scenario.yamlfile import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BASES: list[dict[str, Any]] = [read_yaml(path.read_text()).data for path in sorted((ROOT / "scenarios").glob("*.yaml"))]

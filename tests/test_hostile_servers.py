@@ -13,8 +13,8 @@ import pytest
 from rich.console import Console
 from websockets.asyncio.server import ServerConnection
 
-from wsrun.report import Reporter
-from wsrun.results import RunResult, SessionResult
+from wsrun.output.console import Reporter
+from wsrun.session.results import RunResult, SessionResult
 
 from .helpers import UNIT, Run, run_yaml, serving
 from .hostile import BINARY, CLOSE, CONT, PING, TEXT, Peer, close_frame, frame, hostile, silent_tcp, upgrade

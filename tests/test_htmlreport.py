@@ -15,16 +15,16 @@ from pathlib import Path
 import lxml.html
 import pytest
 from websockets.asyncio.server import ServerConnection
+from wsrun.session.verdicts import evaluate
 
-from wsrun.charts import BARS_SHOWN, nice_ticks
-from wsrun.engine import Session
-from wsrun.htmlreport import render_html
-from wsrun.load import LoadRun, load_of
-from wsrun.loader import load_text
-from wsrun.overtime import OverTime
-from wsrun.plan import prepare
-from wsrun.results import TIMELINE_LENGTH, Frame, RunResult, SessionResult
-from wsrun.thresholds import evaluate
+from wsrun.output.charts import BARS_SHOWN, nice_ticks
+from wsrun.output.html import render_html
+from wsrun.scenario.loader import load_text
+from wsrun.session.load import LoadRun, load_of
+from wsrun.session.overtime import OverTime
+from wsrun.session.plan import prepare
+from wsrun.session.results import TIMELINE_LENGTH, Frame, RunResult, SessionResult
+from wsrun.session.session import Session
 
 from .helpers import UNIT, run_yaml, serving
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from lxml import etree
 
-from wsrun.junit import classname, junit_xml
-from wsrun.load import Load, LoadRun, load_of
-from wsrun.loader import load_text
-from wsrun.plan import prepare
-from wsrun.results import LogLine, RunResult
+from wsrun.output.junit import classname, junit_xml
+from wsrun.scenario.loader import load_text
+from wsrun.session.load import Load, LoadRun, load_of
+from wsrun.session.plan import prepare
+from wsrun.session.results import LogLine, RunResult
 
 from .helpers import UNIT, run_yaml
 

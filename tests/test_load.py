@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from wsrun.cli import main
-from wsrun.engine import Session
-from wsrun.load import Load, LoadRun, load_of
-from wsrun.loader import load_text
-from wsrun.plan import prepare
-from wsrun.results import RunResult, SessionResult
+from wsrun.scenario.loader import load_text
+from wsrun.session.load import Load, LoadRun, load_of
+from wsrun.session.plan import prepare
+from wsrun.session.results import RunResult, SessionResult
+from wsrun.session.session import Session
 
 from .helpers import UNIT, interrupt
 

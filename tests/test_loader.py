@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wsrun.errors import ScenarioError
-from wsrun.loader import load, load_text
+from wsrun.scenario.loader import load, load_text
 
 
 def problems(text: str) -> list[str]:

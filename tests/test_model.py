@@ -7,7 +7,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wsrun.model import CheckAction, Close, Condition, Ping, Rule, Scenario, SendBinary, json_schema, parse_duration
+from wsrun.scenario.models import (
+    CheckAction,
+    Close,
+    Condition,
+    Ping,
+    Rule,
+    Scenario,
+    SendBinary,
+    json_schema,
+    parse_duration,
+)
 
 URL = "ws://127.0.0.1:8765"
 

@@ -16,10 +16,10 @@ import pytest
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Frame, Opcode
 
-from wsrun import deflate
-from wsrun.connection import ConnectOptions, TransportName, open_connection
-from wsrun.deflate import Agreement, Deflate, NegotiationError, negotiate, parse_extensions
 from wsrun.errors import ConnectFailed
+from wsrun.transport import deflate
+from wsrun.transport.base import ConnectOptions, TransportName, open_connection
+from wsrun.transport.deflate import Agreement, Deflate, NegotiationError, negotiate, parse_extensions
 
 from .helpers import UNIT, interrupt, run_yaml
 from .hostile import CLOSE, TEXT, Peer, frame, hostile

@@ -16,12 +16,12 @@ from rich.console import Console
 
 from wsrun.cli import main
 from wsrun.errors import ScenarioError
-from wsrun.loader import load_text
-from wsrun.masking import Mask
-from wsrun.namespace import dig
-from wsrun.report import Reporter
-from wsrun.results import RunResult, SessionResult
-from wsrun.templates import MISSING
+from wsrun.output.console import Reporter
+from wsrun.scenario.loader import load_text
+from wsrun.scenario.namespace import dig
+from wsrun.scenario.templates import MISSING
+from wsrun.session.masking import Mask
+from wsrun.session.results import RunResult, SessionResult
 
 from .helpers import UNIT, run_yaml
 from .test_connection import tls_echo
@@ -150,7 +150,7 @@ def test_dotted_names_read_data_never_attributes() -> None:
 async def test_what_a_session_keeps_is_bounded_whatever_the_messages() -> None:
     """Log lines of 512 kB messages, their frames and a reason quoting one are cut once masked;
     a session keeps its last LOG_LINES log lines (each line was kept whole: GBs in seconds)."""
-    from wsrun.record import FRAME_TEXT, LINE_TEXT, LOG_LINES, REASON_TEXT
+    from wsrun.session.record import FRAME_TEXT, LINE_TEXT, LOG_LINES, REASON_TEXT
 
     from .helpers import serving
 

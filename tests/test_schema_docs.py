@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 from pydantic import BaseModel
 
-from wsrun import model
-from wsrun.model import COMPARISONS, Condition, Scenario, json_schema
-from wsrun.yamlfile import read_yaml
+from wsrun.scenario import models
+from wsrun.scenario.models import COMPARISONS, Condition, Scenario, json_schema
+from wsrun.scenario.yamlfile import read_yaml
 
 SCHEMA = json_schema()
 DEFS: dict[str, Any] = SCHEMA["$defs"]
@@ -116,8 +116,8 @@ def test_property_examples_are_valid(path: str, subschema: dict[str, Any]) -> No
 
 MODELS = [
     value
-    for value in vars(model).values()
-    if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == model.__name__
+    for value in vars(models).values()
+    if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__.startswith(models.__name__)
 ]
 
 

@@ -15,8 +15,8 @@ from websockets.asyncio.server import ServerConnection
 
 from wsrun.cli import main
 from wsrun.errors import ScenarioError
-from wsrun.loader import load
-from wsrun.schemas import FORMATS, MAX_STEPS, check_schema, load_schema_file, schema_errors
+from wsrun.scenario.loader import load
+from wsrun.scenario.schemas import FORMATS, MAX_STEPS, check_schema, load_schema_file, schema_errors
 
 from .helpers import UNIT, interrupt, run_yaml, serving
 

@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from wsrun.cli import main
-from wsrun.masking import MASK, Mask
-from wsrun.report import Reporter
-from wsrun.results import RunResult, SessionResult
+from wsrun.output.console import Reporter
+from wsrun.output.text import html_text, printable
 from wsrun.server import running, url_of
-from wsrun.text import html_text, printable
+from wsrun.session.masking import MASK, Mask
+from wsrun.session.results import RunResult, SessionResult
 
 from .helpers import UNIT, run_yaml, serving
 

@@ -15,9 +15,9 @@ from websockets.asyncio.server import ServerConnection
 
 from wsrun.cli import main
 from wsrun.errors import UsageError
-from wsrun.files import scenario_files
-from wsrun.loader import load
-from wsrun.starter import starter_path
+from wsrun.scenario.files import scenario_files
+from wsrun.scenario.loader import load
+from wsrun.scenario.starter import starter_path
 
 from .helpers import UNIT, interrupt, serving
 
@@ -400,10 +400,10 @@ def test_quiet_shows_thresholds_and_no_live_lines(tmp_path: Path, capsys: pytest
 
 async def test_ctrl_c_does_not_pass_an_expectation_it_cut_short() -> None:
     """A heartbeat expectation still running at Ctrl-C fails as cut short (JUnit reports it skipped)."""
-    from wsrun.engine import Session
-    from wsrun.loader import load_text
-    from wsrun.plan import prepare
+    from wsrun.scenario.loader import load_text
     from wsrun.server import running, url_of
+    from wsrun.session.plan import prepare
+    from wsrun.session.session import Session
 
     scenario = load_text(
         textwrap.dedent(

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from wsrun.conditions import evaluate
 from wsrun.errors import TemplateError
-from wsrun.model import Condition
-from wsrun.namespace import dig
-from wsrun.templates import MISSING, names, render, render_value
+from wsrun.scenario.conditions import evaluate
+from wsrun.scenario.models import Condition
+from wsrun.scenario.namespace import dig
+from wsrun.scenario.templates import MISSING, names, render, render_value
 
 VALUES: dict[str, Any] = {
     "token": "abc",

@@ -11,12 +11,12 @@ import pytest
 from rich.console import Console
 
 from wsrun.cli import main
-from wsrun.htmlreport import render_html
-from wsrun.junit import junit_xml
-from wsrun.metrics import Metrics
-from wsrun.report import Reporter
-from wsrun.results import LogLine, RunResult
-from wsrun.text import format_count, printable, rate_of
+from wsrun.output.console import Reporter
+from wsrun.output.html import render_html
+from wsrun.output.junit import junit_xml
+from wsrun.output.text import format_count, printable, rate_of
+from wsrun.session.metrics import Metrics
+from wsrun.session.results import LogLine, RunResult
 
 from .helpers import run_yaml, serving
 
@@ -106,7 +106,7 @@ def test_text_from_files_is_escaped_like_text_from_servers(tmp_path: Path, capsy
 
 def test_counts_are_integers_never_scientific_notation() -> None:
     """ws_msgs_received: 1234567 (it printed 1.23457e+06), in the console and in JUnit."""
-    from wsrun.thresholds import parse_all
+    from wsrun.scenario.thresholds import parse_all
 
     result = RunResult("s", "s.yaml", "ws://h", duration=10.0, sessions=1)
     metrics = Metrics()
@@ -114,7 +114,7 @@ def test_counts_are_integers_never_scientific_notation() -> None:
     metrics.trends["ws_session_duration"].add(1_500_000.5)
     result.series.add(metrics, {})
     thresholds = parse_all({"ws_msgs_received": ["count < 10"], "ws_session_duration": ["max < 1"]})
-    from wsrun.thresholds import evaluate
+    from wsrun.session.verdicts import evaluate
 
     result.thresholds = evaluate(thresholds, result.series, (0, 0), result.duration)
     text = console_of(result)

@@ -24,19 +24,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, aio
+from . import __version__
 from .errors import ScenarioError, UsageError, WsrunError
-from .files import scenario_files
-from .stdout import guard_stdout
-from .variables import check_declared, parse_vars
+from .output.stdout import guard_stdout
+from .run import aio
+from .scenario.files import scenario_files
+from .scenario.variables import check_declared, parse_vars
 
 # Heavy modules (pydantic, websockets, rich) are imported where they are used,
 # so that `wsrun --version` and `--help` answer at once.
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .results import RunResult
-    from .suite import Job
+    from .run.suite import Job
+    from .session.results import RunResult
 
 DEFAULT_CONCURRENCY = 64  # as suite.DEFAULT_CONCURRENCY, which imports what --help must not wait for
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_THRESHOLDS, EXIT_INTERRUPTED = 0, 1, 2, 99, 130
@@ -184,7 +185,7 @@ def _positive_int(text: str) -> int:
 
 
 def _duration(text: str) -> float:
-    from .model import parse_duration
+    from .scenario.models import parse_duration
 
     try:
         seconds = parse_duration(text)
@@ -196,7 +197,7 @@ def _duration(text: str) -> float:
 
 
 def _trend_stats(text: str) -> list[str]:
-    from .metrics import parse_trend_stat
+    from .scenario.metric_names import parse_trend_stat
 
     try:
         return [parse_trend_stat(part) for part in text.split(",")]
@@ -233,8 +234,8 @@ def _check_writable(option: str, path: str) -> None:
 
 def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[Job]:
     """Load every file, reporting the problems of all of them at once."""
-    from .loader import load
-    from .suite import Job
+    from .run.suite import Job
+    from .scenario.loader import load
 
     jobs: list[Job] = []
     problems = []
@@ -254,7 +255,7 @@ def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[Job]:
 def _shown(message: str) -> str:
     """An error message for the terminal: what it quotes from a file (a key, a value) may hold control
     characters, which are made visible line by line, never sent raw."""
-    from .text import printable
+    from .output.text import printable
 
     return "\n".join(printable(line) for line in message.split("\n"))
 
@@ -266,9 +267,9 @@ def _stderr() -> Console:
 
 
 def run(argv: Sequence[str]) -> int:
-    from .metrics import DEFAULT_TREND_STATS
-    from .report import Reporter
-    from .suite import Options, run_jobs
+    from .output.console import Reporter
+    from .run.suite import Options, run_jobs
+    from .scenario.metric_names import DEFAULT_TREND_STATS
 
     args = _run_parser().parse_args(argv)
     err = _stderr()
@@ -336,7 +337,7 @@ def _write_outputs(args: argparse.Namespace, results: list[RunResult], duration:
     """The files asked for: --summary-export, --junit, --report. EXIT_USAGE if one cannot be written."""
     outputs: list[tuple[str, str, Callable[[], str]]] = []
     if args.summary_export:
-        from .summary import k6_summary
+        from .output.summary import k6_summary
 
         outputs.append(
             (
@@ -346,11 +347,11 @@ def _write_outputs(args: argparse.Namespace, results: list[RunResult], duration:
             )
         )
     if args.junit:
-        from .junit import junit_xml
+        from .output.junit import junit_xml
 
         outputs.append(("--junit", args.junit, lambda: junit_xml(results, duration=duration)))
     if args.report:
-        from .htmlreport import render_html
+        from .output.html import render_html
 
         outputs.append(("--report", args.report, lambda: render_html(results, duration=duration)))
     status = None
@@ -374,7 +375,7 @@ def exit_code(results: Sequence[RunResult], stopped_by: int | None = None) -> in
 
 
 def validate(argv: Sequence[str]) -> int:
-    from .loader import load
+    from .scenario.loader import load
 
     parser = argparse.ArgumentParser(prog="wsrun validate", description="Check scenario files without connecting.")
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files, or folders of them")
@@ -398,7 +399,7 @@ def validate(argv: Sequence[str]) -> int:
 
 
 def schema(argv: Sequence[str]) -> int:
-    from .model import json_schema
+    from .scenario.models import json_schema
 
     argparse.ArgumentParser(prog="wsrun schema", description="Print the scenario format's JSON Schema.").parse_args(
         argv
@@ -409,7 +410,7 @@ def schema(argv: Sequence[str]) -> int:
 
 
 def init(argv: Sequence[str]) -> int:
-    from .starter import write_starter
+    from .scenario.starter import write_starter
 
     parser = argparse.ArgumentParser(
         prog="wsrun init", description="Write a commented starter scenario, NAME.yaml, that passes with --serve."
@@ -438,7 +439,7 @@ def _port(text: str) -> int:
 
 
 def serve(argv: Sequence[str]) -> int:
-    from .model import parse_duration
+    from .scenario.models import parse_duration
     from .server import PING_EVERY, running, url_of
 
     default_every = f"{PING_EVERY * 1000:.0f}ms"

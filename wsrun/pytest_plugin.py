@@ -50,15 +50,15 @@ from _pytest._code.code import TerminalRepr
 
 # Light modules only (they import nothing heavy): an inert plugin must cost nothing.
 from .errors import UsageError
-from .files import SUFFIXES
-from .variables import check_declared, parse_vars
+from .scenario.files import SUFFIXES
+from .scenario.variables import check_declared, parse_vars
 
 if TYPE_CHECKING:
     from _pytest._code.code import TracebackStyle
     from _pytest._io import TerminalWriter
 
-    from .model import Scenario
-    from .results import RunResult
+    from .scenario.models import Scenario
+    from .session.results import RunResult
 
 __all__ = ["ScenarioFile", "ScenarioItem", "WsrunFailure"]
 
@@ -117,7 +117,7 @@ class FailureRepr(TerminalRepr):
 
 def gist(result: RunResult) -> str:
     """Why a run failed, in one line (made printable): its first failed check, else threshold, else error."""
-    from .text import printable
+    from .output.text import printable
 
     return printable(_gist(result))
 
@@ -170,7 +170,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{named[0]}: a wsrun scenario; add --wsrun (or wsrun = true in the ini file)")
         return
     if url is not None:  # a bad URL is the command line's fault, not every scenario's
-        from .connection import check_url
+        from .transport.base import check_url
 
         try:
             check_url(url)
@@ -233,7 +233,7 @@ class ScenarioFile(pytest.File):
 
     def collect(self) -> Iterable[pytest.Item]:
         from .errors import ScenarioError
-        from .loader import load
+        from .scenario.loader import load
 
         collected = self.config.stash.setdefault(_COLLECTED, _Collected())
         label = _label(self.config, self.path)
@@ -276,11 +276,11 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from rich.console import Console
 
-        from . import aio
         from .errors import ScenarioError, WsrunError
-        from .metrics import DEFAULT_TREND_STATS
-        from .report import Reporter
-        from .suite import Job, Options, run_jobs
+        from .output.console import Reporter
+        from .run import aio
+        from .run.suite import Job, Options, run_jobs
+        from .scenario.metric_names import DEFAULT_TREND_STATS
 
         # Printed into sys.stdout as it is now: pytest's capture, or the terminal with -s.
         logs = Reporter(Console(file=sys.stdout, highlight=False, soft_wrap=True))

@@ -1,0 +1,74 @@
+"""
+``--out ndjson=PATH``: every metric sample as one JSON line, in k6's JSON output format.
+
+A ``Metric`` line declares each metric once, then each sample is a ``Point``:
+``{"type":"Point","metric":"ws_ping","data":{"time":"…","value":1.2,"tags":{…}}}``.
+As in k6, a metric's declaration says its kind (``trend`` of ``time``, or
+``counter``), lists the thresholds on it, and names the sub-metrics that
+thresholds filter by tags (``ws_ping{my_tag:hello}``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Collection, Iterable, Sequence
+from typing import IO
+
+from ..scenario.metric_names import TRENDS
+from ..scenario.thresholds import Threshold
+
+__all__ = ["NdjsonWriter", "declaration"]
+
+
+def declaration(metric: str, trends: Collection[str] = (), thresholds: Sequence[Threshold] = ()) -> dict[str, object]:
+    """A ``Metric`` line's data: kind, what it contains, its thresholds and tag-filtered sub-metrics."""
+    trend = metric in TRENDS or metric in trends
+    contains = "time" if trend else ("data" if metric.startswith("data_") else "default")
+    own = [t for t in thresholds if t.metric == metric]
+    submetrics: dict[str, dict[str, object]] = {}
+    for threshold in own:
+        if threshold.tags:
+            suffix = threshold.key[len(metric) + 1 : -1]
+            submetrics.setdefault(
+                threshold.key, {"name": threshold.key, "suffix": suffix, "tags": dict(threshold.tags)}
+            )
+    return {
+        "name": metric,
+        "type": "trend" if trend else "counter",
+        "contains": contains,
+        "thresholds": _unique(t.source for t in own if not t.tags),
+        "submetrics": list(submetrics.values()) or None,
+    }
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+class NdjsonWriter:
+    """Writes samples as they come; buffered by the file object, flushed at close.
+
+    ``trends`` are the scenario's own trends (each ``request``'s ``metric:``);
+    ``thresholds`` are declared with the metric they judge.
+    """
+
+    def __init__(self, file: IO[str], trends: Collection[str] = (), thresholds: Sequence[Threshold] = ()) -> None:
+        self._file = file
+        self._trends, self._thresholds = frozenset(trends), tuple(thresholds)
+        self._declared: set[str] = set()
+
+    def sample(self, metric: str, value: float, tags: dict[str, str]) -> None:
+        if metric not in self._declared:
+            self._declared.add(metric)
+            data = declaration(metric, self._trends, self._thresholds)
+            self._file.write(json.dumps({"type": "Metric", "data": data, "metric": metric}) + "\n")
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        point = {"time": now, "value": value, "tags": tags}
+        self._file.write(json.dumps({"type": "Point", "data": point, "metric": metric}) + "\n")
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

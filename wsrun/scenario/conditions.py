@@ -1,0 +1,199 @@
+"""
+Evaluating conditions and checks: pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .models import Condition
+from .regex import RegexError, compile_regex
+from .schemas import schema_errors
+from .templates import MISSING, Lookup, render_value, text_of, unset
+
+__all__ = ["Outcome", "equal", "evaluate", "show"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Whether a condition held, and if not, why, in words for the report."""
+
+    passed: bool
+    reason: str = ""
+
+
+def show(value: Any, limit: int = 200) -> str:
+    """A value as the report shows it: JSON-like, cut to ``limit`` characters."""
+    if value is MISSING:
+        return "(not set)"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bytes):
+        text = f"<{len(value)} bytes: {value[:64].hex()}{'…' if len(value) > 64 else ''}>"
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            return float(value.strip())
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    """JSON equality, where true is not 1, and a text message may stand for what it spells."""
+    if isinstance(actual, bytes):
+        actual = actual.hex()  # a binary message reads as hex
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        if isinstance(actual, bool) and isinstance(expected, bool):
+            return actual is expected
+        # A text message compared with a boolean compares as JSON text: "true" equals true.
+        return isinstance(actual, str) and actual == text_of(expected)
+    if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
+        if isinstance(actual, int) and isinstance(expected, int):
+            return actual == expected  # exact, however many digits
+        try:
+            return float(actual) == float(expected)
+        except OverflowError:  # an integer too large for a float cannot equal one
+            return False
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(_equal(actual[k], expected[k]) for k in actual)
+    if isinstance(actual, list) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(_equal(a, e) for a, e in zip(actual, expected, strict=True))
+    if isinstance(actual, str) and isinstance(expected, (dict, list)):
+        # A JSON text message compared with a mapping or list compares as JSON, whatever its spacing.
+        try:
+            return _equal(json.loads(actual), expected)
+        except ValueError:
+            return False
+    if isinstance(actual, str) and not isinstance(expected, str):
+        # A text message compared with a number or null compares as text: "101" equals 101.
+        return actual == text_of(expected)
+    if isinstance(expected, str) and (actual is None or isinstance(actual, (int, float))):
+        return text_of(actual) == expected
+    return type(actual) is type(expected) and bool(actual == expected)
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, bytes):
+        # A binary message reads as hex: look for the hex digits at a byte boundary.
+        needle = text_of(expected).replace(" ", "").lower()
+        haystack = actual.hex()
+        position = haystack.find(needle)
+        while position != -1 and position % 2:
+            position = haystack.find(needle, position + 1)
+        return bool(needle) and len(needle) % 2 == 0 and position != -1
+    if isinstance(actual, str):
+        return text_of(expected) in actual
+    if isinstance(actual, list):
+        return any(_equal(item, expected) for item in actual)
+    if isinstance(actual, dict):
+        return text_of(expected) in actual
+    return False
+
+
+def evaluate(
+    condition: Condition,
+    actual: Any,
+    lookup: Lookup,
+    *,
+    explain: bool = True,
+    schemas: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """Test ``actual`` (the value of ``condition.that``) against the condition.
+
+    Templates in the expected value are rendered with ``lookup`` first. With
+    ``explain=False`` (rule conditions, run for every message), a failure
+    carries no reason, which saves building one. ``schemas`` holds the JSON
+    Schemas that conditions name by file.
+    """
+    try:
+        return _evaluate(condition, actual, lookup, explain, schemas or {})
+    except RecursionError:  # a message nested deeper than Python can compare
+        return Outcome(False, f"{condition.that} is nested too deeply to compare") if explain else _FAILED
+
+
+def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool, schemas: Mapping[str, Any]) -> Outcome:
+    def fail(reason: Callable[[], str]) -> Outcome:
+        return Outcome(False, reason()) if explain else _FAILED
+
+    name, expected = condition.comparison
+    if name == "schema":
+        return _against_schema(
+            condition.that, expected if isinstance(expected, dict) else schemas[expected], actual, fail
+        )
+    if isinstance(expected, (str, list, dict)):
+        expected = render_value(expected, lookup)
+    that = condition.that
+    if name == "exists":
+        # null counts as not set: "subprotocol exists" fails when none was negotiated.
+        if (actual is not MISSING and actual is not None) == bool(expected):
+            return _PASSED
+        return fail(lambda: f"expected {that} {'to be set' if expected else 'not to be set'}, got {show(actual)}")
+    if actual is MISSING:
+        return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, but {unset(that, lookup)}")
+    if name in ("at_least", "at_most"):
+        number = _number(actual)
+        if number is None:
+            return fail(lambda: f"expected {that} {name} {show(expected)}, got {show(actual)}, which is not a number")
+        passed = number >= expected if name == "at_least" else number <= expected
+    elif name == "equals":
+        passed = _equal(actual, expected)
+    elif name == "not_equals":
+        passed = not _equal(actual, expected)
+    elif name == "contains":
+        passed = _contains(actual, expected)
+    elif name == "not_contains":
+        passed = not _contains(actual, expected)
+    else:  # matches
+        try:
+            passed = compile_regex(str(expected)).search(text_of(actual)) is not None
+        except RegexError as exc:  # only possible when a template made the pattern
+            error = str(exc)
+            return fail(lambda: f"matches: {error}")
+    if passed:
+        return _PASSED
+    return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, got {show(actual)}")
+
+
+def _against_schema(that: str, schema: Any, actual: Any, fail: Callable[[Callable[[], str]], Outcome]) -> Outcome:
+    if actual is MISSING:
+        return fail(lambda: f"expected {that} to match the schema, but {that} is not set")
+    value = actual
+    if isinstance(actual, bytes):
+        return fail(lambda: f"expected {that} to match the schema, but it is binary: {show(actual)}")
+    if isinstance(actual, str) and that == "message":
+        # Only a whole text message is read as JSON: a value taken from parsed JSON
+        # (message.user) keeps its type, and "123" stays a string.
+        try:
+            value = json.loads(actual)
+        except (ValueError, RecursionError):
+            return fail(lambda: f"expected {that} to match the schema, but it is not JSON: {show(actual)}")
+    problem = schema_errors(schema, value)
+    if problem is None:
+        return _PASSED
+    return fail(lambda: f"{that} does not match the schema: {problem}; got {show(actual)}")
+
+
+def equal(actual: Any, expected: Any) -> bool:
+    """Equality as `equals` compares (JSON values; text may stand for what it spells)."""
+    return _equal(actual, expected)
+
+
+_PASSED = Outcome(True)
+_FAILED = Outcome(False)
+
+
+def _shown(name: str, expected: Any) -> str:
+    return f"/{expected}/" if name == "matches" else show(expected)

@@ -1,0 +1,220 @@
+"""
+Scenario files to Scenario models, with every problem located and explained.
+
+Reading the YAML safely is :mod:`wsrun.yamlfile`'s job; this module validates
+the data with the models and turns each problem into a message for the person
+fixing the file: where, what was found, what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Problem, ScenarioError
+from .models import ACTION_HELP, ACTIONS, Condition, Scenario
+from .namespace import declared_trends, unknown_names
+from .schemas import Schema, SchemaProblem, load_schema_file
+from .thresholds import problems as threshold_problems
+from .yamlfile import Document, FileProblem, YamlProblem, read_text, read_yaml
+
+__all__ = ["load", "load_schemas", "load_text"]
+
+Loc = tuple[str | int, ...]
+
+
+def format_loc(loc: Loc) -> str:
+    """A location as the user writes it: ``rules[3].do[0].send``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> Loc:
+    """Drop the tags pydantic inserts for tagged unions (``do[0].log.log`` -> ``do[0].log``)."""
+    cleaned: list[str | int] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and i + 1 < len(loc) and loc[i + 1] == part and i > 0 and isinstance(loc[i - 1], int):
+            continue
+        if part in ("from_", "as_"):
+            part = part.rstrip("_")
+        if part != "[key]":  # pydantic's marker for a problem with a mapping's key
+            cleaned.append(part)
+    return tuple(cleaned)
+
+
+def _message(error: Any, loc: Loc) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "string_pattern_mismatch":
+        for part in reversed(loc):
+            if part in _PATTERN_HELP:
+                return f"{value!r}: {_PATTERN_HELP[str(part)]}"
+        return f"{value!r} is not a name: write a name or a dotted path, like status or message.user.id"
+    if kind in ("model_type", "model_attributes_type"):
+        keys = ", ".join(allowed_keys((*loc, ""))) or "see the README"
+        return f"must be a mapping with the keys: {keys}; got {value!r}"
+    if kind == "too_short" and loc and loc[-1] == "do":
+        return "must list at least one action"
+    if kind == "extra_forbidden":
+        allowed = [key for key in allowed_keys(loc) if key != loc[-1]]
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown key {loc[-1]!r}: {hint}allowed here: {', '.join(allowed)}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error":
+        return f"{value!r} is not allowed: {error['msg'].replace('Input should be', 'use')}"
+    if kind == "action":
+        if isinstance(value, dict) and len(value) == 1:
+            key = str(next(iter(value)))
+            close = difflib.get_close_matches(key, ACTIONS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            return f"unknown action {key!r}: {hint}{ACTION_HELP}"
+        if isinstance(value, dict):
+            return f"an action has exactly one key, found {len(value)} ({', '.join(map(str, value))}): {ACTION_HELP}"
+    message = str(error["msg"]).replace("Input should be", "must be")
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        message = f"{message}, got {value!r}"
+    return message
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _variants(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = _resolve(schema, root)
+    options = schema.get("oneOf") or schema.get("anyOf")
+    if not options:
+        return [schema]
+    return [variant for option in options for variant in _variants(option, root)]
+
+
+def allowed_keys(loc: Loc) -> list[str]:
+    """The keys the scenario format allows at a location, read off the JSON Schema."""
+    root = Scenario.model_json_schema()
+    schema = root
+    for i, part in enumerate(loc):
+        schema = _resolve(schema, root)
+        variants = _variants(schema, root)
+        if isinstance(part, int):
+            schema = next((v["items"] for v in variants if "items" in v), {})
+            continue
+        owners = [v for v in variants if part in v.get("properties", {})]
+        if i == len(loc) - 1:
+            keys = [key for v in (owners or variants) for key in v.get("properties", {})]
+            return list(dict.fromkeys(keys))
+        schema = owners[0]["properties"][part] if owners else {}
+    return []
+
+
+_PATTERN_HELP = {
+    "as": "must be a variable name: letters, digits and _, not starting with a digit",
+    "vars": "a variable name is letters, digits and _, not starting with a digit",
+    "subprotocols": "a subprotocol is an HTTP token: letters, digits and !#$%&'*+-.^_`|~",
+    "headers": "a header name is an HTTP token (letters, digits and !#$%&'*+-.^_`|~), a value has no line break",
+}
+
+
+def _problems(error_list: list[Any], document: Document, file: str) -> list[Problem]:
+    problems = []
+    for error in error_list:
+        loc = _clean_loc(error["loc"])
+        line, column = document.locate(loc, key=error["type"] == "extra_forbidden" or "[key]" in error["loc"])
+        problems.append(Problem(file, line, column, format_loc(loc), _message(error, loc)))
+    return problems
+
+
+def load_text(text: str, file: str = "<scenario>") -> Scenario:
+    """Parse and validate a scenario; ScenarioError lists every problem, located, in file order."""
+    try:
+        document = read_yaml(text)
+    except YamlProblem as problem:
+        raise ScenarioError([Problem(file, problem.line, problem.column, "", problem.message)]) from None
+    data = document.data
+    if data is None:
+        raise ScenarioError([Problem(file, None, None, "", "the file is empty: a scenario needs at least url")])
+    if not isinstance(data, dict):
+        kind = "list" if isinstance(data, list) else type(data).__name__
+        raise ScenarioError(
+            [Problem(file, 1, 1, "", f"a scenario is a mapping of keys (url, rules, checks, …), not a {kind}")]
+        )
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = _problems(exc.errors(), document, file)
+        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
+    names = unknown_names(scenario) + threshold_problems(scenario.thresholds, declared_trends(scenario))
+    if names:
+        problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
+        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+    _, failed = _schema_files(scenario, file)
+    if failed:
+        raise ScenarioError([Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in failed])
+    return scenario
+
+
+def _conditions(node: Any, loc: Loc = ()) -> list[tuple[Loc, Condition]]:
+    """Every condition of a scenario, with where it is written."""
+    if isinstance(node, Condition):
+        return [(loc, node)]
+    found: list[tuple[Loc, Condition]] = []
+    if isinstance(node, BaseModel):
+        for name, info in type(node).model_fields.items():
+            found += _conditions(getattr(node, name), (*loc, info.alias or name))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found += _conditions(item, (*loc, index))
+    return found
+
+
+def _schema_files(scenario: Scenario, file: str) -> tuple[dict[str, Schema], list[tuple[Loc, str]]]:
+    """The schema files that conditions name, by name, and the problems, by the condition naming the file."""
+    schemas: dict[str, Schema] = {}
+    failed: dict[str, str] = {}
+    problems: list[tuple[Loc, str]] = []
+    for loc, condition in _conditions(scenario):
+        name, expected = condition.comparison
+        if name != "schema" or not isinstance(expected, str):
+            continue
+        if expected not in schemas and expected not in failed:
+            try:
+                schemas[expected] = load_schema_file(expected, Path(file).parent)
+            except SchemaProblem as exc:
+                failed[expected] = str(exc)
+        if expected in failed:
+            problems.append(((*loc, "schema"), failed[expected]))
+    return schemas, problems
+
+
+def load_schemas(scenario: Scenario, file: str) -> dict[str, Schema]:
+    """The schema files that conditions name, read from the scenario's folder (see :mod:`wsrun.schemas`)."""
+    schemas, failed = _schema_files(scenario, file)
+    if failed:
+        raise ScenarioError([Problem(file, None, None, format_loc(loc), message) for loc, message in failed])
+    return schemas
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; the name defaults to the file's stem."""
+    file = str(path)
+    try:
+        text = read_text(path)
+    except FileProblem as exc:
+        raise ScenarioError([Problem(file, None, None, "", str(exc))]) from None
+    scenario = load_text(text, file)
+    if not scenario.name:
+        scenario = scenario.model_copy(update={"name": Path(path).stem})
+    return scenario

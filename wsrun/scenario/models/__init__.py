@@ -1,0 +1,91 @@
+"""
+The scenario format: Pydantic models, the single source of truth, split by concern.
+
+The JSON Schema (``wsrun schema``, ``schema.json``) is generated from these
+models; the loader validates YAML documents with them. No I/O happens here.
+
+- :mod:`.base`: strict models, durations, names, templated values
+- :mod:`.checks`: conditions and checks
+- :mod:`.expectations`: expect and request
+- :mod:`.actions`: the actions of a rule
+- :mod:`.scenario`: rules, TLS, stages, the scenario, its JSON Schema
+"""
+
+from __future__ import annotations
+
+from .actions import (
+    ACTION_HELP,
+    ACTIONS,
+    CLIENT_CLOSE_CODES,
+    Action,
+    CheckAction,
+    Close,
+    CloseOptions,
+    Log,
+    Payload,
+    Ping,
+    PingOptions,
+    Send,
+    SendBinary,
+    SendJson,
+    Store,
+    StoreOptions,
+)
+from .base import (
+    COMPARISONS,
+    DURATION_HELP,
+    EVENTS,
+    Duration,
+    Event,
+    Name,
+    PositiveDuration,
+    Scalar,
+    TemplateText,
+    TransportName,
+    parse_duration,
+)
+from .checks import Check, Condition
+from .expectations import Expect, ExpectOptions, Matcher, Request, RequestOptions
+from .scenario import Rule, Scenario, Stage, Tls, json_schema
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_HELP",
+    "CLIENT_CLOSE_CODES",
+    "COMPARISONS",
+    "DURATION_HELP",
+    "EVENTS",
+    "Action",
+    "Check",
+    "CheckAction",
+    "Close",
+    "CloseOptions",
+    "Condition",
+    "Duration",
+    "Event",
+    "Expect",
+    "ExpectOptions",
+    "Log",
+    "Matcher",
+    "Name",
+    "Payload",
+    "Ping",
+    "PingOptions",
+    "PositiveDuration",
+    "Request",
+    "RequestOptions",
+    "Rule",
+    "Scalar",
+    "Scenario",
+    "Send",
+    "SendBinary",
+    "SendJson",
+    "Stage",
+    "Store",
+    "StoreOptions",
+    "TemplateText",
+    "Tls",
+    "TransportName",
+    "json_schema",
+    "parse_duration",
+]

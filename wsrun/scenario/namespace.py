@@ -1,0 +1,273 @@
+"""
+The one namespace of names shared by templates, conditions and checks.
+
+Pure functions: which names exist, and how a dotted path reads a value.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from . import templates
+from .models import CheckAction, Close, Condition, Expect, Log, Ping, Request, Scenario, Send, SendJson, Store
+from .templates import MISSING
+
+__all__ = ["FACTS", "clock_fact", "dig", "look_up", "scenario_names", "unknown_names"]
+
+#: The session's facts, with what they mean; README documents the same list.
+FACTS: dict[str, str] = {
+    "now_ms": "the current time, in milliseconds since the epoch",
+    "now": "the current time, as an ISO 8601 timestamp",
+    "uuid": "a new random UUID each time it is read",
+    "url": "the URL connected to",
+    "status": "the HTTP status of the handshake (101 on success)",
+    "headers": "the handshake response's headers: headers.<name>, case-insensitive",
+    "subprotocol": "the negotiated subprotocol, or null",
+    "message": "the current message (in a message or binary rule), else the last one received",
+    "error": "the text of the last error",
+    "close_code": "the close code",
+    "close_reason": "the close reason",
+    "closed_by": "client or server",
+    "messages_sent": "data messages sent so far",
+    "messages_received": "data messages received so far",
+    "pings_received": "pings received from the server so far",
+    "pongs_received": "pongs received so far",
+    "errors": "errors so far",
+    "vu": "the number of this session's virtual user, from 1 (k6's __VU)",
+    "iteration": "how many sessions this virtual user ran before this one, from 0 (k6's __ITER)",
+}
+
+#: The facts known before connecting, usable in vars (vu and iteration from the session).
+CLOCK_FACTS = ("now_ms", "now", "uuid", "vu", "iteration")
+
+#: Names that need a key after them (``env.HOME``, ``headers.server``).
+NEEDS_KEY = ("env", "headers")
+
+
+def dig(value: Any, path: list[str]) -> Any:
+    """Follow a dotted path into a value; text is read as JSON when the path goes deeper.
+
+    Returns MISSING when the path does not lead anywhere.
+    """
+    for key in path:
+        if isinstance(value, (str, bytes)):
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
+                return MISSING
+        if isinstance(value, dict):
+            value = value.get(key, MISSING)
+        elif isinstance(value, list) and key.isdigit():
+            index = int(key)
+            value = value[index] if index < len(value) else MISSING
+        else:
+            return MISSING
+        if value is MISSING:
+            return MISSING
+    return value
+
+
+def clock_fact(name: str) -> Any:
+    """The facts that need no session: now_ms, now, uuid; MISSING for any other name."""
+    if name == "now_ms":
+        return time.time_ns() // 1_000_000
+    if name == "now":
+        return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    if name == "uuid":
+        return str(uuid.uuid4())
+    return MISSING
+
+
+def look_up(
+    name: str,
+    scopes: Sequence[Mapping[str, Any]],
+    env: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """The value of a (dotted) name: env.*, headers.*, the first scope that has it, or a clock fact.
+
+    Returns MISSING when the name is not set.
+    """
+    root, *path = name.split(".")
+    if root == "env":
+        return dig(env.get(path[0], MISSING), path[1:]) if path else MISSING
+    if root == "headers":
+        if headers is None or not path:
+            return MISSING
+        return dig(headers.get(path[0].lower(), MISSING), path[1:])
+    for scope in scopes:
+        if root in scope:
+            return dig(scope[root], path)
+    return clock_fact(root) if not path else MISSING
+
+
+def _template_strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _template_strings(item, (*loc, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _template_strings(item, (*loc, key))
+
+
+def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str, bool]]:
+    """Yield (location, name, is_template) for every name the scenario reads."""
+    sources: list[tuple[tuple[str | int, ...], Any]] = [
+        (("url",), scenario.url),
+        (("headers",), scenario.headers),
+    ]
+    for index, check in enumerate(scenario.checks):
+        yield ("checks", index, "that"), check.that, False
+        if check.comparison[0] != "schema":  # a schema's strings are not templates
+            sources.append((("checks", index, check.comparison[0]), check.comparison[1]))
+    for r, rule in enumerate(scenario.rules):
+        if rule.when is not None:
+            yield ("rules", r, "when", "that"), rule.when.that, False
+            sources.append((("rules", r, "when", rule.when.comparison[0]), rule.when.comparison[1]))
+        for a, action in enumerate(rule.do):
+            loc: tuple[str | int, ...] = ("rules", r, "do", a)
+            if isinstance(action, CheckAction):
+                check = action.check
+                yield (*loc, "check", "that"), check.that, False
+                sources.append(((*loc, "check", check.comparison[0]), check.comparison[1]))
+            elif isinstance(action, Store):
+                yield (*loc, "store", "from"), action.store.from_, False
+            elif isinstance(action, Request):
+                sources.append(((*loc, "request", "send_json"), action.request.send_json))
+            elif isinstance(action, Expect):
+                for condition in _expect_conditions(action):
+                    yield (*loc, "expect"), condition.that, False
+                    if condition.comparison[0] != "schema":
+                        sources.append(((*loc, "expect"), condition.comparison[1]))
+            elif isinstance(action, Log):
+                sources.append(((*loc, "log"), action.log))
+            elif isinstance(action, Send):
+                sources.append(((*loc, "send"), action.send))
+            elif isinstance(action, SendJson):
+                sources.append(((*loc, "send_json"), action.send_json))
+            elif isinstance(action, Ping) and action.ping is not None:
+                sources.append(((*loc, "ping", "data"), action.ping.data))
+            elif isinstance(action, Close) and action.close is not None:
+                sources.append(((*loc, "close", "reason"), action.close.reason))
+    for loc, value in sources:
+        for where, text in _template_strings(value, loc):
+            for name in templates.names(text):
+                yield where, name, True
+
+
+def _expect_conditions(action: Expect) -> Iterator[Condition]:
+    options = action.expect
+    for matcher in (options.message, options.no_message, options.count, options.heartbeat, *(options.sequence or [])):
+        if matcher is not None:
+            yield from matcher if isinstance(matcher, list) else [matcher]
+
+
+def all_conditions(scenario: Scenario) -> Iterator[Condition]:
+    """Every condition of a scenario: checks, when, check actions, expectations."""
+    yield from scenario.checks
+    for rule in scenario.rules:
+        if rule.when is not None:
+            yield rule.when
+        for action in rule.do:
+            if isinstance(action, CheckAction):
+                yield action.check
+            elif isinstance(action, Expect):
+                options = action.expect
+                for matcher in (
+                    options.message,
+                    options.no_message,
+                    options.count,
+                    options.heartbeat,
+                    *(options.sequence or []),
+                ):
+                    if matcher is not None:
+                        yield from matcher if isinstance(matcher, list) else [matcher]
+
+
+def declared_trends(scenario: Scenario) -> set[str]:
+    """The latency trends that request actions declare (metric:), beside the built-in ones."""
+    return {action.request.metric for rule in scenario.rules for action in rule.do if isinstance(action, Request)}
+
+
+def scenario_names(scenario: Scenario) -> set[str]:
+    """The names a scenario itself defines: its vars and stored values."""
+    defined = set(scenario.vars)
+    for rule in scenario.rules:
+        for action in rule.do:
+            if isinstance(action, Store):
+                defined.add(action.store.as_)
+            elif isinstance(action, Request) and action.request.as_ is not None:
+                defined.add(action.request.as_)
+    return defined
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every name the scenario reads but nothing defines, as (location, message)."""
+    defined = scenario_names(scenario)
+    allowed = sorted({*FACTS, *NEEDS_KEY, *defined})
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for loc, name, _ in _used_names(scenario):
+        root, _, rest = name.partition(".")
+        if root in NEEDS_KEY and not rest:
+            problems.append((loc, f"{root} needs a name after it, like {root}.{'HOME' if root == 'env' else 'server'}"))
+        elif root not in FACTS and root not in NEEDS_KEY and root not in defined:
+            problems.append(
+                (loc, f"unknown name {root!r}: {_did_you_mean(root, allowed)}known names: {', '.join(allowed)}")
+            )
+    for var in scenario.vars:
+        if var in FACTS or var in NEEDS_KEY:
+            problems.append((("vars", var), f"{var!r} is a built-in name; choose another name for this variable"))
+    for r, rule in enumerate(scenario.rules):
+        for a, action in enumerate(rule.do):
+            if not isinstance(action, Store):
+                continue
+            name = action.store.as_
+            if name in FACTS or name in NEEDS_KEY or name in scenario.vars:
+                what = "a variable" if name in scenario.vars else "a built-in name"
+                problems.append((("rules", r, "do", a, "store", "as"), f"{name!r} is {what}; store into another name"))
+    for index, secret in enumerate(scenario.secrets):
+        if not secret.startswith("env.") and secret not in defined:
+            known = ", ".join(sorted(defined)) or "none"
+            problems.append(
+                (
+                    ("secrets", index),
+                    f"{secret!r} is not a variable or stored name (they are: {known}); for an environment variable write env.{secret}",
+                )
+            )
+    # Variables are resolved before connecting: they may use env.*, the clock
+    # facts and variables above them, nothing else.
+    earlier: set[str] = set()
+    for var, value in scenario.vars.items():
+        if isinstance(value, str):
+            for name in templates.names(value):
+                root, _, rest = name.partition(".")
+                if (root == "env" and rest) or (root in CLOCK_FACTS and not rest) or root in earlier:
+                    continue
+                if root in NEEDS_KEY and not rest:
+                    message = f"{root} needs a name after it, like {root}.HOME"
+                elif root in scenario.vars:
+                    message = f"{{{{ {name} }}}}: a variable may use only variables defined above it"
+                elif root in FACTS or root in NEEDS_KEY or root in defined:
+                    message = (
+                        f"{{{{ {name} }}}} is not known before connecting: a variable may use env.NAME,"
+                        f" {', '.join(CLOCK_FACTS)} and variables above it"
+                    )
+                else:
+                    hint = _did_you_mean(root, [*CLOCK_FACTS, *earlier, "env"])
+                    message = f"unknown name {root!r}: {hint}a variable may use env.NAME, {', '.join(CLOCK_FACTS)} and variables above it"
+                problems.append((("vars", var), message))
+        earlier.add(var)
+    return problems

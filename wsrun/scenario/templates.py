@@ -1,0 +1,157 @@
+"""
+Templates: ``{{ name }}`` substitution of values, and nothing else.
+
+A template never evaluates code: between the braces only a name is allowed,
+optionally a dotted path into it (``message.user.id``, ``message.items.0``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..errors import TemplateError
+
+__all__ = [
+    "MISSING",
+    "NAME_PATTERN",
+    "Missing",
+    "is_single_template",
+    "names",
+    "render",
+    "render_value",
+    "text_of",
+    "unset",
+]
+
+NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*"
+
+_BRACES = re.compile(r"\{\{(.*?)\}\}")
+_NAME = re.compile(rf"\s*({NAME_PATTERN})\s*")
+
+
+class Missing:
+    """The value of a name that is not set (distinct from ``None``, a JSON null)."""
+
+    _instance: Missing | None = None
+
+    def __new__(cls) -> Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING = Missing()
+
+Lookup = Callable[[str], Any]
+
+
+def names(template: str) -> Iterator[str]:
+    """Yield the names a template refers to; raise ValueError on anything else in braces."""
+    for match in _BRACES.finditer(template):
+        inner = _NAME.fullmatch(match.group(1))
+        if inner is None:
+            raise ValueError(
+                f"{match.group(0)!r} is not a template: between {{{{ and }}}} write only a name,"
+                " like {{ token }} or {{ message.user.id }}"
+            )
+        yield inner.group(1)
+    if "{{" in _BRACES.sub("", template):
+        raise ValueError("unclosed {{ in template: write {{ name }}")
+
+
+def text_of(value: Any) -> str:
+    """How a value reads when substituted into text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _start(text: str | bytes) -> str:
+    """The start of a text, for an explanation: ``'0{"sid":"Lb…'``."""
+    if isinstance(text, bytes):
+        return f"<{len(text)} bytes: {text[:16].hex()}{'…' if len(text) > 16 else ''}>"
+    return f"'{text[:24]}{'…' if len(text) > 24 else ''}'"
+
+
+def unset(name: str, lookup: Lookup, *, shown: str | None = None) -> str:
+    """``NAME is not set``, with why when a dotted path leads nowhere: the deepest part of the path
+    that is set, and why the next step fails (``message.sid is not set: message is not JSON, it
+    starts "0{…"``). ``shown`` is how the name is written (``{{ message.sid }}``)."""
+    said = f"{shown or name} is not set"
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        prefix, key = ".".join(parts[:cut]), parts[cut]
+        value = lookup(prefix)
+        if value is MISSING:
+            continue
+        if isinstance(value, (str, bytes)):
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError):
+                return f"{said}: {prefix} is not JSON, it starts {_start(value)}"
+        if isinstance(value, dict):
+            keys = ", ".join(list(map(str, value))[:10]) + (", …" if len(value) > 10 else "")
+            return f"{said}: {prefix} has no key {key!r} (its keys: {keys or 'none'})"
+        if isinstance(value, list):
+            if key.isdigit():
+                return f"{said}: {prefix} has {len(value)} items, counted from 0"
+            return f"{said}: {prefix} is a list; index it with a number, like {prefix}.0"
+        kind = "null" if value is None else "a boolean" if isinstance(value, bool) else "a number"
+        return f"{said}: {prefix} is {kind}, not an object"
+    return said
+
+
+def render(template: str, lookup: Lookup) -> str:
+    """Substitute every ``{{ name }}``; ``lookup`` returns MISSING for unset names."""
+    if "{{" not in template:
+        return template
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        value = lookup(name)
+        if value is MISSING:
+            raise TemplateError(unset(name, lookup, shown=f"{{{{ {name} }}}}"))
+        return text_of(value)
+
+    return _BRACES.sub(substitute, template)
+
+
+def is_single_template(value: str) -> bool:
+    """``"{{ name }}"``: the whole value is one template, which keeps its value's type in JSON."""
+    whole = _BRACES.fullmatch(value.strip())
+    return whole is not None and _NAME.fullmatch(whole.group(1)) is not None
+
+
+def render_value(value: Any, lookup: Lookup) -> Any:
+    """Render templates inside a JSON value.
+
+    A string that is exactly one template keeps the type of its value
+    (``"{{ count }}"`` gives the number), so JSON payloads stay typed.
+    """
+    if isinstance(value, str):
+        whole = _BRACES.fullmatch(value.strip())
+        if whole is not None and _NAME.fullmatch(whole.group(1)):
+            name = whole.group(1).strip()
+            found = lookup(name)
+            if found is MISSING:
+                raise TemplateError(unset(name, lookup, shown=f"{{{{ {name} }}}}"))
+            return found
+        return render(value, lookup)
+    if isinstance(value, list):
+        return [render_value(item, lookup) for item in value]
+    if isinstance(value, dict):
+        return {key: render_value(item, lookup) for key, item in value.items()}
+    return value

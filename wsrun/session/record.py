@@ -1,0 +1,183 @@
+"""
+What a session records: log lines, the transcript, metrics, check outcomes.
+
+Everything goes through here so that secrets are masked, long text is cut only
+after masking, and every sample reaches --out as it is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ..scenario.conditions import Outcome
+from ..scenario.models import Check, CheckAction, Expect, ExpectOptions, Request, RequestOptions, Scenario
+from .masking import Mask
+from .metrics import Trend
+from .results import CheckResult, Frame, LogLine, SessionResult
+
+__all__ = [
+    "EXCERPT",
+    "FRAME_TEXT",
+    "LINE_TEXT",
+    "LOG_LINES",
+    "REASON_TEXT",
+    "LogSink",
+    "Recorder",
+    "SampleSink",
+    "fan_out",
+]
+
+LogSink = Callable[[LogLine], None]
+#: Receives every metric sample as it is recorded (for --out ndjson): metric, value, tags.
+SampleSink = Callable[[str, float, dict[str, str]], None]
+
+#: Frames shown with a failed expectation.
+EXCERPT = 12
+# What a session keeps is bounded, whatever the messages: each text is masked, then cut to
+#: characters of a frame's text in the transcript,
+FRAME_TEXT = 120
+#: of a log or error line (printed as kept),
+LINE_TEXT = 2000
+#: of a check's failure reason;
+REASON_TEXT = 400
+#: and the log lines a session keeps for the reports (the latest; all are printed as they happen).
+LOG_LINES = 1000
+
+
+def fan_out(*sinks: SampleSink | None) -> SampleSink | None:
+    """One sink feeding every given one (--out and the HTML report's plots), or None for none."""
+    given = [sink for sink in sinks if sink is not None]
+    if len(given) < 2:
+        return given[0] if given else None
+
+    def sample(metric: str, value: float, tags: dict[str, str]) -> None:
+        for sink in given:
+            sink(metric, value, tags)
+
+    return sample
+
+
+class Recorder:
+    """Records into one session's result, masking secrets on the way."""
+
+    def __init__(
+        self,
+        result: SessionResult,
+        mask: Mask,
+        *,
+        on_log: LogSink | None = None,
+        on_sample: SampleSink | None = None,
+        name_lines: bool = False,
+    ) -> None:
+        self.result, self.mask = result, mask
+        self._on_log, self._on_sample = on_log, on_sample
+        self._name_lines = name_lines  # in a load run, log lines say which session printed them
+        self._started = time.perf_counter()
+        self._inline_checks: list[tuple[str, str]] = []
+        self._evaluated: set[str] = set()
+
+    def now(self) -> float:
+        """Seconds since the session started."""
+        return time.perf_counter() - self._started
+
+    def log(self, text: str, kind: str = "log") -> None:
+        result = self.result
+        who = (result.vu, result.iteration) if self._name_lines else None
+        text = self.mask.cut(text, LINE_TEXT)
+        line = LogLine(self.now(), text, kind, who, decides=not result.has_checks)  # type: ignore[arg-type]
+        if kind == "error":
+            result.errors.append(line)
+        else:
+            if len(result.logs) >= LOG_LINES:
+                del result.logs[0]
+            result.logs.append(line)
+        if self._on_log is not None:
+            self._on_log(line)
+
+    def count(self, metric: str, value: int = 1) -> None:
+        self.result.metrics.counters[metric] += value
+        if self._on_sample is not None:
+            self._on_sample(metric, value, self._sample_tags())
+
+    def measure(self, metric: str, ms: float) -> None:
+        trends = self.result.metrics.trends
+        (trends.get(metric) or trends.setdefault(metric, Trend())).add(ms)
+        if self._on_sample is not None:
+            self._on_sample(metric, ms, self._sample_tags())
+
+    def _sample_tags(self) -> dict[str, str]:
+        status = self.result.status
+        return {**self.result.tags, "url": self.result.url, "status": "" if status is None else str(status)}
+
+    def frame(self, direction: str, kind: str, data: str | bytes, suffix: str = "") -> None:
+        """Record a frame in the transcript: masked first, then cut (a secret is never half shown)."""
+        if isinstance(data, str):
+            text = data
+        else:  # the hex of as many bytes as can be shown, and of what masking needs to see beyond
+            shown = data if self.mask else data[:FRAME_TEXT]
+            text = f"<{len(data)} bytes: {shown.hex()}{'…' if len(shown) < len(data) else ''}>"
+        text = self.mask.cut(text, FRAME_TEXT)
+        self.result.transcript.append(Frame(self.now(), direction, kind, text + suffix))  # type: ignore[arg-type]
+
+    def hide(self, secret: Any) -> None:
+        """Mask a secret learnt during the session (a structured one: see Mask.add_value), also in
+        what was already recorded, where a cut made before may have left it half shown."""
+        mask, result = self.mask, self.result
+        mask.add_value(secret)
+        edge = mask.edge
+        result.transcript = deque(
+            (replace(frame, text=edge(frame.text)) for frame in result.transcript), maxlen=result.transcript.maxlen
+        )
+        result.logs = [replace(line, text=edge(line.text)) for line in result.logs]
+        result.errors = [replace(line, text=edge(line.text)) for line in result.errors]
+        if result.close_reason:
+            result.close_reason = mask(result.close_reason)
+        for check in result.checks.values():
+            check.reason = edge(check.reason, every=True)
+            check.excerpt = [replace(frame, text=edge(frame.text)) for frame in check.excerpt]
+
+    # -- checks and expectations ----------------------------------------------------------------
+
+    def register_checks(self, scenario: Scenario) -> None:
+        """Every named check and expectation, with its place in the file, before anything runs."""
+        checks = self.result.checks
+        for index, check in enumerate(scenario.checks):
+            checks.setdefault(check.name, CheckResult(check.name, f"checks[{index}]"))
+        for r, rule in enumerate(scenario.rules):
+            for a, action in enumerate(rule.do):
+                named: Check | ExpectOptions | RequestOptions | None = None
+                if isinstance(action, CheckAction):
+                    named = action.check
+                elif isinstance(action, Expect):
+                    named = action.expect
+                elif isinstance(action, Request):
+                    named = action.request
+                if named is not None:
+                    where = f"rules[{r}].do[{a}]"
+                    checks.setdefault(named.name, CheckResult(named.name, where))
+                    self._inline_checks.append((where, named.name))
+        self.result.has_checks = bool(checks)
+
+    def outcome(self, name: str, where: str, outcome: Outcome, excerpt_since: float | None = None) -> None:
+        """A check's or an expectation's outcome; a first failure may keep the frames since a time."""
+        tally = self.result.checks[name]
+        first_failure = not outcome.passed and not tally.reason
+        # Only a first failure's reason is kept. The values in it were cut before masking
+        # (conditions.show): each cut is masked at its edge too.
+        reason = self.mask.cut(self.mask.edge(outcome.reason, every=True), REASON_TEXT) if first_failure else ""
+        tally.record(outcome.passed, reason, self.now(), where)
+        self._evaluated.add(where)
+        if first_failure and excerpt_since is not None:
+            tally.excerpt = [frame for frame in self.result.transcript if frame.at >= excerpt_since][-EXCERPT:]
+
+    def never_evaluated(self) -> None:
+        """A check that never ran fails, per place in the file: a shared name must not hide a silent rule."""
+        for where, name in self._inline_checks:
+            if where not in self._evaluated:
+                self.result.checks[name].record(
+                    False, f"never evaluated: the rule holding it ({where}) did not run", self.result.duration, where
+                )

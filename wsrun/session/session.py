@@ -1,0 +1,383 @@
+"""
+The interpreter: runs one session of a scenario's rules against a connection.
+
+One loop per session takes events from the connection and fires timers on
+absolute due times; rules run one at a time, in file order, like handlers in
+k6's event loop. Every wait has a deadline: the scenario's ``timeout`` bounds
+the session, and ``close_timeout`` bounds what runs after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from ..errors import ConnectFailed
+from ..scenario.models import Rule
+from ..scenario.namespace import dig, look_up
+from ..scenario.templates import MISSING
+from ..transport.base import Connection, describe_close, open_connection
+from ..transport.events import Closed, Event, Message, Ping, Pong
+from .actions import Actions
+from .expect import Pending
+from .plan import Plan
+from .record import LogSink, Recorder, SampleSink
+from .results import TIMELINE_LENGTH, SessionResult
+
+__all__ = ["Session", "run_session"]
+
+
+class Session(Actions):
+    """One connection's life: connect, run the rules, close, evaluate the checks."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        on_log: LogSink | None = None,
+        *,
+        name_lines: bool = False,
+        on_sample: SampleSink | None = None,
+    ) -> None:
+        self.plan = plan
+        self.scenario = plan.scenario
+        self._loop = asyncio.get_running_loop()
+        self._pending: list[Pending] = []
+        self._conn: Connection | None = None
+        self._stored: dict[str, Any] = {}
+        self._last_message: Any = MISSING
+        self._stopping = False
+        self._interrupting = True
+        self._timeout: asyncio.Timeout | None = None
+        self._grace: asyncio.Timeout | None = None
+        self._closed_seen = False
+        self._closing = False
+        self._settle: tuple[int, str] | None = None
+        self._done = False
+        self._counts = {"pings_received": 0, "pongs_received": 0}
+        self._wheres = [
+            [f"rules[{index}].do[{position}]" for position in range(len(rule.do))]
+            for index, rule in enumerate(self.scenario.rules)
+        ]
+        self.result = SessionResult(
+            scenario=self.scenario.name,
+            file=plan.file,
+            url=plan.mask(plan.options.url),
+            tags=dict(self.scenario.tags),
+            transport=plan.options.transport,
+            vu=plan.vu,
+            iteration=plan.iteration,
+        )
+        tls = self.scenario.tls
+        if tls is not None and tls.insecure and plan.options.url.startswith("wss://"):
+            self.result.warnings.append("TLS verification is off (tls.insecure): the server's identity was not checked")
+        if plan.timeline:
+            self.result.transcript = deque(maxlen=TIMELINE_LENGTH)
+        self._record = Recorder(self.result, plan.mask, on_log=on_log, on_sample=on_sample, name_lines=name_lines)
+        self._record.register_checks(self.scenario)
+        # The rules of each event, in file order: looked up for every message.
+        self._rules_on: dict[str, list[tuple[int, Rule]]] = {}
+        for index, rule in enumerate(self.scenario.rules):
+            if rule.on is not None:
+                self._rules_on.setdefault(rule.on, []).append((index, rule))
+
+    # -- the namespace ----------------------------------------------------------------------
+
+    def lookup(self, name: str) -> Any:
+        """The value of a name (see README, "Names"), or MISSING."""
+        root, _, rest = name.partition(".")
+        fact = self._FACTS.get(root)
+        if fact is not None and root not in self._stored and root not in self.plan.variables:
+            value = fact(self)
+            return dig(value, rest.split(".")) if rest else value
+        return look_up(name, (self._stored, self.plan.variables), self.plan.env, self.result.headers)
+
+    @staticmethod
+    def _unset_if_none(value: Any) -> Any:
+        return MISSING if value is None else value
+
+    # Each fact read directly: lookups run for every message and condition of a load run.
+    _FACTS: ClassVar[dict[str, Callable[[Session], Any]]] = {
+        "url": lambda s: s.plan.options.url,
+        "status": lambda s: Session._unset_if_none(s.result.status),
+        "subprotocol": lambda s: s.result.subprotocol,  # null when none was negotiated
+        "message": lambda s: s._last_message,
+        "error": lambda s: s.result.errors[-1].text if s.result.errors else MISSING,
+        "close_code": lambda s: Session._unset_if_none(s.result.close_code),
+        "close_reason": lambda s: Session._unset_if_none(s.result.close_reason),
+        "closed_by": lambda s: Session._unset_if_none(s.result.closed_by),
+        "messages_sent": lambda s: s.result.metrics.counters["ws_msgs_sent"],
+        "messages_received": lambda s: s.result.metrics.counters["ws_msgs_received"],
+        "errors": lambda s: len(s.result.errors),
+        "pings_received": lambda s: s._counts["pings_received"],
+        "pongs_received": lambda s: s._counts["pongs_received"],
+        "vu": lambda s: s.plan.vu,
+        "iteration": lambda s: s.plan.iteration,
+    }
+
+    # -- running ------------------------------------------------------------------------------
+
+    def stop(self, *, interrupted: bool = True) -> None:
+        """End the session now: Ctrl-C, or (``interrupted=False``) the end of a load run's graceful stop.
+
+        What runs after is bounded by a second.
+        """
+        if self._done:
+            return
+        self._stopping = True
+        self._interrupting = interrupted
+        if self._timeout is not None and not self._timeout.expired():
+            self._timeout.reschedule(self._loop.time())
+        elif self._grace is not None:  # already ending after the timeout: shorten what is left
+            when = self._grace.when()
+            soon = self._loop.time() + 1.0
+            self._grace.reschedule(soon if when is None else min(when, soon))
+
+    async def run(self) -> SessionResult:
+        self._record.count("ws_sessions")
+        try:
+            try:
+                async with asyncio.timeout(self.scenario.timeout) as self._timeout:
+                    if self._stopping:
+                        self._timeout.reschedule(self._loop.time())
+                    await self._session()
+            except TimeoutError:
+                if self._timeout is None or not self._timeout.expired():
+                    raise
+                await self._end_early()
+        finally:
+            self._done = True
+            if self._conn is not None:  # nothing outlives the session, even on cancellation
+                await asyncio.wait_for(self._conn.abort(), 1.0)
+        self._finish()
+        return self.result
+
+    async def _session(self) -> None:
+        try:
+            self._conn = conn = await open_connection(self.plan.options)
+        except ConnectFailed as exc:
+            self.result.status, self.result.headers = exc.status, exc.headers
+            self._record.frame("received", "error", str(exc))
+            self._record.log(str(exc), "error")
+            await self._fire("error")
+            return
+        self.result.status, self.result.headers, self.result.subprotocol = conn.status, conn.headers, conn.subprotocol
+        self._record.measure("ws_connecting", conn.connecting * 1000)
+        self._record.frame(
+            "received",
+            "open",
+            f"HTTP {conn.status}" + (f", subprotocol {conn.subprotocol}" if conn.subprotocol else ""),
+        )
+        await self._fire("open")
+        await self._loop_events(conn)
+
+    async def _loop_events(self, conn: Connection) -> None:
+        opened = self._loop.time()
+        # Timers: [due, file order, rule, runs so far]. Due times are computed from
+        # the open time (opened + n * every), never by adding up delays, so they
+        # do not drift; ties run in file order.
+        timers: list[list[Any]] = []
+        for index, rule in enumerate(self.scenario.rules):
+            delay = rule.every if rule.every is not None else rule.after
+            if delay is not None:
+                timers.append([opened + delay, index, rule, 1])
+        handled = 0
+        yield_by = self._loop.time() + 0.05
+        while True:
+            if self._settle is not None and self._settled():
+                await self._close_settled()
+            if timers and (self._closing or self._settle is not None):
+                timers.clear()  # timers stop once the session closes, or waits to close
+            timers.sort(key=lambda timer: (timer[0], timer[1]))
+            due = timers[0][0] if timers else None
+            pong_due = self._pong_due(conn)
+            expect_due = min((d for p in self._pending if (d := p.due()) is not None), default=None)
+            wake = min((d for d in (due, pong_due, expect_due) if d is not None), default=None)
+            event = await self._next_event(conn, wake)
+            if event is None:
+                if pong_due is not None and self._loop.time() >= pong_due:
+                    await self._pong_timed_out(conn)
+                    continue
+                if expect_due is not None and self._loop.time() >= expect_due:
+                    self._expire_pending()
+                    continue
+                timer = timers[0]
+                _, index, rule, runs = timer
+                if rule.every is None:
+                    timers.remove(timer)
+                else:
+                    # The next slot after now: a late run causes no burst of catch-up runs.
+                    behind = (self._loop.time() - opened) / rule.every
+                    timer[3] = max(runs + 1, math.floor(behind) + 1)
+                    timer[0] = opened + rule.every * timer[3]
+                if self.plan.timeline:
+                    self._record.frame("local", "timer", f"{rule.trigger}: rules[{index}]")
+                await self._run_rule(index, rule)
+                # A rule slower than its own interval would otherwise never let the
+                # loop run: the session deadline and Ctrl-C must always get through.
+                await asyncio.sleep(0)
+                continue
+            if isinstance(event, Closed):
+                await self._closed(event)
+                return
+            await self._dispatch(event)
+            handled += 1
+            if handled % 64 == 0 or self._loop.time() >= yield_by:
+                # Queued events never suspend: let the deadline and Ctrl-C be seen during a flood,
+                # and after events that took long to handle (schema validations, say).
+                await asyncio.sleep(0)
+                yield_by = self._loop.time() + 0.05
+
+    def _settled(self) -> bool:
+        """No pending expectation that a deadline will decide: a waiting close can go now."""
+        return all(pending.deadline is None for pending in self._pending)
+
+    async def _close_settled(self) -> None:
+        """The close that waited for pending expectations (``close: {wait_for_pending: true}``)."""
+        assert self._settle is not None
+        code, reason = self._settle
+        self._settle = None
+        if self._conn is not None and not self._conn.closed:  # else the server closed first: nothing to close
+            await self._close(code, reason)
+
+    def _pong_due(self, conn: Connection) -> float | None:
+        timeout = self.scenario.pong_timeout
+        if timeout is None:
+            return None
+        sent = conn.oldest_unanswered_ping()
+        return None if sent is None or conn.closed else sent + timeout
+
+    async def _pong_timed_out(self, conn: Connection) -> None:
+        """No pong in time: the peer is gone or stuck. Error rules run, then the connection is closed with 1011."""
+        self._record.log(f"no pong within {self.scenario.pong_timeout:g}s of a ping: closing with 1011", "error")
+        await self._fire("error")
+        if not conn.closed:
+            self._closing = True
+            self._record.frame("sent", "close", "1011 (internal error): pong timeout")
+            await conn.close(1011, "pong timeout")
+
+    async def _next_event(self, conn: Connection, due: float | None) -> Event | None:
+        """The next event, or None when ``due`` (a timer, a pong deadline) comes first."""
+        return await conn.next_event_before(due)
+
+    async def _dispatch(self, event: Event, *, fire: bool = True) -> None:
+        """Count and record an event, let pending expectations see a message, then run its rules.
+
+        No rule fires once this session has sent its close frame (as in k6, where no
+        handler runs after ``socket.close()``): what arrives during the closing
+        handshake is counted, recorded and seen by expectations, nothing more.
+        """
+        fire = fire and not self._closing
+        if isinstance(event, Message):
+            self._record.count("ws_msgs_received")
+            self._last_message = event.data
+            kind = "text" if isinstance(event.data, str) else "binary"
+            self._record.frame("received", kind, event.data)
+            if self._pending:
+                self._feed_pending(event.data)
+            if fire:
+                await self._fire("message" if kind == "text" else "binary")
+        elif isinstance(event, Ping):
+            self._counts["pings_received"] += 1
+            self._record.frame("received", "ping", event.data)
+            if fire:
+                await self._fire("ping")
+        elif isinstance(event, Pong):
+            self._counts["pongs_received"] += 1
+            if event.rtt is not None:
+                self._record.measure("ws_ping", event.rtt * 1000)
+            rtt = f" after {event.rtt * 1000:.1f}ms" if event.rtt is not None else " (unsolicited)"
+            self._record.frame("received", "pong", event.data, rtt)
+            if fire:
+                await self._fire("pong")
+
+    async def _closed(self, event: Closed) -> None:
+        self._closed_seen = True
+        result = self.result
+        result.close_code, result.closed_by = event.code, event.by
+        result.close_reason = self.plan.mask(event.reason) if self.plan.mask else event.reason
+        result.close_handshake = event.handshake and self.plan.mask(event.handshake)
+        if event.by == "server" or event.error is None:  # the server's close frame, or its answer to ours
+            self._record.frame("received", "close", describe_close(event.code, event.reason))
+        if event.error is not None:
+            self._record.log(event.error, "error")
+            await self._fire("error")
+        await self._fire("close")
+
+    async def _end_early(self) -> None:
+        """The deadline passed or Ctrl-C: say so, close, and let error and close rules run, bounded."""
+        conn = self._conn
+        if self._stopping and self._interrupting:
+            self.result.interrupted = True
+            self._record.log("interrupted", "note")
+        elif self._stopping:
+            self.result.stopped = True
+            self._record.log("stopped: the load run's duration and graceful stop are over", "note")
+        else:
+            self.result.timed_out = True
+            self._record.log(f"session timed out after {self.scenario.timeout:g}s", "error")
+        grace = min(self.scenario.close_timeout, 1.0) if self._stopping else self.scenario.close_timeout
+        try:
+            async with asyncio.timeout(grace) as self._grace:
+                if self._closed_seen:  # the deadline passed while close rules ran: they do not run twice
+                    return
+                if not self._stopping:
+                    await self._fire("error")
+                if conn is not None and not conn.closed:
+                    reason = (
+                        "wsrun: session timeout"
+                        if not self._stopping
+                        else "wsrun: interrupted"
+                        if self._interrupting
+                        else "wsrun: stopped at the end of the load run"
+                    )
+                    self._closing = True
+                    self._record.frame("sent", "close", describe_close(1001, reason))
+                    await conn.close(1001, reason)
+                if conn is not None:
+                    event = await conn.next_event()
+                    drained = 0
+                    while not isinstance(event, Closed):
+                        # What arrives while closing is counted and seen by expectations; no rule runs.
+                        await self._dispatch(event, fire=False)
+                        drained += 1
+                        if drained % 64 == 0:
+                            await asyncio.sleep(0)  # let the grace deadline be seen
+                        event = await conn.next_event()
+                    if not self._stopping:
+                        await self._closed(event)
+                    else:
+                        result = self.result
+                        result.close_code, result.closed_by = event.code, event.by
+                        result.close_reason = self.plan.mask(event.reason)
+                        result.close_handshake = event.handshake and self.plan.mask(event.handshake)
+        except TimeoutError:
+            self._record.log(
+                f"the session did not end within {grace:g}s after its deadline; connection dropped", "note"
+            )
+
+    def _finish(self) -> None:
+        result, conn = self.result, self._conn
+        result.duration = self._record.now()
+        if conn is not None:
+            self._record.count("data_sent", conn.bytes_sent)
+            self._record.count("data_received", conn.bytes_received)
+            self._record.measure("ws_session_duration", result.duration * 1000)
+        now = self._loop.time()
+        if not result.stopped:
+            # A session stopped by the load schedule is stopped, not failed (as in k6): what it had
+            # not decided yet, and rules it had not reached, are neither passes nor failures.
+            for pending in self._pending:
+                self._decide(pending, pending.end(now, interrupted=result.interrupted))
+        self._pending.clear()
+        for index, check in enumerate(self.scenario.checks):
+            self._check(check, f"checks[{index}]")
+        if not result.stopped:
+            self._record.never_evaluated()
+
+
+async def run_session(plan: Plan, on_log: LogSink | None = None) -> SessionResult:
+    """Run one session of a prepared scenario and return what happened."""
+    return await Session(plan, on_log).run()
