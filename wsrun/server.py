@@ -26,6 +26,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -149,6 +150,12 @@ async def running(host: str = "127.0.0.1", port: int = 0, ping_every: float | No
         max_size=None,
     ) as server:
         yield server
+
+
+def serve_url(url: str, served: str) -> str:
+    """A scenario's URL moved onto the embedded server (``--serve``): same path and query."""
+    parts, target = urlsplit(url), urlsplit(served)
+    return urlunsplit(("ws", target.netloc, parts.path, parts.query, ""))
 
 
 def url_of(server: Server, path: str = "") -> str:

@@ -13,7 +13,6 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit, urlunsplit
 
 from ..output.ndjson import NdjsonWriter
 from ..scenario.models import Scenario
@@ -74,10 +73,11 @@ class Options:
     report: bool = False  # --report: record a timeline and samples over time
 
 
-def serve_url(url: str, served: str) -> str:
-    """The scenario's URL moved onto the embedded server: same path and query."""
-    parts, target = urlsplit(url), urlsplit(served)
-    return urlunsplit(("ws", target.netloc, parts.path, parts.query, ""))
+def _relocate_to(served: str) -> Callable[[str], str]:
+    """Scenario URLs moved onto the embedded server (its module imported only with --serve)."""
+    from ..server import serve_url
+
+    return lambda url: serve_url(url, served)
 
 
 @contextlib.asynccontextmanager
@@ -190,7 +190,7 @@ async def run_jobs(
 
     try:
         async with _maybe_server(options.serve) as served:
-            relocate = None if served is None else (lambda target: serve_url(target, served))
+            relocate = None if served is None else _relocate_to(served)
             plans = [
                 prepare(
                     job.scenario,

@@ -99,8 +99,8 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
     from ..output.console import Reporter
     from ..output.stdout import guard_stdout
     from ..scenario.loader import load
+    from ..server import serve_url
     from ..session.plan import prepare
-    from .suite import serve_url
 
     guard_stdout()
     for signum in STOP_SIGNALS:  # before the event loop runs, any stop signal ends the worker quietly

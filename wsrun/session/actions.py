@@ -1,8 +1,9 @@
 """
 Rules and actions: what a session does when an event fires, and its expectations.
 
-A mixin of :class:`~wsrun.engine.Session`: the interpreter's loop lives there,
-what each action does lives here.
+The session's loop (:class:`~wsrun.session.session.Session`) decides when a rule
+fires; :class:`Actions` runs it. Both work on one
+:class:`~wsrun.session.state.SessionState`, given to each.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from ..scenario.models import (
     Log,
     Request,
     Rule,
-    Scenario,
     Send,
     SendBinary,
     SendJson,
@@ -33,8 +33,8 @@ from ..scenario.namespace import dig
 from ..scenario.templates import MISSING, render, render_value, text_of
 from ..transport.base import Connection, close_reason_bytes, describe_close
 from .expect import Pending, arm_expect, arm_request
-from .plan import Plan
 from .record import Recorder
+from .state import SessionState
 
 __all__ = ["Actions"]
 
@@ -52,30 +52,33 @@ class _NotSent(Exception):
 
 
 class Actions:
-    """Running rules and actions, and deciding expectations, for a Session."""
+    """Running rules and actions, and deciding expectations, on a session's state."""
 
-    # Provided by Session.
-    plan: Plan
-    scenario: Scenario
-    _loop: asyncio.AbstractEventLoop
-    _record: Recorder
-    _conn: Connection | None
-    _wheres: list[list[str]]  # rules[i].do[j] of every action, written once
-    _pending: list[Pending]
-    _stored: dict[str, Any]
-    _rules_on: dict[str, list[tuple[int, Rule]]]
-    _closing: bool  # this session sent its close frame: no rule fires from then on
-    _settle: tuple[int, str] | None  # a close waiting for pending expectations (close: {wait_for_pending: true})
+    def __init__(self, state: SessionState, record: Recorder) -> None:
+        self.state = state
+        self.record = record
+        self.plan = state.plan
+        self.lookup = state.lookup
+        self._loop = asyncio.get_running_loop()
+        scenario = state.plan.scenario
+        self.secrets = scenario.secrets
+        # rules[i].do[j] of every action, written once.
+        self._wheres = [
+            [f"rules[{index}].do[{position}]" for position in range(len(rule.do))]
+            for index, rule in enumerate(scenario.rules)
+        ]
+        # The rules of each event, in file order: looked up for every message.
+        self._rules_on: dict[str, list[tuple[int, Rule]]] = {}
+        for index, rule in enumerate(scenario.rules):
+            if rule.on is not None:
+                self._rules_on.setdefault(rule.on, []).append((index, rule))
 
-    def lookup(self, name: str) -> Any:
-        raise NotImplementedError  # pragma: no cover - Session's
-
-    async def _fire(self, event: str) -> None:
+    async def fire(self, event: str) -> None:
         """Run every rule for an event, in file order."""
         for index, rule in self._rules_on.get(event, ()):
-            await self._run_rule(index, rule)
+            await self.run_rule(index, rule)
 
-    async def _run_rule(self, index: int, rule: Rule) -> None:
+    async def run_rule(self, index: int, rule: Rule) -> None:
         """Run a rule's actions in order, if its condition holds; a failing action does not stop the rest."""
         if rule.when is not None:
             try:
@@ -85,26 +88,26 @@ class Actions:
                 if not holds.passed:
                     return
             except TemplateError as exc:
-                self._record.log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
+                self.record.log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
                 return
         for action, where in zip(rule.do, self._wheres[index], strict=True):
             try:
                 await self._act(action, where)
             except TemplateError as exc:
-                self._record.log(f"{where} ({rule.trigger}): {exc}", "error")
+                self.record.log(f"{where} ({rule.trigger}): {exc}", "error")
             except _Skipped as exc:
-                self._record.log(f"{where} ({rule.trigger}): {exc}", "error")
+                self.record.log(f"{where} ({rule.trigger}): {exc}", "error")
             except _NotSent as exc:
-                self._record.log(f"{where} ({rule.trigger}): {exc}", "note")
+                self.record.log(f"{where} ({rule.trigger}): {exc}", "note")
 
     def _gone(self, what: str) -> Exception:
         """Why an action that needs the connection cannot run now that it is closed."""
-        if self._closing:  # the scenario closed it: an action after its own close is a mistake in the file
+        if self.state.closing:  # the scenario closed it: an action after its own close is a mistake in the file
             return _Skipped(f"{what} skipped: the connection is closed")
         return _NotSent(f"{what} not sent: the connection was already closed from the server's side")
 
     def _connection(self, what: str) -> Connection:
-        conn = self._conn
+        conn = self.state.conn
         if conn is None:
             raise _Skipped(f"{what} skipped: there is no connection")
         if conn.closed:
@@ -119,12 +122,12 @@ class Actions:
             raise self._gone(what) from None
         except ValueError as exc:
             raise _Skipped(f"{what} skipped: {exc}") from None
-        self._record.count("ws_msgs_sent")
-        self._record.frame("sent", "text" if isinstance(data, str) else "binary", data)
+        self.record.count("ws_msgs_sent")
+        self.record.frame("sent", "text" if isinstance(data, str) else "binary", data)
 
     async def _act(self, action: Any, where: str) -> None:
         if isinstance(action, Log):
-            self._record.log(render(action.log, self.lookup))
+            self.record.log(render(action.log, self.lookup))
         elif isinstance(action, Send):
             await self._send(render(action.send, self.lookup), "send")
         elif isinstance(action, SendJson):
@@ -142,7 +145,7 @@ class Actions:
                 raise _Skipped(f"ping skipped: {exc}") from None
             except Disconnected:
                 raise self._gone("ping") from None
-            self._record.frame("sent", "ping", payload)
+            self.record.frame("sent", "ping", payload)
         elif isinstance(action, Close):
             self._connection("close")
             options = action.close
@@ -152,14 +155,14 @@ class Actions:
             except ValueError as exc:
                 raise _Skipped(f"close skipped: {exc}") from None
             if options is not None and options.wait_for_pending:
-                self._settle = (code, reason)  # the engine closes once no pending expectation has a deadline
+                self.state.settle = (code, reason)  # the engine closes once no pending expectation has a deadline
                 return
-            await self._close(code, reason)
+            await self.close(code, reason)
         elif isinstance(action, CheckAction):
-            self._check(action.check, where)
+            self.check(action.check, where)
         elif isinstance(action, Expect):
             # No connection needed: messages already received are still to be processed.
-            self._pending.append(arm_expect(action.expect, where, self._loop.time(), self.plan.schemas))
+            self.state.pending.append(arm_expect(action.expect, where, self._loop.time(), self.plan.schemas))
         elif isinstance(action, Request):
             request = action.request
             payload = render_value(request.send_json, self.lookup)
@@ -170,68 +173,68 @@ class Actions:
                 await self._send(json.dumps(payload, ensure_ascii=False, default=text_of), "request")
             except (_Skipped, _NotSent) as exc:
                 # Unsent, it cannot be answered: its check fails, as it would had it gone out unanswered.
-                self._record.outcome(request.name, where, Outcome(False, str(exc)))
+                self.record.outcome(request.name, where, Outcome(False, str(exc)))
                 raise
-            self._pending.append(arm_request(request, request_id, where, self._loop.time()))
+            self.state.pending.append(arm_request(request, request_id, where, self._loop.time()))
         elif isinstance(action, Store):
             value = self.lookup(action.store.from_)
             if value is MISSING:
                 raise _Skipped(f"store skipped: {action.store.from_} is not set")
-            self._stored[action.store.as_] = value
-            if action.store.as_ in self.scenario.secrets:
-                self._record.hide(value)
+            self.state.stored[action.store.as_] = value
+            if action.store.as_ in self.secrets:
+                self.record.hide(value)
 
-    async def _close(self, code: int, reason: str) -> None:
+    async def close(self, code: int, reason: str) -> None:
         """Send our close frame and wait for the closing handshake; from now on no rule fires."""
         conn = self._connection("close")
-        self._closing = True
-        self._settle = None
-        self._record.frame("sent", "close", describe_close(code, reason))
+        self.state.closing = True
+        self.state.settle = None
+        self.record.frame("sent", "close", describe_close(code, reason))
         await conn.close(code, reason)
 
-    def _feed_pending(self, message: Any) -> None:
+    def feed_pending(self, message: Any) -> None:
         """Every pending expectation sees every message, in the order they were armed."""
         now = self._loop.time()
-        for pending in list(self._pending):
+        for pending in list(self.state.pending):
             try:
                 outcome = pending.feed(now, self.lookup, message)
             except TemplateError as exc:  # a condition's template names a value not set now
                 outcome = Outcome(False, f"a condition could not be evaluated: {exc}")
             if outcome is not None:
-                self._pending.remove(pending)
+                self.state.pending.remove(pending)
                 if outcome.passed and pending.kind == "request":
                     assert pending.request is not None
                     if pending.request.as_ is not None:
-                        self._stored[pending.request.as_] = message
-                self._decide(pending, outcome)
+                        self.state.stored[pending.request.as_] = message
+                self.decide(pending, outcome)
 
-    def _expire_pending(self) -> None:
+    def expire_pending(self) -> None:
         now = self._loop.time()
-        for pending in list(self._pending):
+        for pending in list(self.state.pending):
             due = pending.due()
             if due is not None and now >= due:
                 outcome = pending.expire(now)
                 if outcome is not None:
-                    self._pending.remove(pending)
-                    self._decide(pending, outcome)
+                    self.state.pending.remove(pending)
+                    self.decide(pending, outcome)
 
-    def _decide(self, pending: Pending, outcome: Outcome) -> None:
+    def decide(self, pending: Pending, outcome: Outcome) -> None:
         """Record an expectation's outcome: a check result, a latency, the frames around a failure."""
         now = self._loop.time()
         latency = (time.perf_counter() - pending.armed_precisely) * 1000
         if outcome.passed and pending.kind == "request":
             assert pending.request is not None
-            self._record.measure(pending.request.metric, latency)
+            self.record.measure(pending.request.metric, latency)
         elif outcome.passed and pending.kind == "message":
-            self._record.measure("ws_expect_latency", latency)
+            self.record.measure("ws_expect_latency", latency)
         # The transcript around a failure: from a little before the expectation was armed.
-        since = self._record.now() - (now - pending.armed) - 0.5
+        since = self.record.now() - (now - pending.armed) - 0.5
         # The reason alone: the report, JUnit and the HTML report show where it is beside it.
-        self._record.outcome(pending.name, pending.where, outcome, since)
+        self.record.outcome(pending.name, pending.where, outcome, since)
 
-    def _check(self, check: Any, where: str) -> None:
+    def check(self, check: Any, where: str) -> None:
         try:
             outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup, schemas=self.plan.schemas)
         except TemplateError as exc:
             outcome = conditions.Outcome(False, str(exc))
-        self._record.outcome(check.name, where, outcome)
+        self.record.outcome(check.name, where, outcome)

@@ -12,25 +12,21 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from ..errors import ConnectFailed
-from ..scenario.models import Rule
-from ..scenario.namespace import dig, look_up
-from ..scenario.templates import MISSING
 from ..transport.base import Connection, describe_close, open_connection
 from ..transport.events import Closed, Event, Message, Ping, Pong
 from .actions import Actions
-from .expect import Pending
 from .plan import Plan
 from .record import LogSink, Recorder, SampleSink
 from .results import TIMELINE_LENGTH, SessionResult
+from .state import SessionState
 
 __all__ = ["Session", "run_session"]
 
 
-class Session(Actions):
+class Session:
     """One connection's life: connect, run the rules, close, evaluate the checks."""
 
     def __init__(
@@ -44,23 +40,12 @@ class Session(Actions):
         self.plan = plan
         self.scenario = plan.scenario
         self._loop = asyncio.get_running_loop()
-        self._pending: list[Pending] = []
-        self._conn: Connection | None = None
-        self._stored: dict[str, Any] = {}
-        self._last_message: Any = MISSING
         self._stopping = False
         self._interrupting = True
         self._timeout: asyncio.Timeout | None = None
         self._grace: asyncio.Timeout | None = None
         self._closed_seen = False
-        self._closing = False
-        self._settle: tuple[int, str] | None = None
         self._done = False
-        self._counts = {"pings_received": 0, "pongs_received": 0}
-        self._wheres = [
-            [f"rules[{index}].do[{position}]" for position in range(len(rule.do))]
-            for index, rule in enumerate(self.scenario.rules)
-        ]
         self.result = SessionResult(
             scenario=self.scenario.name,
             file=plan.file,
@@ -77,45 +62,8 @@ class Session(Actions):
             self.result.transcript = deque(maxlen=TIMELINE_LENGTH)
         self._record = Recorder(self.result, plan.mask, on_log=on_log, on_sample=on_sample, name_lines=name_lines)
         self._record.register_checks(self.scenario)
-        # The rules of each event, in file order: looked up for every message.
-        self._rules_on: dict[str, list[tuple[int, Rule]]] = {}
-        for index, rule in enumerate(self.scenario.rules):
-            if rule.on is not None:
-                self._rules_on.setdefault(rule.on, []).append((index, rule))
-
-    # -- the namespace ----------------------------------------------------------------------
-
-    def lookup(self, name: str) -> Any:
-        """The value of a name (see README, "Names"), or MISSING."""
-        root, _, rest = name.partition(".")
-        fact = self._FACTS.get(root)
-        if fact is not None and root not in self._stored and root not in self.plan.variables:
-            value = fact(self)
-            return dig(value, rest.split(".")) if rest else value
-        return look_up(name, (self._stored, self.plan.variables), self.plan.env, self.result.headers)
-
-    @staticmethod
-    def _unset_if_none(value: Any) -> Any:
-        return MISSING if value is None else value
-
-    # Each fact read directly: lookups run for every message and condition of a load run.
-    _FACTS: ClassVar[dict[str, Callable[[Session], Any]]] = {
-        "url": lambda s: s.plan.options.url,
-        "status": lambda s: Session._unset_if_none(s.result.status),
-        "subprotocol": lambda s: s.result.subprotocol,  # null when none was negotiated
-        "message": lambda s: s._last_message,
-        "error": lambda s: s.result.errors[-1].text if s.result.errors else MISSING,
-        "close_code": lambda s: Session._unset_if_none(s.result.close_code),
-        "close_reason": lambda s: Session._unset_if_none(s.result.close_reason),
-        "closed_by": lambda s: Session._unset_if_none(s.result.closed_by),
-        "messages_sent": lambda s: s.result.metrics.counters["ws_msgs_sent"],
-        "messages_received": lambda s: s.result.metrics.counters["ws_msgs_received"],
-        "errors": lambda s: len(s.result.errors),
-        "pings_received": lambda s: s._counts["pings_received"],
-        "pongs_received": lambda s: s._counts["pongs_received"],
-        "vu": lambda s: s.plan.vu,
-        "iteration": lambda s: s.plan.iteration,
-    }
+        self.state = SessionState(plan, self.result)
+        self.actions = Actions(self.state, self._record)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -149,19 +97,19 @@ class Session(Actions):
                 await self._end_early()
         finally:
             self._done = True
-            if self._conn is not None:  # nothing outlives the session, even on cancellation
-                await asyncio.wait_for(self._conn.abort(), 1.0)
+            if self.state.conn is not None:  # nothing outlives the session, even on cancellation
+                await asyncio.wait_for(self.state.conn.abort(), 1.0)
         self._finish()
         return self.result
 
     async def _session(self) -> None:
         try:
-            self._conn = conn = await open_connection(self.plan.options)
+            self.state.conn = conn = await open_connection(self.plan.options)
         except ConnectFailed as exc:
             self.result.status, self.result.headers = exc.status, exc.headers
             self._record.frame("received", "error", str(exc))
             self._record.log(str(exc), "error")
-            await self._fire("error")
+            await self.actions.fire("error")
             return
         self.result.status, self.result.headers, self.result.subprotocol = conn.status, conn.headers, conn.subprotocol
         self._record.measure("ws_connecting", conn.connecting * 1000)
@@ -170,7 +118,7 @@ class Session(Actions):
             "open",
             f"HTTP {conn.status}" + (f", subprotocol {conn.subprotocol}" if conn.subprotocol else ""),
         )
-        await self._fire("open")
+        await self.actions.fire("open")
         await self._loop_events(conn)
 
     async def _loop_events(self, conn: Connection) -> None:
@@ -186,14 +134,14 @@ class Session(Actions):
         handled = 0
         yield_by = self._loop.time() + 0.05
         while True:
-            if self._settle is not None and self._settled():
+            if self.state.settle is not None and self._settled():
                 await self._close_settled()
-            if timers and (self._closing or self._settle is not None):
+            if timers and (self.state.closing or self.state.settle is not None):
                 timers.clear()  # timers stop once the session closes, or waits to close
             timers.sort(key=lambda timer: (timer[0], timer[1]))
             due = timers[0][0] if timers else None
             pong_due = self._pong_due(conn)
-            expect_due = min((d for p in self._pending if (d := p.due()) is not None), default=None)
+            expect_due = min((d for p in self.state.pending if (d := p.due()) is not None), default=None)
             wake = min((d for d in (due, pong_due, expect_due) if d is not None), default=None)
             event = await self._next_event(conn, wake)
             if event is None:
@@ -201,7 +149,7 @@ class Session(Actions):
                     await self._pong_timed_out(conn)
                     continue
                 if expect_due is not None and self._loop.time() >= expect_due:
-                    self._expire_pending()
+                    self.actions.expire_pending()
                     continue
                 timer = timers[0]
                 _, index, rule, runs = timer
@@ -214,7 +162,7 @@ class Session(Actions):
                     timer[0] = opened + rule.every * timer[3]
                 if self.plan.timeline:
                     self._record.frame("local", "timer", f"{rule.trigger}: rules[{index}]")
-                await self._run_rule(index, rule)
+                await self.actions.run_rule(index, rule)
                 # A rule slower than its own interval would otherwise never let the
                 # loop run: the session deadline and Ctrl-C must always get through.
                 await asyncio.sleep(0)
@@ -232,15 +180,15 @@ class Session(Actions):
 
     def _settled(self) -> bool:
         """No pending expectation that a deadline will decide: a waiting close can go now."""
-        return all(pending.deadline is None for pending in self._pending)
+        return all(pending.deadline is None for pending in self.state.pending)
 
     async def _close_settled(self) -> None:
         """The close that waited for pending expectations (``close: {wait_for_pending: true}``)."""
-        assert self._settle is not None
-        code, reason = self._settle
-        self._settle = None
-        if self._conn is not None and not self._conn.closed:  # else the server closed first: nothing to close
-            await self._close(code, reason)
+        assert self.state.settle is not None
+        code, reason = self.state.settle
+        self.state.settle = None
+        if self.state.conn is not None and not self.state.conn.closed:  # else the server closed first: nothing to close
+            await self.actions.close(code, reason)
 
     def _pong_due(self, conn: Connection) -> float | None:
         timeout = self.scenario.pong_timeout
@@ -252,9 +200,9 @@ class Session(Actions):
     async def _pong_timed_out(self, conn: Connection) -> None:
         """No pong in time: the peer is gone or stuck. Error rules run, then the connection is closed with 1011."""
         self._record.log(f"no pong within {self.scenario.pong_timeout:g}s of a ping: closing with 1011", "error")
-        await self._fire("error")
+        await self.actions.fire("error")
         if not conn.closed:
-            self._closing = True
+            self.state.closing = True
             self._record.frame("sent", "close", "1011 (internal error): pong timeout")
             await conn.close(1011, "pong timeout")
 
@@ -269,29 +217,29 @@ class Session(Actions):
         handler runs after ``socket.close()``): what arrives during the closing
         handshake is counted, recorded and seen by expectations, nothing more.
         """
-        fire = fire and not self._closing
+        fire = fire and not self.state.closing
         if isinstance(event, Message):
             self._record.count("ws_msgs_received")
-            self._last_message = event.data
+            self.state.last_message = event.data
             kind = "text" if isinstance(event.data, str) else "binary"
             self._record.frame("received", kind, event.data)
-            if self._pending:
-                self._feed_pending(event.data)
+            if self.state.pending:
+                self.actions.feed_pending(event.data)
             if fire:
-                await self._fire("message" if kind == "text" else "binary")
+                await self.actions.fire("message" if kind == "text" else "binary")
         elif isinstance(event, Ping):
-            self._counts["pings_received"] += 1
+            self.state.pings_received += 1
             self._record.frame("received", "ping", event.data)
             if fire:
-                await self._fire("ping")
+                await self.actions.fire("ping")
         elif isinstance(event, Pong):
-            self._counts["pongs_received"] += 1
+            self.state.pongs_received += 1
             if event.rtt is not None:
                 self._record.measure("ws_ping", event.rtt * 1000)
             rtt = f" after {event.rtt * 1000:.1f}ms" if event.rtt is not None else " (unsolicited)"
             self._record.frame("received", "pong", event.data, rtt)
             if fire:
-                await self._fire("pong")
+                await self.actions.fire("pong")
 
     async def _closed(self, event: Closed) -> None:
         self._closed_seen = True
@@ -303,12 +251,12 @@ class Session(Actions):
             self._record.frame("received", "close", describe_close(event.code, event.reason))
         if event.error is not None:
             self._record.log(event.error, "error")
-            await self._fire("error")
-        await self._fire("close")
+            await self.actions.fire("error")
+        await self.actions.fire("close")
 
     async def _end_early(self) -> None:
         """The deadline passed or Ctrl-C: say so, close, and let error and close rules run, bounded."""
-        conn = self._conn
+        conn = self.state.conn
         if self._stopping and self._interrupting:
             self.result.interrupted = True
             self._record.log("interrupted", "note")
@@ -324,7 +272,7 @@ class Session(Actions):
                 if self._closed_seen:  # the deadline passed while close rules ran: they do not run twice
                     return
                 if not self._stopping:
-                    await self._fire("error")
+                    await self.actions.fire("error")
                 if conn is not None and not conn.closed:
                     reason = (
                         "wsrun: session timeout"
@@ -333,7 +281,7 @@ class Session(Actions):
                         if self._interrupting
                         else "wsrun: stopped at the end of the load run"
                     )
-                    self._closing = True
+                    self.state.closing = True
                     self._record.frame("sent", "close", describe_close(1001, reason))
                     await conn.close(1001, reason)
                 if conn is not None:
@@ -359,7 +307,7 @@ class Session(Actions):
             )
 
     def _finish(self) -> None:
-        result, conn = self.result, self._conn
+        result, conn = self.result, self.state.conn
         result.duration = self._record.now()
         if conn is not None:
             self._record.count("data_sent", conn.bytes_sent)
@@ -369,11 +317,11 @@ class Session(Actions):
         if not result.stopped:
             # A session stopped by the load schedule is stopped, not failed (as in k6): what it had
             # not decided yet, and rules it had not reached, are neither passes nor failures.
-            for pending in self._pending:
-                self._decide(pending, pending.end(now, interrupted=result.interrupted))
-        self._pending.clear()
+            for pending in self.state.pending:
+                self.actions.decide(pending, pending.end(now, interrupted=result.interrupted))
+        self.state.pending.clear()
         for index, check in enumerate(self.scenario.checks):
-            self._check(check, f"checks[{index}]")
+            self.actions.check(check, f"checks[{index}]")
         if not result.stopped:
             self._record.never_evaluated()
 
