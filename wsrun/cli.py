@@ -19,8 +19,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from . import __version__
 from .errors import ScenarioError, UsageError, WsrunError
 from .output.stdout import guard_stdout
 from .run import aio
+from .run.signals import Stopped, exit_for, signals_caught, signals_held
 from .scenario.files import scenario_files
 from .scenario.variables import check_declared, parse_vars
 
@@ -41,66 +41,6 @@ if TYPE_CHECKING:
 
 DEFAULT_CONCURRENCY = 64  # as suite.DEFAULT_CONCURRENCY, which imports what --help must not wait for
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_THRESHOLDS, EXIT_INTERRUPTED = 0, 1, 2, 99, 130
-#: Signals that stop a run as Ctrl-C does (as workers.STOP_SIGNALS, which imports what --help must not wait for).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-class Stopped(BaseException):
-    """A stop signal arrived outside the run's event loop (while loading, say): as KeyboardInterrupt for Ctrl-C."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_stopped(signum: int, frame: object) -> None:
-    raise Stopped(signum)
-
-
-def _exit_for(signum: int) -> int:
-    """The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
-    return 128 + signum
-
-
-@contextmanager
-def _signals_caught() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise Stopped while the block runs (Ctrl-C already raises KeyboardInterrupt)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, _raise_stopped) for signum in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-class _Held:
-    """Stop signals that arrived while the outputs were being written: the first one decides the exit code."""
-
-    signum: int | None = None
-
-
-@contextmanager
-def _signals_held() -> Iterator[_Held]:
-    """Every output is written whole: a stop signal arriving meanwhile is noted, not obeyed, until the block ends."""
-    held = _Held()
-    if threading.current_thread() is not threading.main_thread():
-        yield held
-        return
-
-    def note(signum: int, frame: object) -> None:
-        held.signum = held.signum or signum
-
-    previous = {signum: signal.signal(signum, note) for signum in STOP_SIGNALS}
-    try:
-        yield held
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 COMMANDS = ("run", "validate", "schema", "serve", "init")
 COMMANDS_HELP = """commands:
   wsrun SCENARIO|FOLDER … [options]   run scenarios (wsrun run … is the same)
@@ -321,7 +261,7 @@ def run(argv: Sequence[str]) -> int:
         err.print(_shown(f"wsrun: {exc}"), markup=False)
         return EXIT_USAGE
     duration = time.perf_counter() - started
-    with _signals_held() as held:
+    with signals_held() as held:
         if stopped_by is not None and stopped_by != signal.SIGINT:
             err.print(
                 f"wsrun: stopped by {stopped_by.name}, as by Ctrl-C: the report covers the run so far", markup=False
@@ -368,7 +308,7 @@ def exit_code(results: Sequence[RunResult], stopped_by: int | None = None) -> in
     """128 + the signal that stopped the run (130 Ctrl-C, 143 SIGTERM); 99 when a threshold failed (as k6);
     1 when a check failed or a worker was lost; else 0."""
     if stopped_by:
-        return _exit_for(stopped_by)
+        return exit_for(stopped_by)
     if not all(result.thresholds_passed for result in results):
         return EXIT_THRESHOLDS
     return EXIT_OK if all(result.checks_passed for result in results) else EXIT_FAILED
@@ -497,11 +437,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         argv = argv[1:]
     try:
-        with _signals_caught():
+        with signals_caught():
             return {"run": run, "validate": validate, "schema": schema, "serve": serve, "init": init}[command](argv)
     except Stopped as exc:  # SIGTERM or SIGHUP before a run started
         print(f"wsrun: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
-        return _exit_for(exc.signum)
+        return exit_for(exc.signum)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C before a run started (while loading, say)

@@ -23,7 +23,8 @@ from ..session.plan import Plan, prepare
 from ..session.record import LogSink, fan_out
 from ..session.results import LogLine, RunResult, SessionResult
 from ..transport.base import TransportName
-from .workers import STOP_SIGNALS, Progress, new_progress, run_in_workers
+from .signals import STOP_SIGNALS
+from .workers import Progress, new_progress, run_in_workers
 
 __all__ = ["DEFAULT_CONCURRENCY", "Job", "Options", "Snapshot", "run_jobs"]
 

@@ -32,6 +32,7 @@ from ..session.results import RunResult
 from ..session.verdicts import evaluate
 from ..transport.base import TransportName
 from . import aio
+from .signals import STOP_SIGNALS
 
 __all__ = ["Progress", "run_in_workers", "share"]
 
@@ -84,8 +85,6 @@ class _Task:
     parent: int = 0  # the parent's process id: a worker whose parent is gone stops
 
 
-#: Signals that stop a run, in the parent and in each worker: Ctrl-C, `kill`/`timeout`/`docker stop`, a closed terminal.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: How often a worker looks whether its parent is still there, and reports its progress.
 WATCH_EVERY = 0.25
 #: After a stop, how long workers get to end their sessions and send their results.

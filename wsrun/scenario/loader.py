@@ -1,7 +1,7 @@
 """
 Scenario files to Scenario models, with every problem located and explained.
 
-Reading the YAML safely is :mod:`wsrun.yamlfile`'s job; this module validates
+Reading the YAML safely is :mod:`wsrun.scenario.yamlfile`'s job; this module validates
 the data with the models and turns each problem into a message for the person
 fixing the file: where, what was found, what is allowed.
 """

@@ -36,7 +36,8 @@ from websockets.uri import WebSocketURI, parse_uri
 from ..errors import ConnectFailed
 from . import deflate
 from .base import ConnectOptions, translate_error
-from .picows_connection import QUIET, READ_BUFFER_START, Listener, PicowsConnection, Refused
+from .picows_connection import PicowsConnection
+from .picows_listener import QUIET, READ_BUFFER_START, Listener, Refused
 
 __all__ = ["open_picows"]
 

@@ -20,7 +20,7 @@ from pydantic_core import CoreSchema
 
 from .. import templates
 
-#: The WebSocket libraries a connection can run on (see wsrun.connection).
+#: The WebSocket libraries a connection can run on (see wsrun.transport).
 TransportName = Literal["websockets", "picows"]
 
 EVENTS = ("open", "message", "binary", "ping", "pong", "close", "error")
