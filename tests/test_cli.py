@@ -400,3 +400,29 @@ def test_threshold_with_no_samples_fails_the_run(tmp_path: Path, capsys: pytest.
     exported = json.loads(summary.read_text(encoding="utf-8"))["metrics"]["ws_reply_latency"]
     assert exported == {"thresholds": {"p(95) < 100": True, "count == 0": False}}
     assert 'message="p(95)=no samples, expected p(95) &lt; 100"' in junit.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_threshold_on_a_request_metric_with_no_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    """A threshold on a request's own metric that nothing measured fails (99) saying so; it crashed the report."""
+    text = """
+    url: ws://unused
+    thresholds:
+      my_latency: ["max < 5"]
+      "my_latency{my_tag:x}": ["max < 5"]
+    rules:
+      - on: message
+        do: [{request: {name: asked, send_json: {id: "{{ uuid }}"}, within: 1s, metric: my_latency}}]
+      - {after: 50ms, do: [close]}
+    """
+    summary = tmp_path / "summary.json"
+    code = main([write(tmp_path, text), "--serve", "--workers", workers, "--summary-export", str(summary)])
+    out = capsys.readouterr().out
+    assert code == 99, out
+    lines = [line for line in out.splitlines() if line.startswith("✗ my_latency")]
+    assert len(lines) == 2 and all(line.endswith(": no samples: nothing was measured") for line in lines), out
+    assert out.count("✗ max < 5 (max=no samples)") == 2
+    metrics = json.loads(summary.read_text(encoding="utf-8"))["metrics"]
+    assert metrics["my_latency"] == metrics["my_latency{my_tag:x}"] == {"thresholds": {"max < 5": True}}

@@ -284,10 +284,12 @@ class Reporter:
             rate = 100 * passes / (passes + fails) if passes + fails else 0.0
             rows.append(("checks", f"{rate:.2f}% ✓ {passes} ✗ {fails}", judged.pop("checks", [])))
         names = sorted({*metrics.counters, *metrics.trends, *judged})
+        # A request's own metric is a trend even when nothing measured it (its threshold then says so).
+        trends = {*TRENDS, *metrics.trends, *(t.threshold.metric for t in result.thresholds if t.threshold.is_trend)}
         for key in names:
-            name, tags = parse_metric(key, extra_trends=metrics.trends.keys())
+            name, tags = parse_metric(key, extra_trends=trends)
             selected = result.series.select(dict(tags)) if tags else metrics
-            if name in TRENDS or name in metrics.trends:
+            if name in trends:
                 trend = selected.trends[name]
                 if not trend.count and key not in judged:
                     continue

@@ -67,11 +67,16 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
     passes = sum(check.passes for result in results for check in result.checks.values())
     fails = sum(check.fails for result in results for check in result.checks.values())
     out["checks"] = {"passes": passes, "fails": fails, "value": passes / (passes + fails) if passes + fails else 0}
+    trends = {
+        *TRENDS,
+        *metrics.trends,
+        *(o.threshold.metric for r in results for o in r.thresholds if o.threshold.is_trend),
+    }
     for key, judged in thresholds.items():
-        name, tags = parse_metric(key, extra_trends=metrics.trends.keys())
+        name, tags = parse_metric(key, extra_trends=trends)
         if tags:  # a sub-metric gets its own entry, as in k6
             selected = series.select(dict(tags))
-            if name in TRENDS or name in metrics.trends:
+            if name in trends:
                 trend = selected.trends[name]
                 out[key] = trend.stats() if trend.count else {}  # never a trend of zeros
             else:

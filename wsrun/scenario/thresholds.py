@@ -38,6 +38,11 @@ class Threshold:
     source: str
 
     @property
+    def is_trend(self) -> bool:
+        """A trend's threshold: built in, or a request's own metric (every other metric is named here)."""
+        return self.metric not in COUNTERS and self.metric not in RATES
+
+    @property
     def key(self) -> str:
         """The metric as written in the file: ``ws_ping{my_tag:hello}``."""
         if not self.tags:
