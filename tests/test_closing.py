@@ -17,6 +17,7 @@ from wsrun.session.results import SessionResult
 
 from . import helpers
 from .helpers import UNIT, Run, run_yaml, serving
+from .hostile import CLOSE, TEXT, Peer, close_frame, frame, hostile
 
 #: Every test here runs on each transport (conftest.py): the semantics are the same.
 pytestmark = pytest.mark.usefixtures("transport")
@@ -253,3 +254,36 @@ async def test_graceful_stop_is_stopped_not_failed(echo_url: str) -> None:
     assert result.checks["late"].fails == 0 and result.checks["decided later"].fails == 0
     for session in sessions:
         assert session.close_reason == "wsrun: stopped at the end of the load run"
+
+
+async def test_what_arrives_during_our_closing_handshake_is_seen_when_it_arrives() -> None:
+    """Our close frame does not hold the session until the handshake ends: messages the server sends
+    meanwhile reach pending expectations at the time they arrive, not at the end of the handshake."""
+
+    async def slow_to_close(peer: Peer) -> None:
+        while (await peer.read_frame())[0] != CLOSE:
+            pass
+        for number in range(3):  # three messages after our close frame, 100 ms apart, then the reply
+            await asyncio.sleep(0.1)
+            peer.send(frame(TEXT, f"late{number}".encode()))
+            await peer.drain()
+        await asyncio.sleep(0.1)
+        peer.send(close_frame(1000))
+        await peer.drain()
+        peer.writer.close()  # the server closes TCP first (RFC 6455 7.1.1)
+
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - expect: {name: first late one in time, message: {equals: late0}, within: 250ms}
+          - close
+    """
+    async with hostile(slow_to_close) as url:
+        run = await run_yaml(text, url=url)
+    assert run.check("first late one in time")[:2] == (1, 0), run.check("first late one in time")[2]
+    assert (run.result.closed_by, run.result.close_code) == ("client", 1000)
+    assert run.result.metrics.counters["ws_msgs_received"] == 3
+    received = [frame.at for frame in run.result.transcript if frame.direction == "received" and frame.kind == "text"]
+    assert received[1] - received[0] >= 0.05  # each stamped when it came, not all at the end

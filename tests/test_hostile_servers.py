@@ -516,3 +516,30 @@ async def test_close_between_fragments_is_answered_with_1002_and_reported_as_suc
     text = report(run.result)
     assert "closed by server: received 1000 (OK), sent 1002 (protocol error) 'incomplete fragmented message'" in text
     assert "✗ failed" in text
+
+
+async def test_flood_does_not_starve_the_timers() -> None:
+    """Timers fire on time while messages pour in faster than the session handles them: what is due
+    goes before the next queued message (an `every` fired 0 times in 2 s, and `after` never closed)."""
+
+    async def script(peer: Peer) -> None:
+        while True:
+            for _ in range(200):
+                peer.send(frame(TEXT, b"flood"))
+            await peer.drain()
+            await asyncio.sleep(0)
+
+    text = """
+    url: ws://x
+    timeout: 10s
+    close_timeout: 300ms
+    rules:
+      - {every: 100ms, do: [{log: tick}]}
+      - {after: 500ms, do: [close]}
+    """
+    async with hostile(script) as url:  # it floods on and never answers our close frame
+        run = await run_yaml(text, url=url)
+    assert not run.result.timed_out and run.result.closed_by == "client"
+    assert run.result.duration < 0.5 + 0.3 + 2 * UNIT
+    assert 3 <= run.logs.count("tick") <= 5
+    assert run.result.metrics.counters["ws_msgs_received"] > 0

@@ -143,7 +143,8 @@ class Session:
             pong_due = self._pong_due(conn)
             expect_due = min((d for p in self.state.pending if (d := p.due()) is not None), default=None)
             wake = min((d for d in (due, pong_due, expect_due) if d is not None), default=None)
-            event = await self._next_event(conn, wake)
+            # What is due goes before the next queued event: a flood of messages must not starve the timers.
+            event = None if wake is not None and self._loop.time() >= wake else await self._next_event(conn, wake)
             if event is None:
                 if pong_due is not None and self._loop.time() >= pong_due:
                     await self._pong_timed_out(conn)

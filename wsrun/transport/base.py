@@ -273,7 +273,8 @@ class Connection(Protocol):
         as a :class:`Pong` event with ``rtt`` set."""
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the closing handshake and wait for it, bounded by the close timeout."""
+        """Send our close frame, without waiting: the end of the closing handshake comes as the
+        :class:`Closed` event, within the close timeout (past it, the TCP connection is dropped)."""
 
     def oldest_unanswered_ping(self) -> float | None:
         """When (event loop time) the oldest ping still waiting for its pong was sent."""

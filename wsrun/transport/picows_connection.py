@@ -155,7 +155,8 @@ class PicowsConnection:
         return data
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the closing handshake and wait for it, bounded by the close timeout."""
+        """Send our close frame; the end of the closing handshake comes as the :class:`Closed` event,
+        within the close timeout (past it, the TCP connection is dropped)."""
         encoded = close_reason_bytes(reason)
         listener = self._listener
         listener.closing_by_us = True
@@ -164,7 +165,6 @@ class PicowsConnection:
             listener.close_sent = (code, reason)
             listener.bytes_sent += frame_size(2 + len(encoded))
             listener.bound_closing()
-        await asyncio.shield(listener.gone)
 
     def oldest_unanswered_ping(self) -> float | None:
         """When (event loop time) the oldest ping still waiting for its pong was sent."""

@@ -300,10 +300,17 @@ class WebsocketsConnection:
         return data
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the closing handshake and wait for it, bounded by the close timeout."""
+        """Send our close frame; the end of the closing handshake comes as the :class:`Closed` event,
+        within the close timeout (past it, the TCP connection is dropped)."""
         close_reason_bytes(reason)
-        self._ws.wsrun.closing_by_us = True
-        await self._ws.close(code, reason)
+        ws = self._ws
+        if ws.protocol.state is not State.OPEN:
+            raise Disconnected("the connection is closed")
+        ws.wsrun.closing_by_us = True
+        # Straight to the protocol, past ClientConnection.close(), which would wait for the whole
+        # closing handshake: what arrives meanwhile must reach the session when it arrives.
+        ws.protocol.send_close(code, reason)
+        ws.send_data()  # which also bounds the closing handshake (_wsrun_bound_closing)
 
     def oldest_unanswered_ping(self) -> float | None:
         """When (event loop time) the oldest ping still waiting for its pong was sent."""
