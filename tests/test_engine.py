@@ -526,3 +526,32 @@ async def test_stop_after_the_end_is_harmless(echo_url: str, transport: Transpor
     result = await session.run()
     session.stop()
     assert result.closed_by == "client" and not result.interrupted
+
+
+async def test_equals_keeps_the_types_of_json_fields() -> None:
+    """A field of a JSON message keeps its type ("5" is not 5); a whole text message may stand for what it spells."""
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(json.dumps({"count": "5", "ok": "true", "v": "null", "n": 5}))
+        await ws.send("101")
+        await ws.wait_closed()
+
+    text = """
+    url: ws://x
+    rules:
+      - on: message
+        when: {that: messages_received, equals: 1}
+        do:
+          - check: {name: text five, that: message.count, equals: "5"}
+          - check: {name: number five, that: message.count, equals: 5}
+          - check: {name: text true, that: message.ok, equals: true}
+          - check: {name: text null, that: message.v, equals: null}
+          - check: {name: number n, that: message.n, equals: 5}
+      - on: message
+        when: {that: messages_received, equals: 2}
+        do: [{check: {name: whole message spells 101, equals: 101}}, close]
+    """
+    async with serving(handler) as url:
+        run = await run_yaml(text, url=url)
+    assert [run.check(name)[:2] for name in ("text five", "number n", "whole message spells 101")] == [(1, 0)] * 3
+    assert [run.check(name)[:2] for name in ("number five", "text true", "text null")] == [(0, 1)] * 3

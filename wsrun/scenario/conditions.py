@@ -51,15 +51,26 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _equal(actual: Any, expected: Any) -> bool:
-    """JSON equality, where true is not 1, and a text message may stand for what it spells."""
+def _equal(actual: Any, expected: Any, *, text: bool = False) -> bool:
+    """JSON equality, where true is not 1 and "5" is not 5.
+
+    ``text``: ``actual`` is a whole text message, which may stand for what it
+    spells: "101" equals 101, "true" equals true, and a JSON text equals the
+    mapping or list it encodes, whatever its spacing. A value taken from JSON
+    (a field, a fact) keeps its type.
+    """
     if isinstance(actual, bytes):
         actual = actual.hex()  # a binary message reads as hex
+        text = False
+    if text and isinstance(actual, str) and not isinstance(expected, str):
+        if isinstance(expected, (dict, list)):
+            try:
+                return _equal(json.loads(actual), expected)
+            except (ValueError, RecursionError):
+                return False
+        return actual == text_of(expected)  # "101" equals 101; "null" equals null
     if isinstance(actual, bool) or isinstance(expected, bool):
-        if isinstance(actual, bool) and isinstance(expected, bool):
-            return actual is expected
-        # A text message compared with a boolean compares as JSON text: "true" equals true.
-        return isinstance(actual, str) and actual == text_of(expected)
+        return isinstance(actual, bool) and isinstance(expected, bool) and actual is expected
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
         if isinstance(actual, int) and isinstance(expected, int):
             return actual == expected  # exact, however many digits
@@ -71,17 +82,6 @@ def _equal(actual: Any, expected: Any) -> bool:
         return actual.keys() == expected.keys() and all(_equal(actual[k], expected[k]) for k in actual)
     if isinstance(actual, list) and isinstance(expected, list):
         return len(actual) == len(expected) and all(_equal(a, e) for a, e in zip(actual, expected, strict=True))
-    if isinstance(actual, str) and isinstance(expected, (dict, list)):
-        # A JSON text message compared with a mapping or list compares as JSON, whatever its spacing.
-        try:
-            return _equal(json.loads(actual), expected)
-        except ValueError:
-            return False
-    if isinstance(actual, str) and not isinstance(expected, str):
-        # A text message compared with a number or null compares as text: "101" equals 101.
-        return actual == text_of(expected)
-    if isinstance(expected, str) and (actual is None or isinstance(actual, (int, float))):
-        return text_of(actual) == expected
     return type(actual) is type(expected) and bool(actual == expected)
 
 
@@ -149,9 +149,9 @@ def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool, 
             return fail(lambda: f"expected {that} {name} {show(expected)}, got {show(actual)}, which is not a number")
         passed = number >= expected if name == "at_least" else number <= expected
     elif name == "equals":
-        passed = _equal(actual, expected)
+        passed = _equal(actual, expected, text=that == "message")
     elif name == "not_equals":
-        passed = not _equal(actual, expected)
+        passed = not _equal(actual, expected, text=that == "message")
     elif name == "contains":
         passed = _contains(actual, expected)
     elif name == "not_contains":
