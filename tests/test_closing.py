@@ -233,14 +233,17 @@ async def test_wait_for_pending_when_the_server_closes_first() -> None:
 
 
 async def test_graceful_stop_is_stopped_not_failed(echo_url: str) -> None:
-    """Sessions stopped at the end of graceful_stop are stopped, not failed (as k6): a rule that had not
-    fired and an expectation not yet decided count neither way, and the close reason says why."""
+    """Sessions stopped at the end of graceful_stop are stopped, not failed (as k6): an expectation that held
+    so far passes, one still waiting and a rule not reached count neither way, and the close reason says why.
+    But a check that no session of the whole run reached fails the run: a silent rule makes no green run."""
     text = """
     url: ws://unused
     graceful_stop: 100ms
     rules:
       - on: open
-        do: [{expect: {name: decided later, message: {that: message, equals: never}, within: 30s}}]
+        do:
+          - expect: {name: decided later, message: {that: message, equals: never}, within: 30s}
+          - expect: {name: quiet, no_message: {that: message, equals: boom}}
       - {after: 30s, do: [{check: {name: late, that: status, equals: 101}}, close]}
     checks:
       - {name: status is 101, that: status, equals: 101}
@@ -249,11 +252,34 @@ async def test_graceful_stop_is_stopped_not_failed(echo_url: str) -> None:
     sessions: list[SessionResult] = []
     plan = prepare(scenario, file="s.yaml", url=echo_url, transport=helpers.TRANSPORT)
     result = await LoadRun(plan, load_of(scenario, vus=3, duration=0.2), on_session=sessions.append).run()
-    assert result.stopped == 3 and result.passed and result.failed_sessions == 0
-    assert result.checks["status is 101"].passes == 3  # end checks still judge what happened
-    assert result.checks["late"].fails == 0 and result.checks["decided later"].fails == 0
+    assert result.stopped == 3 and result.failed_sessions == 0
+    assert (result.checks["status is 101"].passes, result.checks["status is 101"].fails) == (3, 0)
+    assert (result.checks["quiet"].passes, result.checks["quiet"].fails) == (3, 0)
+    for name in ("late", "decided later"):
+        assert (result.checks[name].passes, result.checks[name].fails) == (0, 1)
+        assert result.checks[name].reason == "never evaluated: every session ended or was stopped before reaching it"
+    assert not result.passed
     for session in sessions:
-        assert session.close_reason == "wsrun: stopped at the end of the load run"
+        assert session.passed and session.close_reason == "wsrun: stopped at the end of the load run"
+
+
+async def test_graceful_stop_of_a_held_session_passes(echo_url: str) -> None:
+    """Held sessions stopped by the schedule pass what they showed: no gap in a heartbeat, the handshake."""
+    text = """
+    url: ws://unused
+    graceful_stop: 100ms
+    rules:
+      - on: open
+        do: [{expect: {name: pongs keep coming, heartbeat: {that: message, equals: tick}, every: 1s}}]
+      - {every: 50ms, do: [{send: tick}]}
+    checks:
+      - {name: status is 101, that: status, equals: 101}
+    """
+    scenario = load_text(textwrap.dedent(text), "s.yaml")
+    plan = prepare(scenario, file="s.yaml", url=echo_url, transport=helpers.TRANSPORT)
+    result = await LoadRun(plan, load_of(scenario, vus=2, duration=0.3)).run()
+    assert result.stopped == 2 and result.passed
+    assert (result.checks["pongs keep coming"].passes, result.checks["pongs keep coming"].fails) == (2, 0)
 
 
 async def test_what_arrives_during_our_closing_handshake_is_seen_when_it_arrives() -> None:
@@ -287,3 +313,22 @@ async def test_what_arrives_during_our_closing_handshake_is_seen_when_it_arrives
     assert run.result.metrics.counters["ws_msgs_received"] == 3
     received = [frame.at for frame in run.result.transcript if frame.direction == "received" and frame.kind == "text"]
     assert received[1] - received[0] >= 0.05  # each stamped when it came, not all at the end
+
+
+async def test_wait_for_pending_is_not_held_back_by_what_rules_arm_meanwhile() -> None:
+    """A close waiting for pending requests goes at the latest when the last deadline pending at that moment
+    passes: a rule that arms a new request on every reply cannot hold it back until the session's timeout."""
+    text = """
+    url: ws://unused
+    timeout: 10s
+    rules:
+      - on: open
+        do: [{request: {name: chained, send_json: {id: "{{ uuid }}"}, within: 1s}}]
+      - on: message
+        do: [{request: {name: chained, send_json: {id: "{{ uuid }}"}, within: 1s}}]
+      - {after: 200ms, do: [{close: {wait_for_pending: true}}]}
+    """
+    async with serving(delayed_replies) as url:
+        run = await asyncio.wait_for(run_yaml(text, url=url), 8 * UNIT)
+    assert not run.result.timed_out and run.result.closed_by == "client"
+    assert run.result.duration < 0.2 + 1.0 + 2 * UNIT

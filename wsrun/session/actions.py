@@ -155,7 +155,10 @@ class Actions:
             except ValueError as exc:
                 raise _Skipped(f"close skipped: {exc}") from None
             if options is not None and options.wait_for_pending:
-                self.state.settle = (code, reason)  # the engine closes once no pending expectation has a deadline
+                # The loop closes once nothing pending has a deadline, and at the latest when the last deadline
+                # pending now passes: what rules arm meanwhile does not hold the close back.
+                latest = max((p.deadline for p in self.state.pending if p.deadline is not None), default=0.0)
+                self.state.settle = (code, reason, max(latest, self._loop.time()))
                 return
             await self.close(code, reason)
         elif isinstance(action, CheckAction):

@@ -175,6 +175,22 @@ class Pending:
             return expired if expired is not None and not expired.passed else Outcome(True)
         return self._timed_out(f"before the session ended ({_ms(now - self.armed)} after it was armed)")
 
+    def stopped(self, now: float) -> Outcome | None:
+        """The load schedule stopped the session first (as in k6): an expectation that held so far passes
+        (no forbidden message, no gap, a count within bounds); one still waiting for something counts
+        neither way (None)."""
+        held = f"held for {_ms(now - self.armed)}, until the session was stopped"
+        if self.kind == "no_message":
+            return Outcome(True, held)
+        if self.kind == "heartbeat":
+            expired = self.expire(now)
+            return expired if expired is not None and not expired.passed else Outcome(True, held)
+        if self.kind == "count":
+            assert self.options is not None
+            low = self.options.at_least
+            return Outcome(True, held) if low is None or self.count >= low else None
+        return None
+
     def _timed_out(self, when: str) -> Outcome:
         if self.kind == "request":
             assert self.request is not None

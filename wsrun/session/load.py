@@ -110,8 +110,11 @@ class LoadRun:
         on_sample: SampleSink | None = None,
         first_vu: int = 1,
         vu_step: int = 1,
+        part: bool = False,
     ) -> None:
         self.plan, self.load = plan, load
+        # A share of a run spread over processes: the whole run is judged after the merge.
+        self._part = part
         self._on_log, self._on_session, self._on_sample = on_log, on_session, on_sample
         # Worker processes number their vus first_vu, first_vu + vu_step, ... so that ids stay unique.
         self._first_vu, self._vu_step = first_vu, vu_step
@@ -273,10 +276,12 @@ class LoadRun:
             await asyncio.gather(*self._starters, *self._tasks.values(), return_exceptions=True)
         self.result.duration = self._loop.time() - started
         self.result.vus_max = max(self.result.vus_max, 0 if load.stages else load.vus)
+        self.result.interrupted = self.result.interrupted or self._stopping
+        if not self._part:
+            self.result.judge_unreached()
         self.result.thresholds = evaluate(
             self.plan.thresholds, self.result.series, self.result.checks_tally, self.result.duration
         )
-        self.result.interrupted = self.result.interrupted or self._stopping
         return self.result
 
     async def _until(self, end: float | None) -> None:

@@ -227,6 +227,14 @@ class RunResult:
     def checks_tally(self) -> tuple[int, int]:
         return sum(c.passes for c in self.checks.values()), sum(c.fails for c in self.checks.values())
 
+    def judge_unreached(self) -> None:
+        """A check or expectation that no session of the whole run evaluated fails: a silent rule must
+        not make a green run, even when every session was stopped by the load schedule before reaching
+        it. Called once on the whole run (after the merge, with --workers)."""
+        for check in self.checks.values():
+            if not check.passes and not check.fails and not self.interrupted:
+                check.record(False, "never evaluated: every session ended or was stopped before reaching it", 0.0)
+
     @property
     def thresholds_passed(self) -> bool:
         return all(result.passed for result in self.thresholds)

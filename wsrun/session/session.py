@@ -134,7 +134,7 @@ class Session:
         handled = 0
         yield_by = self._loop.time() + 0.05
         while True:
-            if self.state.settle is not None and self._settled():
+            if self.state.settle is not None and (self._settled() or self._loop.time() >= self.state.settle[2]):
                 await self._close_settled()
             if timers and (self.state.closing or self.state.settle is not None):
                 timers.clear()  # timers stop once the session closes, or waits to close
@@ -142,7 +142,8 @@ class Session:
             due = timers[0][0] if timers else None
             pong_due = self._pong_due(conn)
             expect_due = min((d for p in self.state.pending if (d := p.due()) is not None), default=None)
-            wake = min((d for d in (due, pong_due, expect_due) if d is not None), default=None)
+            settle_by = None if self.state.settle is None else self.state.settle[2]
+            wake = min((d for d in (due, pong_due, expect_due, settle_by) if d is not None), default=None)
             # What is due goes before the next queued event: a flood of messages must not starve the timers.
             event = None if wake is not None and self._loop.time() >= wake else await self._next_event(conn, wake)
             if event is None:
@@ -152,6 +153,8 @@ class Session:
                 if expect_due is not None and self._loop.time() >= expect_due:
                     self.actions.expire_pending()
                     continue
+                if not timers or self._loop.time() < timers[0][0]:
+                    continue  # a close waiting for pending expectations came due: the top of the loop sends it
                 timer = timers[0]
                 _, index, rule, runs = timer
                 if rule.every is None:
@@ -186,7 +189,7 @@ class Session:
     async def _close_settled(self) -> None:
         """The close that waited for pending expectations (``close: {wait_for_pending: true}``)."""
         assert self.state.settle is not None
-        code, reason = self.state.settle
+        code, reason, _ = self.state.settle
         self.state.settle = None
         if self.state.conn is not None and not self.state.conn.closed:  # else the server closed first: nothing to close
             await self.actions.close(code, reason)
@@ -315,11 +318,13 @@ class Session:
             self._record.count("data_received", conn.bytes_received)
             self._record.measure("ws_session_duration", result.duration * 1000)
         now = self._loop.time()
-        if not result.stopped:
-            # A session stopped by the load schedule is stopped, not failed (as in k6): what it had
-            # not decided yet, and rules it had not reached, are neither passes nor failures.
-            for pending in self.state.pending:
+        for pending in self.state.pending:
+            if not result.stopped:
                 self.actions.decide(pending, pending.end(now, interrupted=result.interrupted))
+            # A session stopped by the load schedule is stopped, not failed (as in k6): what held so far
+            # passes, what it still waited for, and rules it had not reached, count neither way.
+            elif (held := pending.stopped(now)) is not None:
+                self.actions.decide(pending, held)
         self.state.pending.clear()
         for index, check in enumerate(self.scenario.checks):
             self.actions.check(check, f"checks[{index}]")

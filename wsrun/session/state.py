@@ -52,8 +52,9 @@ class SessionState:
         self.pongs_received = 0
         #: This session sent its close frame: no rule fires from then on.
         self.closing = False
-        #: A close waiting for pending expectations (``close: {wait_for_pending: true}``): code and reason.
-        self.settle: tuple[int, str] | None = None
+        #: A close waiting for pending expectations (``close: {wait_for_pending: true}``): its code and
+        #: reason, and when it goes at the latest: the last deadline of what was pending when it was asked for.
+        self.settle: tuple[int, str, float] | None = None
 
     def lookup(self, name: str) -> Any:
         """The value of a name (see README, "Names"), or MISSING."""
