@@ -516,6 +516,9 @@ async def test_close_between_fragments_is_answered_with_1002_and_reported_as_suc
     text = report(run.result)
     assert "closed by server: received 1000 (OK), sent 1002 (protocol error) 'incomplete fragmented message'" in text
     assert "✗ failed" in text
+    # The transcript shows both close frames, in the order they went.
+    closes = [(frame.direction, frame.text) for frame in run.result.transcript if frame.kind == "close"]
+    assert closes == [("received", "1000 (OK)"), ("sent", "1002 (protocol error): incomplete fragmented message")]
 
 
 async def test_flood_does_not_starve_the_timers() -> None:

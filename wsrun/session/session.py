@@ -253,6 +253,8 @@ class Session:
         result.close_handshake = event.handshake and self.plan.mask(event.handshake)
         if event.by == "server" or event.error is None:  # the server's close frame, or its answer to ours
             self._record.frame("received", "close", describe_close(event.code, event.reason))
+        if event.failed_with is not None:  # the close frame the transport sent when it failed the connection
+            self._record.frame("sent", "close", describe_close(*event.failed_with))
         if event.error is not None:
             self._record.log(event.error, "error")
             await self.actions.fire("error")

@@ -87,7 +87,7 @@ def close_facts(
         return Closed(frame[0] if frame else 1006, frame[1] if frame else "", "client", None, handshake)
     if sent is not None and not server_first and not closing_by_us:
         # We failed the connection because of what the server sent (RFC 6455 7.1.7).
-        return Closed(sent[0], sent[1], "client", f"connection failed with {describe_close(*sent)}", handshake)
+        return Closed(sent[0], sent[1], "client", f"connection failed with {describe_close(*sent)}", handshake, sent)
     if closing_by_us and not server_first:
         if received is None:
             error = "the server did not complete the closing handshake: no close frame came back (1006)"
@@ -98,7 +98,8 @@ def close_facts(
     if sent is not None and sent != received:
         # The server closed, and we answered with a close frame of our own instead of its echo: we failed
         # the connection on what came before (a message left incomplete by the close, say: 1002).
-        return Closed(received[0], received[1], "server", f"connection failed with {describe_close(*sent)}", handshake)
+        error = f"connection failed with {describe_close(*sent)}"
+        return Closed(received[0], received[1], "server", error, handshake, sent)
     if received[0] in (1000, 1001):
         return Closed(received[0], received[1], "server", None, handshake)
     error = f"server closed the connection with {describe_close(*received)}"

@@ -43,7 +43,9 @@ class Closed:
     client failed the connection on a protocol error (also after the server's
     close frame). ``handshake`` says which close frame went each way, in order,
     unless it was one code and its echo: ``received 1000 (OK), sent 1002
-    (protocol error) 'incomplete fragmented message'``.
+    (protocol error) 'incomplete fragmented message'``. ``failed_with`` is the
+    close frame wsrun sent when it failed the connection (code, reason), which
+    the session shows in the transcript.
     """
 
     code: int
@@ -51,6 +53,7 @@ class Closed:
     by: Literal["client", "server"]
     error: str | None
     handshake: str | None = None
+    failed_with: tuple[int, str] | None = None
 
 
 Event = Message | Ping | Pong | Closed
