@@ -53,6 +53,7 @@ FAILED_1002 = "connection failed with 1002 (protocol error): incomplete fragment
                 "server",
                 FAILED_1002,
                 "received 1000 (OK), sent 1002 (protocol error) 'incomplete fragmented message'",
+                (1002, "incomplete fragmented message"),
             ),
         ),
         # we close, the server answers with another code: in order, no error
@@ -75,6 +76,7 @@ FAILED_1002 = "connection failed with 1002 (protocol error): incomplete fragment
                 "client",
                 "connection failed with 1009 (message too big): too big",
                 "sent 1009 (message too big) 'too big', received none",
+                (1009, "too big"),
             ),
         ),
         # TCP dropped without any close frame
