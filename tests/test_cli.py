@@ -402,6 +402,22 @@ def test_threshold_with_no_samples_fails_the_run(tmp_path: Path, capsys: pytest.
     assert 'message="p(95)=no samples, expected p(95) &lt; 100"' in junit.read_text(encoding="utf-8")
 
 
+def test_a_checks_threshold_with_no_check_evaluated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """checks: ["rate > 0.9"] with no check evaluated fails (99), and the checks line shows no rate of zeros."""
+    text = """
+    url: ws://unused
+    thresholds:
+      checks: ["rate > 0.9"]
+    rules:
+      - {after: 50ms, do: [close]}
+    """
+    code = main([write(tmp_path, text), "--serve"])
+    out = capsys.readouterr().out
+    assert code == 99, out
+    assert "✗ checks .....................: no samples" in out and "0.00%" not in out
+    assert "✗ rate > 0.9 (rate=no samples)" in out
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_threshold_on_a_request_metric_with_no_samples(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str

@@ -281,8 +281,8 @@ class Reporter:
         rows: list[tuple[str, str, list[ThresholdResult]]] = []
         passes, fails = result.checks_tally
         if passes or fails or "checks" in judged:
-            rate = 100 * passes / (passes + fails) if passes + fails else 0.0
-            rows.append(("checks", f"{rate:.2f}% ✓ {passes} ✗ {fails}", judged.pop("checks", [])))
+            shown = f"{100 * passes / (passes + fails):.2f}% ✓ {passes} ✗ {fails}" if passes + fails else NO_SAMPLES
+            rows.append(("checks", shown, judged.pop("checks", [])))
         names = sorted({*metrics.counters, *metrics.trends, *judged})
         # A request's own metric is a trend even when nothing measured it (its threshold then says so).
         trends = {*TRENDS, *metrics.trends, *(t.threshold.metric for t in result.thresholds if t.threshold.is_trend)}
