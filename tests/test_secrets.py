@@ -25,10 +25,15 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from wsrun.cli import main
+from wsrun.errors import UsageError
 from wsrun.output.console import Reporter
+from wsrun.output.html import render_html
+from wsrun.output.junit import junit_xml
 from wsrun.output.text import html_text, printable
+from wsrun.scenario.loader import load_text
 from wsrun.server import running, url_of
 from wsrun.session.masking import MASK, Mask
+from wsrun.session.plan import prepare
 from wsrun.session.results import RunResult, SessionResult
 
 from .helpers import UNIT, run_yaml, serving
@@ -71,6 +76,21 @@ def leaks(secret: str, text: str) -> list[str]:
     return [form for form in forms_of(secret) if form and form in text]
 
 
+def pieces(secret: str, text: str, size: int = 8) -> list[str]:
+    """The runs of ``size`` consecutive characters of the secret that the text shows."""
+    return [secret[i : i + size] for i in range(len(secret) - size + 1) if secret[i : i + size] in text]
+
+
+def outputs(run: Any) -> dict[str, str]:
+    """What a session shows: the console report and lines, JUnit, the HTML report."""
+    results = [RunResult.of(run.result)]
+    return {
+        "console": shown(run.result, run.lines),
+        "junit": junit_xml(results, duration=0.1),
+        "html": render_html(results, duration=0.1),
+    }
+
+
 def test_every_encoding_of_a_secret_is_masked() -> None:
     """JSON once and twice, PHP's \\/, percent-encoding, base64 (also inside longer base64), hex, bytes literals."""
     mask = Mask([QUOTED])
@@ -94,6 +114,31 @@ def test_every_encoding_of_a_secret_is_masked() -> None:
         assert not leaks(QUOTED, masked), (sample, masked)
         # Not even a third of the secret's base64 survives around the mask.
         assert base64.b64encode(data).decode()[4:12] not in masked
+
+
+def test_percent_and_hex_in_any_case_hex_with_spaces_and_html_escapes_are_masked() -> None:
+    """%c3%a9 and %C3%a9, DeadBeef and de ad be ef (as binary frames are shown), &quot; &amp; &#x27; &lt;."""
+    secret = "pä\"s/s&<w'0rd"
+    mask, data = Mask([secret]), secret.encode()
+    samples = [
+        quote(secret, safe="").lower(),
+        re.sub("%[0-9A-F]{2}", lambda m: m.group()[:2] + m.group()[2].lower(), quote(secret, safe="")),
+        data.hex().upper()[:10] + data.hex()[10:],
+        data.hex(" "),
+        data.hex(" ").upper(),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        html.escape(json.dumps(secret)[1:-1]),
+    ]
+    for sample in samples:
+        assert mask(f"x {sample} y") == "x *** y", sample
+
+
+def test_numbers_inside_a_structured_secret_are_masked() -> None:
+    """{"pin": 98765432} stored as a secret: the number is masked on its own; short numbers are not."""
+    mask = Mask()
+    mask.add_value({"pin": 98765432, "n": 12, "rate": 1234.5})
+    assert mask('{"code": 98765432, "x": 1234.5, "count": 12}') == '{"code": ***, "x": ***, "count": 12}'
 
 
 def test_a_secret_that_is_not_utf8_is_masked() -> None:
@@ -121,6 +166,35 @@ def test_a_cut_never_shows_half_a_secret() -> None:
     assert JWT[:8] not in mask.edge(f'got "{JWT[:120]}…", and more')
     # A text made mostly of secrets still ends where it may.
     assert JWT[:8] not in mask.cut(JWT * 20 + "tail", 50)
+
+
+@pytest.mark.usefixtures("transport")
+async def test_a_long_secret_stored_from_a_frame_is_not_half_shown_in_frames_cut_before() -> None:
+    """A 253-character JWT stored from a message: the frames holding it, cut to 120 characters
+    before it was known, show none of it (they showed its first 110 characters)."""
+
+    async def handler(ws: Any) -> None:
+        await ws.send(json.dumps({"jwt": JWT}))
+        await ws.send(json.dumps({"t": JWT}))
+        await ws.wait_closed()
+
+    async with serving(handler) as url:
+        run = await run_yaml(
+            """
+            url: ws://x
+            secrets: [tok]
+            rules:
+              - {on: message, when: {that: message.t, exists: true}, do: [{store: {from: message.t, as: tok}}, close]}
+            checks:
+              - {name: fails, that: message, equals: nope}
+            """,
+            url=url,
+        )
+    assert run.check("fails")[1] == 1
+    texts = [frame.text for frame in run.result.transcript if frame.kind == "text"]
+    assert texts == ['{"jwt": "***"}', '{"t": "***"}']  # masked again whole, from what was kept
+    for name, text in outputs(run).items():
+        assert not pieces(JWT, text), (name, pieces(JWT, text)[:3])
 
 
 @pytest.mark.usefixtures("transport")
@@ -220,6 +294,40 @@ async def test_basic_credentials_built_from_a_secret_in_the_url_are_masked(echo_
 
 
 @pytest.mark.usefixtures("transport")
+async def test_a_percent_encoded_password_in_the_url_is_masked_decoded_and_in_basic_credentials(
+    echo_url: str,
+) -> None:
+    """A password written percent-encoded in the URL (sekret%40Value99) goes out decoded in the
+    Basic credentials: the decoded password and the credentials are masked (they were shown)."""
+    run = await run_yaml(
+        f"""
+        url: "{echo_url.replace("ws://", "ws://user:{{ env.API_PW }}@")}/headers"
+        secrets: [env.API_PW]
+        rules:
+          - {{on: message, do: [{{log: "{{{{ message }}}}"}}, {{check: {{name: h, that: message, equals: no}}}}, close]}}
+        """,
+        env={"API_PW": "sekret%40Value99"},
+    )
+    assert run.check("h")[1] == 1
+    assert run.logs and '"authorization": "Basic ***"' in run.logs[0]
+    credentials = base64.b64encode(b"user:sekret@Value99").decode()
+    for name, text in outputs(run).items():
+        assert not pieces("sekret@Value99", text) and not pieces(credentials, text), name
+
+
+@pytest.mark.parametrize("password", ["hunter2Secret/abc", "hunter2Secret?abc", "hunter2Secret#abc"])
+def test_an_error_about_a_url_holding_a_secret_quotes_none_of_it(password: str) -> None:
+    """A raw / ? or # in a secret password splits the URL there: the error quotes no part of the
+    secret (it quoted 'hunter2Secret' as a port)."""
+    scenario = load_text("url: ws://user:{{ env.API_PW }}@127.0.0.1:9/\nsecrets: [env.API_PW]\n", "s.yaml")
+    with pytest.raises(UsageError) as raised:
+        prepare(scenario, file="s.yaml", env={"API_PW": password})
+    message = str(raised.value)
+    assert "is not a valid WebSocket URL" in message and "ws://user:***@127.0.0.1:9/" in message
+    assert not pieces(password, message, 4), message
+
+
+@pytest.mark.usefixtures("transport")
 async def test_a_non_ascii_ping_payload_secret_is_masked_in_the_still_waiting_error() -> None:
     """A ping still waiting for its pong names its payload as text, masked (it was a bytes repr)."""
 
@@ -270,17 +378,21 @@ def cli_server() -> Iterator[str]:
 
 
 SCENARIO = """
-url: ws://user:{{ env.QUOTED }}@HOSTPORT/headers?key={{ env.QUOTED }}
+url: ws://user:{{ env.PW }}@HOSTPORT/headers?key={{ env.QUOTED }}
 vars: {token: "{{ env.SECRET }}"}
-secrets: [token, stored]
+secrets: [token, stored, late, env.PW]
 timeout: 5s
 headers: {X-Token: "{{ env.QUOTED }}"}
 rules:
+  - on: message
+    when: {that: message.later, exists: true}
+    do: [{store: {from: message.later, as: late}}]
   - on: open
     do:
       - send_json: {token: "{{ token }}", nested: {password: "{{ token }}", n: 1}}
       - send: "{{ token }}"
       - log: "sending {{ token }}"
+      - send_json: {later: "{{ env.LATER }}"}
   - on: message
     do:
       - log: "got {{ message }}"
@@ -288,7 +400,7 @@ rules:
   - on: message
     when: {that: message.nested, exists: true}
     do: [{store: {from: message.nested, as: stored}}, {log: "stored {{ stored }}"}]
-  - {on: message, when: {that: messages_received, at_least: 3}, do: [{close: {code: 4000}}]}
+  - {on: message, when: {that: messages_received, at_least: 4}, do: [{close: {code: 4000}}]}
 checks:
   - {name: end, that: message, equals: "{{ token }}!"}
 """
@@ -306,13 +418,18 @@ secrets = st.builds(
 @given(secret=secrets)
 def test_no_output_holds_a_secret_in_any_form(cli_server: str, transport: str, secret: str) -> None:
     """Random secrets in messages, the URL, headers, stored values and check reasons: the console,
-    --summary-export, --out, --junit and --report hold none of them, in any form."""
+    --summary-export, --out, --junit and --report hold none of them, in any form. Among them: a
+    secret stored from a frame recorded (and cut) before, and a URL password that the URL holds
+    percent-encoded, which goes out decoded in the Basic credentials."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "secrets.yaml"
         path.write_text(textwrap.dedent(SCENARIO).replace("HOSTPORT", cli_server.removeprefix("ws://")))
         files = {name: Path(folder) / name for name in ("summary.json", "out.ndjson", "junit.xml", "report.html")}
         out, err = io.StringIO(), io.StringIO()
-        environ = {"SECRET": secret, "QUOTED": quote(secret, safe="")}
+        # Values that only the URL's user info and a later store make secrets.
+        password, late = secret[::-1], secret.swapcase()
+        environ = {"SECRET": secret, "QUOTED": quote(secret, safe=""), "PW": quote(password, safe="")}
+        environ["LATER"] = late
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _environ(environ):
             code = main(
                 [
@@ -332,8 +449,13 @@ def test_no_output_holds_a_secret_in_any_form(cli_server: str, transport: str, s
         console = out.getvalue() + err.getvalue()
         assert code == 1, console
         assert MASK in console
+        credentials = base64.b64encode(f"user:{password}".encode()).decode()
         for name, text in {"console": console, **{n: p.read_text() for n, p in files.items()}}.items():
-            assert not leaks(secret, text), (name, leaks(secret, text))
+            for value in (secret, password, late):
+                assert not leaks(value, text), (name, leaks(value, text))
+            # The core of each, where a cut made before the value was known would leave it.
+            for core in (CORE, CORE[::-1], CORE.swapcase(), credentials):
+                assert core not in text, (name, core)
 
 
 @contextlib.contextmanager

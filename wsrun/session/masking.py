@@ -10,12 +10,15 @@ cut after (:meth:`Mask.cut`), so a secret is never half shown.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
+import string
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["CUT", "MASK", "Mask", "encodings"]
+__all__ = ["CUT", "MASK", "Forms", "Mask", "encodings"]
 
 MASK = "***"
 #: What ends a text that was cut.
@@ -26,6 +29,10 @@ SHORTEST_PART = 3
 #: The shortest run of base64 characters taken for a secret inside a longer base64 text.
 _SHORTEST_BASE64 = 6
 _URLSAFE = str.maketrans("+/", "-_")
+#: ASCII letters to lowercase, and nothing else: a text keeps its length and positions.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+#: The fewest digits of a number inside a structured secret that is masked on its own.
+SHORTEST_NUMBER = 4
 _PERCENT = re.compile(r"%[0-9A-F]{2}")
 _UNICODE_ESCAPE = re.compile(r"\\u[0-9a-f]{4}")
 
@@ -67,10 +74,25 @@ def _base64_forms(data: bytes) -> set[str]:
     return forms | {form.translate(_URLSAFE) for form in forms}
 
 
+def _hex_forms(data: bytes) -> set[str]:
+    """Hex, its digits together or a space between bytes (``de ad be ef``); in lowercase, matched in any case."""
+    return {data.hex(), data.hex(" ")}
+
+
 def _bytes_forms(data: bytes) -> set[str]:
     """Bytes as the reports and Python show them: hex, base64, a bytes literal."""
     literal = {repr(data)[2:-1], repr(data + b"\"'")[2:-4]}  # quoted with ' or with "
-    return {data.hex(), data.hex().upper(), *literal, *_base64_forms(data)}
+    hexes = _hex_forms(data)
+    return {*hexes, *(form.upper() for form in hexes), *literal, *_base64_forms(data)}
+
+
+def _caseless_forms(value: str | bytes) -> set[str]:
+    """The forms whose letters an encoder may write in either case, mixed too (``%c3%A9``, ``DeadBEEF``): lowercase."""
+    data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+    forms = _hex_forms(data)
+    if isinstance(value, str):
+        forms |= {form.lower() for form in _percent_forms(value) if "%" in form}
+    return forms
 
 
 def encodings(value: str | bytes) -> set[str]:
@@ -89,80 +111,167 @@ def encodings(value: str | bytes) -> set[str]:
         return forms | encodings(text)
     quoted = {repr(value)[1:-1], repr(value + "\"'")[1:-4]}
     data = value.encode("utf-8", "surrogateescape")
-    return {value, *_json_forms(value), *_percent_forms(value), *quoted, *_bytes_forms(data)}
+    # As an HTML page writes it (&quot; &#x27; &amp; &lt;), or a server that escapes for HTML: the
+    # value, and inside a JSON string.
+    inside = (value, _json(value, False), _json(value, True))
+    escaped = {html.escape(form, quote=quote) for form in inside for quote in (True, False)}
+    return {value, *_json_forms(value), *escaped, *_percent_forms(value), *quoted, *_bytes_forms(data)}
 
 
-def _strings(value: Any) -> list[str]:
-    """The strings inside a JSON value (not its keys); without recursion, as a server chose the nesting."""
-    found, stack = [], [value]
+def _parts(value: Any) -> tuple[list[str], list[str]]:
+    """The strings inside a JSON value (not its keys), and its numbers as written, without
+    recursion, as a server chose the nesting."""
+    strings: list[str] = []
+    numbers: list[str] = []
+    stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            found.append(item)
+            strings.append(item)
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            numbers.append(json.dumps(item))
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return found
+    return strings, numbers
+
+
+@dataclass(frozen=True)
+class Forms:
+    """Forms of secrets, longest first: matched as they are, and (lowercase) in any case."""
+
+    exact: list[str] = field(default_factory=list)
+    caseless: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.caseless)
+
+    def __or__(self, other: Forms) -> Forms:
+        return Forms(_longest_first(self.exact + other.exact), _longest_first(self.caseless + other.caseless))
+
+
+def _longest_first(forms: list[str]) -> list[str]:
+    return sorted(set(forms), key=len, reverse=True)
+
+
+def _spans(text: str, form: str, into: list[tuple[int, int]]) -> None:
+    """Add where ``form`` occurs in ``text``, its overlapping occurrences joined."""
+    start = text.find(form)
+    first = len(into)
+    while start >= 0:
+        end = start + len(form)
+        if len(into) > first and start <= into[-1][1]:
+            into[-1] = (into[-1][0], end)
+        else:
+            into.append((start, end))
+        start = text.find(form, start + 1)
 
 
 class Mask:
-    """Replaces each known secret value, in each of its forms, with ``***``."""
+    """Replaces each known secret value, in each of its forms, with ``***``.
+
+    Every occurrence of every form is found in the text as given, and what they
+    cover together is masked: secrets that overlap or hold one another leave nothing shown.
+    """
 
     def __init__(self, values: list[str] | None = None) -> None:
-        self._values: list[str] = []
+        self._values: list[str] = []  # longest first
+        self._caseless: list[str] = []  # lowercase, matched against the text with ASCII letters lowercased
         self._known: set[str] = set()
+        self._known_caseless: set[str] = set()
         for value in values or []:
             self.add(value)
 
     @property
     def longest(self) -> int:
         """The length of the longest form masked (0 with no secret)."""
-        return len(self._values[0]) if self._values else 0
+        return max(len(self._values[0]) if self._values else 0, len(self._caseless[0]) if self._caseless else 0)
 
-    def add(self, value: str | bytes) -> None:
-        """Mask this value from now on, in every form of :func:`encodings` (an empty value masks nothing)."""
+    def add(self, value: str | bytes) -> Forms:
+        """Mask this value from now on, in every form of :func:`encodings` (an empty value masks nothing).
+
+        Returns the forms masked that were not before."""
         if not value:
-            return
-        new = {form for form in encodings(value) if form and form not in self._known}
-        if new:
-            self._known |= new
-            # Longest first: a secret inside another, or a form inside another form, stays hidden.
-            self._values = sorted(self._known, key=len, reverse=True)
+            return Forms()
+        exact = {form for form in encodings(value) if form and form not in self._known}
+        caseless = {form for form in _caseless_forms(value) if form} - self._known_caseless
+        if not exact and not caseless:
+            return Forms()
+        self._known |= exact
+        self._known_caseless |= caseless
+        # Longest first: _half_shown looks for the longest start of a form.
+        self._values = _longest_first(list(self._known))
+        self._caseless = _longest_first(list(self._known_caseless))
+        return Forms(_longest_first(list(exact)), _longest_first(list(caseless)))
 
-    def add_value(self, value: Any) -> None:
+    def add_value(self, value: Any) -> Forms:
         """Mask a variable's or a stored value: a structured one (object, list) as written
-        compactly or spaced, and each string inside it; any other as it reads in text."""
+        compactly or spaced, and each string (of 3 characters or more) and number (of 4
+        digits or more) inside it; any other as it reads in text. Returns the forms that are new."""
         if isinstance(value, (dict, list)):
+            new = Forms()
             for spacing in ((",", ":"), (", ", ": ")):
                 for ascii_only in (False, True):
                     try:
-                        self.add(json.dumps(value, ensure_ascii=ascii_only, separators=spacing))
-                    except RecursionError:  # nested deeper than JSON can be written: its strings still are masked
+                        new |= self.add(json.dumps(value, ensure_ascii=ascii_only, separators=spacing))
+                    except RecursionError:  # nested deeper than JSON can be written: its parts still are masked
                         break
-            for text in _strings(value):
+            strings, numbers = _parts(value)
+            for text in strings:
                 if len(text) >= SHORTEST_PART:
-                    self.add(text)
-        elif isinstance(value, (str, bytes)):
-            self.add(value)
-        else:
-            self.add(json.dumps(value) if isinstance(value, bool) or value is None else str(value))
+                    new |= self.add(text)
+            for number in numbers:
+                if sum(char.isdigit() for char in number) >= SHORTEST_NUMBER:
+                    new |= self.add(number)
+            return new
+        if isinstance(value, (str, bytes)):
+            return self.add(value)
+        return self.add(json.dumps(value) if isinstance(value, bool) or value is None else str(value))
 
     def __call__(self, text: str) -> str:
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, MASK)
-        return text
+        if not self._values or not text:
+            return text
+        spans: list[tuple[int, int]] = []
+        for form in self._values:
+            if form in text:
+                _spans(text, form, spans)
+        if self._caseless:
+            lowered = text.translate(_ASCII_LOWER)
+            for form in self._caseless:
+                if form in lowered:
+                    _spans(lowered, form, spans)
+        if not spans:
+            return text
+        spans.sort()
+        merged = [spans[0]]
+        for start, stop in spans[1:]:
+            if start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+            else:
+                merged.append((start, stop))
+        shown, end = [], 0
+        for start, stop in merged:
+            shown += [text[end:start], MASK]
+            end = stop
+        shown.append(text[end:])
+        return "".join(shown)
 
     def __bool__(self) -> bool:
         return bool(self._values)
 
-    def cut(self, text: str, limit: int) -> str:
+    def cut(self, text: str, limit: int, *, more: bool = False) -> str:
         """The text masked, then cut to ``limit`` characters (the last one ``…``).
 
         Only the start of a long text is masked: as much as the cut keeps, plus the
         longest form, so that a form the first slice cuts in two lies beyond the cut.
+        ``more``: the text is only the start of a longer one, and a form it ends in the
+        middle of is masked as far as it goes.
         """
+        if more:
+            masked = self(text)
+            masked = masked[: -len(tail)] + MASK if (tail := self._half_shown(masked)) else masked
+            return masked + CUT if len(masked) < limit else masked[: limit - 1] + CUT
         if len(text) <= limit:
             return self(text)
         size = limit + self.longest
@@ -170,30 +279,43 @@ class Mask:
         while size < len(text) and len(masked) < limit + self.longest:  # masking shrank it: take more
             size *= 2
             masked = self(text[:size])
-        return masked if len(masked) <= limit else masked[: limit - 1] + CUT
+        if size >= len(text) and len(masked) <= limit:  # the whole text, masked, fits
+            return masked
+        return masked[: limit - 1] + CUT
 
-    def edge(self, text: str, *, every: bool = False) -> str:
+    def edge(self, text: str, *, every: bool = False, new: Forms | None = None) -> str:
         """The text masked, and a secret that a cut made before it was known left half shown
-        masked too: the longest start of a form just before the last ``…`` (``every=True``: each ``…``)."""
+        masked too: the longest start of a form just before the last ``…`` (``every=True``: each ``…``).
+        ``new``: only the forms just learnt are looked for there (the others were when the text was cut)."""
         text = self(text)
         if CUT not in text or not self._values:
             return text
         parts = text.split(CUT)
         for index in range(len(parts) - 1) if every else [len(parts) - 2]:
-            parts[index] = self._half_shown(parts[index])
+            if tail := self._half_shown(parts[index], new):
+                parts[index] = parts[index][: -len(tail)] + MASK
         return CUT.join(parts)
 
-    def _half_shown(self, part: str) -> str:
-        """``part`` with its longest ending that starts some form replaced by ``***``."""
+    def _half_shown(self, part: str, forms: Forms | None = None) -> str:
+        """The longest ending of ``part`` that starts some form ("" if none)."""
         if not part:
             return part
-        last, longest = part[-1], 0
-        for form in self._values:
-            # Only where the form holds the part's last character can a start of it end the part.
-            position = form.rfind(last, 0, min(len(form) - 1, len(part)))
-            while position >= longest:
-                if part.endswith(form[: position + 1]):
-                    longest = position + 1
-                    break
-                position = form.rfind(last, 0, position)
-        return part[:-longest] + MASK if longest else part
+        forms = forms or Forms(self._values, self._caseless)
+        longest = max(_start_ending(part, forms.exact), _start_ending(part.translate(_ASCII_LOWER), forms.caseless))
+        return part[-longest:] if longest else ""
+
+
+def _start_ending(part: str, forms: list[str]) -> int:
+    """The length of the longest start of one of ``forms`` that ends ``part`` (0: none)."""
+    last, longest = part[-1], 0
+    for form in forms:
+        if len(form) - 1 <= longest:  # longest first: no later form can do better
+            break
+        # Only where the form holds the part's last character can a start of it end the part.
+        position = form.rfind(last, 0, min(len(form) - 1, len(part)))
+        while position >= longest:
+            if part.endswith(form[: position + 1]):
+                longest = position + 1
+                break
+            position = form.rfind(last, 0, position)
+    return longest

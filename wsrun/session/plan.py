@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from websockets.headers import build_authorization_basic
 from websockets.uri import parse_uri
@@ -103,11 +104,38 @@ def prepare(
 
 
 def _mask_derived(mask: Mask, url: str) -> None:
-    """A value derived from a secret is a secret: the ``Authorization: Basic`` credentials
-    built from a URL's ``user:password@`` (RFC 7617) when either holds one."""
-    user_info = parse_uri(url).user_info
-    if user_info is not None and any(mask(part) != part for part in user_info):
-        mask.add(build_authorization_basic(*user_info).removeprefix("Basic "))
+    """A value derived from a secret is a secret: the user name or password of a URL's
+    ``user:password@`` that holds one, in any form, as decoded from percent-encoding, and the
+    ``Authorization: Basic`` credentials built from them (RFC 7617)."""
+    netloc = urlsplit(url).netloc
+    if "@" not in netloc:
+        return
+    user_info = netloc.rpartition("@")[0]
+    raw = user_info.partition(":")[::2]
+    secret = [mask(part) != part for part in raw]
+    if not any(secret) and mask(user_info) != user_info:  # a secret across the ':'
+        secret = [True, True]
+    if any(secret):
+        for part, holds in zip(raw, secret, strict=True):
+            if holds:
+                mask.add(unquote(part))
+        decoded = parse_uri(url).user_info
+        if decoded is not None:
+            mask.add(build_authorization_basic(*decoded).removeprefix("Basic "))
+
+
+def _check_url(mask: Mask, url: str) -> None:
+    """check_url, and an error that names no secret: the parser's message quotes parts of the
+    URL as it split them (a password cut at a ``/``), so a URL holding a secret is shown masked, whole."""
+    try:
+        check_url(url)
+    except UsageError:
+        if mask(url) == url:
+            raise
+        raise UsageError(
+            f"{mask(url)!r} is not a valid WebSocket URL (a character such as / ? # @ in the user"
+            " name or password must be percent-encoded)"
+        ) from None
 
 
 def _resolve(
@@ -150,10 +178,7 @@ def _resolve(
     target = inputs.url if inputs.url is not None else resolve("url", scenario.url)
     if inputs.relocate is not None:
         target = inputs.relocate(target)
-    try:
-        check_url(target)
-    except UsageError as exc:
-        raise UsageError(mask(str(exc))) from None
+    _check_url(mask, target)
     _mask_derived(mask, target)
     if scenario.tls is not None and not target.startswith("wss://"):
         raise UsageError(f"{file}: tls: applies only to wss:// URLs, and the URL is {mask(target)}")

@@ -38,8 +38,10 @@ SampleSink = Callable[[str, float, dict[str, str]], None]
 #: Frames shown with a failed expectation.
 EXCERPT = 12
 # What a session keeps is bounded, whatever the messages: each text is masked, then cut to
-#: characters of a frame's text in the transcript,
+#: characters of a frame's text in the transcript (of which the start of the text as received,
+#: up to KEPT_TEXT, is kept to mask it again when a secret is learnt),
 FRAME_TEXT = 120
+KEPT_TEXT = 4 * FRAME_TEXT
 #: of a log or error line (printed as kept),
 LINE_TEXT = 2000
 #: of a check's failure reason;
@@ -79,6 +81,9 @@ class Recorder:
         self._started = time.perf_counter()
         self._inline_checks: list[tuple[str, str]] = []
         self._evaluated: set[str] = set()
+        # The start of each frame still in the transcript, unmasked, and whether there was more,
+        # and its suffix: what a secret learnt later is masked in (a cut text cannot be masked again).
+        self._kept: deque[tuple[Frame, str, bool, str]] = deque()
 
     def now(self) -> float:
         """Seconds since the session started."""
@@ -87,7 +92,9 @@ class Recorder:
     def log(self, text: str, kind: str = "log") -> None:
         result = self.result
         who = (result.vu, result.iteration) if self._name_lines else None
-        text = self.mask.cut(text, LINE_TEXT)
+        # Values inside a line may have been cut before masking (a template's explanation quotes
+        # the start of a message): each cut is masked at its edge too.
+        text = self.mask.edge(self.mask.cut(text, LINE_TEXT), every=True)
         line = LogLine(self.now(), text, kind, who, decides=not result.has_checks)  # type: ignore[arg-type]
         if kind == "error":
             result.errors.append(line)
@@ -117,28 +124,39 @@ class Recorder:
         """Record a frame in the transcript: masked first, then cut (a secret is never half shown)."""
         if isinstance(data, str):
             text = data
-        else:  # the hex of as many bytes as can be shown, and of what masking needs to see beyond
-            shown = data if self.mask else data[:FRAME_TEXT]
+        else:  # the hex of as many bytes as are kept
+            shown = data[: KEPT_TEXT // 2]
             text = f"<{len(data)} bytes: {shown.hex()}{'…' if len(shown) < len(data) else ''}>"
-        text = self.mask.cut(text, FRAME_TEXT)
-        self.result.transcript.append(Frame(self.now(), direction, kind, text + suffix))  # type: ignore[arg-type]
+        kept, more = text[:KEPT_TEXT], len(text) > KEPT_TEXT
+        frame = Frame(self.now(), direction, kind, self.mask.cut(kept, FRAME_TEXT, more=more) + suffix)  # type: ignore[arg-type]
+        transcript = self.result.transcript
+        transcript.append(frame)
+        if self._kept.maxlen != transcript.maxlen:
+            self._kept = deque(self._kept, maxlen=transcript.maxlen)
+        self._kept.append((frame, kept, more, suffix))
 
     def hide(self, secret: Any) -> None:
         """Mask a secret learnt during the session (a structured one: see Mask.add_value), also in
         what was already recorded, where a cut made before may have left it half shown."""
         mask, result = self.mask, self.result
-        mask.add_value(secret)
-        edge = mask.edge
-        result.transcript = deque(
-            (replace(frame, text=edge(frame.text)) for frame in result.transcript), maxlen=result.transcript.maxlen
-        )
-        result.logs = [replace(line, text=edge(line.text)) for line in result.logs]
-        result.errors = [replace(line, text=edge(line.text)) for line in result.errors]
+        new = mask.add_value(secret)
+        if not new:  # known already: what was recorded is masked
+            return
+        # A frame is shown again from the start kept of it, masked and cut anew (the transcript
+        # and the excerpts of failed checks hold the same frames).
+        redone = set()
+        for frame, kept, more, suffix in self._kept:
+            frame.text = mask.cut(kept, FRAME_TEXT, more=more) + suffix
+            redone.add(id(frame))
+        for check in result.checks.values():
+            check.reason = mask.edge(check.reason, every=True, new=new)
+            for frame in check.excerpt:
+                if id(frame) not in redone:  # gone from the transcript since
+                    frame.text = mask.edge(frame.text, new=new)
+        result.logs = [replace(line, text=mask.edge(line.text, every=True, new=new)) for line in result.logs]
+        result.errors = [replace(line, text=mask.edge(line.text, every=True, new=new)) for line in result.errors]
         if result.close_reason:
             result.close_reason = mask(result.close_reason)
-        for check in result.checks.values():
-            check.reason = edge(check.reason, every=True)
-            check.excerpt = [replace(frame, text=edge(frame.text)) for frame in check.excerpt]
 
     # -- checks and expectations ----------------------------------------------------------------
 
