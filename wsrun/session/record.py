@@ -83,7 +83,7 @@ class Recorder:
         self._evaluated: set[str] = set()
         # The start of each frame still in the transcript, unmasked, and whether there was more,
         # and its suffix: what a secret learnt later is masked in (a cut text cannot be masked again).
-        self._kept: deque[tuple[Frame, str, bool, str]] = deque()
+        self._kept: deque[tuple[Frame, str, bool, str]] | None = None  # made at the first frame
 
     def now(self) -> float:
         """Seconds since the session started."""
@@ -131,8 +131,8 @@ class Recorder:
         frame = Frame(self.now(), direction, kind, self.mask.cut(kept, FRAME_TEXT, more=more) + suffix)  # type: ignore[arg-type]
         transcript = self.result.transcript
         transcript.append(frame)
-        if self._kept.maxlen != transcript.maxlen:
-            self._kept = deque(self._kept, maxlen=transcript.maxlen)
+        if self._kept is None or self._kept.maxlen != transcript.maxlen:
+            self._kept = deque(self._kept or (), maxlen=transcript.maxlen)
         self._kept.append((frame, kept, more, suffix))
 
     def hide(self, secret: Any) -> None:
@@ -145,7 +145,7 @@ class Recorder:
         # A frame is shown again from the start kept of it, masked and cut anew (the transcript
         # and the excerpts of failed checks hold the same frames).
         redone = set()
-        for frame, kept, more, suffix in self._kept:
+        for frame, kept, more, suffix in self._kept or ():
             frame.text = mask.cut(kept, FRAME_TEXT, more=more) + suffix
             redone.add(id(frame))
         for check in result.checks.values():
