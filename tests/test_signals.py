@@ -358,4 +358,5 @@ def test_a_million_vus_yield_to_ctrl_c_in_bounded_memory(tmp_path: Path) -> None
             elapsed = time.monotonic() - sent
     assert elapsed < 5 * UNIT  # measured 0.6-1.6 s on 2 shared cores
     assert "interrupted" in run.stdout and "ws_sessions" in run.stdout
-    assert run.max_rss_mb < 300, f"{run.max_rss_mb:.0f} MB"
+    # Before: 1.8 GB. Measured 55-72 MB alone, up to 332 MB on a busy machine (more sessions in flight at once).
+    assert run.max_rss_mb < 600, f"{run.max_rss_mb:.0f} MB"
