@@ -29,6 +29,39 @@ def test_yes_and_no_are_strings() -> None:
     assert scenario.vars == {"a": "yes", "b": "off", "c": True}
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("1e20", 1e20),
+        ("1E5", 100000.0),
+        ("-2.5e-3", -0.0025),
+        (".5", 0.5),
+        ("+1.", 1.0),
+        ("-.inf", float("-inf")),
+        ("12", 12),
+        ("017", 17),  # base 10 in YAML 1.2; octal in YAML 1.1
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("1_000", "1_000"),  # YAML 1.1 reads 1000
+        ("1:30", "1:30"),  # YAML 1.1 reads 90
+        ("0b101", "0b101"),
+        ("1e", "1e"),
+        ("e5", "e5"),
+    ],
+)
+def test_numbers_follow_yaml_1_2_core(written: str, read: object) -> None:
+    """Numbers are read as the YAML 1.2 core schema says: exponents without a dot, no underscores, no 1.1 forms."""
+    scenario = load_text(f"url: ws://h\nvars: {{n: {written}}}\n")
+    assert scenario.vars["n"] == read
+    assert type(scenario.vars["n"]) is type(read)
+
+
+def test_an_exponent_is_a_number_in_a_comparison() -> None:
+    """at_least: 1e20 is a number, as YAML 1.2 reads it (it was refused as "not a number")."""
+    scenario = load_text("url: ws://h\nchecks: [{name: big, that: message, at_least: 1e20}, {name: s, at_most: 1E5}]\n")
+    assert [check.comparison for check in scenario.checks] == [("at_least", 1e20), ("at_most", 1e5)]
+
+
 def test_every_problem_is_located() -> None:
     """Each problem names file, line, column, the path in the scenario, and what is allowed."""
     found = problems(

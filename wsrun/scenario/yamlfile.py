@@ -2,7 +2,8 @@
 Reading YAML safely: plain data only, every value located, hostile documents refused.
 
 - A safe loader builds plain data (no object tags), with libyaml when available.
-- Booleans are read the YAML 1.2 way: only true/false, so the key ``on`` stays "on".
+- Booleans and numbers are read the YAML 1.2 way (its core schema): only true/false
+  are booleans, so the key ``on`` stays "on"; ``1e20`` is a number, ``1_000`` a text.
 - Duplicate keys and merge keys (``<<``) are refused: a reviewer must never be
   fooled by a key that silently overrides another.
 - Anchors and aliases are allowed, but the document they expand to is bounded
@@ -42,22 +43,50 @@ _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_Base):  # type: ignore[valid-type, misc]
-    """A safe loader with YAML 1.2 booleans."""
+    """A safe loader with YAML 1.2 core booleans and numbers."""
 
+
+# The YAML 1.2 core schema (YAML 1.2.2, 10.3.2), where PyYAML follows YAML 1.1.
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
 
 # Copy the resolvers before changing them, so that yaml's own loaders stay untouched.
-# YAML 1.1 timestamps go too: a date stays the text it is (YAML 1.2 has none).
+# YAML 1.1's booleans (yes, on), numbers (1_000, 017 as octal, 1:30 as 90) and
+# timestamps go: a date stays the text it is (YAML 1.2 has none).
 _Loader.yaml_implicit_resolvers = {
     first: [
         (tag, regexp)
         for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+        if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float", "timestamp")
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+.0123456789"))
+
+
+def _int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if not _INT.match(text):  # !!int 1_000, !!int abc
+        raise ValueError(f"{text!r} is not an integer (YAML 1.2)")
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)  # base 10, leading zeros included: 017 is 17
+
+
+def _float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node))
+    if not _FLOAT.match(text):  # its pattern takes 10 too (!!float 10 is 10.0), not 0x10
+        raise ValueError(f"{text!r} is not a number (YAML 1.2)")
+    return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _float)
 
 
 @dataclass(frozen=True)
