@@ -331,3 +331,55 @@ def test_request_without_its_id_is_refused_at_load_time() -> None:
     assert [(p.line, p.path) for p in problems] == [(6, "rules[0].do[0].request"), (7, "rules[0].do[1].request")]
     assert problems[0].message.startswith('send_json has no id: give the request its id there (like id: "{{ uuid }}")')
     assert "send_json has no params.request_id" in problems[1].message
+
+
+def test_schema_file_problems_come_with_the_others(tmp_path: Path) -> None:
+    """A schema file's problem is reported in the same pass as an unknown key or an unknown name, by line
+    (it was reported only once the others were fixed); a condition that is itself wrong is not read for one."""
+    (tmp_path / "bad.yaml").write_text("type: 12\n", encoding="utf-8")
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            url: ws://h
+            rules:
+              - on: message
+                do:
+                  - {check: {name: a, schema: missing.json}}
+                  - {snd: x}
+            checks:
+              - {name: b, that: message, schema: bad.yaml}
+              - {name: c, that: message, schema: nowhere.json, equals: 1}
+            colour: red
+            """
+        ).lstrip("\n"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load(path)
+    found = [(problem.line, problem.path, problem.message) for problem in caught.value.problems]
+    assert [(line, where) for line, where, _ in found] == [
+        (5, "rules[0].do[0].check.schema"),
+        (6, "rules[0].do[1]"),
+        (8, "checks[0].schema"),
+        (9, "checks[1]"),
+        (10, "colour"),
+    ]
+    assert "missing.json: no such file" in found[0][2]
+    assert "bad.yaml" in found[2][2] and "not a valid JSON Schema" in found[2][2]
+    assert "nowhere.json" not in str(found)  # the condition is wrong: give exactly one comparison
+
+
+def test_schema_file_problems_come_with_unknown_names(tmp_path: Path) -> None:
+    """A scenario valid in shape but with an unknown name gets its schema file problems in the same pass."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "url: ws://h\nchecks:\n  - {name: a, that: mesage, equals: 1}\n  - {name: b, schema: missing.json}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load(path)
+    assert [(problem.line, problem.path) for problem in caught.value.problems] == [
+        (3, "checks[0].that"),
+        (4, "checks[1].schema"),
+    ]

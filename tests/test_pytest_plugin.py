@@ -167,6 +167,26 @@ def test_wsrun_paths_collects_plain_yaml(pytester: pytest.Pytester, server_url: 
     result.stdout.fnmatch_lines(["scenarios/echo.yaml::echo PASSED*"])
 
 
+def test_wsrun_paths_leaves_out_the_schema_files_of_its_scenarios(pytester: pytest.Pytester, server_url: str) -> None:
+    """A YAML schema file under `wsrun_paths`, named by a scenario there (or through a $ref), is not collected
+    as a scenario (it failed as one); a YAML file no scenario uses is still collected, and fails."""
+    pytester.makeini("[pytest]\nwsrun = true\nwsrun_paths = scenarios\n")
+    folder = pytester.mkdir("scenarios")
+    (folder / "a-schemas").mkdir()
+    (folder / "a-schemas" / "reply.yaml").write_text("$ref: status.yaml\n", encoding="utf-8")
+    (folder / "a-schemas" / "status.yaml").write_text("type: integer\n", encoding="utf-8")
+    checked = "  - {name: a status, that: status, schema: a-schemas/reply.yaml}\n"
+    (folder / "echo.yaml").write_text(scenario(server_url) + checked, encoding="utf-8")
+    result = run(pytester, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["scenarios/echo.yaml::echo PASSED*"])
+    (folder / "a-schemas" / "unused.yaml").write_text("type: object\n", encoding="utf-8")
+    result = run(pytester, "-v")
+    result.assert_outcomes(errors=1)  # a collection error stops pytest before any item runs
+    result.stdout.fnmatch_lines(["ERROR scenarios/a-schemas/unused.yaml*"])
+    assert "reply.yaml" not in str(result.stdout) and "status.yaml" not in str(result.stdout)
+
+
 def test_failing_threshold_fails(pytester: pytest.Pytester, server_url: str) -> None:
     """A failed threshold fails the item, whose report then shows the metrics and the threshold judged."""
     thresholds = """

@@ -511,3 +511,76 @@ async def test_a_shared_name_reports_where_it_failed(echo_url: str) -> None:
     assert check.where == "rules[0].do[1]" and check.where_failed == "rules[1].do[0]"
     text = report(run.result)
     assert "rules[1].do[0])" in text and "rules[0].do[1])" not in text
+
+
+# -- schema files in a suite's folder ------------------------------------------------------------
+
+USES_SCHEMA = """
+name: {name}
+url: ws://127.0.0.1:9/
+rules:
+  - on: open
+    do: [{{send_json: {{type: hello, n: 1}}}}]
+  - on: message
+    do:
+      - {{check: {{name: reply shape, schema: {schema}}}}}
+      - close
+"""
+
+
+def schema_suite(folder: Path) -> None:
+    """A suite whose schemas are YAML files in its folder: one named directly, one through its $ref;
+    the first sorts before every scenario."""
+    write(folder, "a-schemas/reply.yaml", "$ref: common.yaml#/$defs/hello\n")
+    write(folder, "a-schemas/common.yaml", "$defs:\n  hello: {type: object, required: [type, n]}\n")
+    write(folder, "echo.yaml", USES_SCHEMA.format(name="echo", schema="a-schemas/reply.yaml"))
+    write(folder, "other.yaml", USES_SCHEMA.format(name="other", schema="a-schemas/reply.yaml"))
+
+
+def test_schema_files_in_a_folder_are_not_scenarios(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A YAML schema file in a suite's folder, named by a scenario or reached through a $ref, is not run
+    as a scenario (it made the run exit 2), whatever the order the files load in."""
+    schema_suite(tmp_path)
+    assert main(["validate", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        str(tmp_path / "echo.yaml"),
+        str(tmp_path / "other.yaml"),
+    ]
+    assert main([str(tmp_path), "--serve"]) == 0
+    out = capsys.readouterr().out
+    assert "2 scenarios: 2 passed" in out
+    assert "reply.yaml" not in out and "common.yaml" not in out
+
+
+def test_a_yaml_file_neither_scenario_nor_schema_is_still_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the files a scenario of the run uses as schemas are left out: other YAML is still refused."""
+    schema_suite(tmp_path)
+    write(tmp_path, "a-schemas/unused.yaml", "type: object\n")
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unused.yaml" in err and "reply.yaml" not in err and "common.yaml" not in err
+
+
+def test_a_schema_file_that_is_also_a_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file used as a schema is a schema when found in a folder, even if it is a valid scenario too
+    (`url: …` is a JSON Schema that accepts anything); named by itself, it is run as a scenario."""
+    write(tmp_path, "loose.yaml", "url: ws://127.0.0.1:9/\n")
+    write(tmp_path, "uses.yaml", USES_SCHEMA.format(name="uses", schema="loose.yaml"))
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "loose.yaml" not in capsys.readouterr().out
+    assert main(["validate", str(tmp_path), str(tmp_path / "loose.yaml")]) == 0
+    assert "loose.yaml: valid" in capsys.readouterr().out
+
+
+def test_a_broken_scenario_still_claims_its_schema_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario with another problem still names its schema files: they are not reported as bad scenarios."""
+    schema_suite(tmp_path)
+    write(tmp_path, "echo.yaml", USES_SCHEMA.format(name="echo", schema="a-schemas/reply.yaml") + "colour: red\n")
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'colour'" in err
+    assert "reply.yaml" not in err and "common.yaml" not in err

@@ -28,7 +28,6 @@ from .errors import ScenarioError, UsageError, WsrunError
 from .output.stdout import guard_stdout
 from .run import aio
 from .run.signals import Stopped, exit_for, signals_caught, signals_held
-from .scenario.files import scenario_files
 from .scenario.variables import check_declared, parse_vars
 
 # Heavy modules (pydantic, websockets, rich) are imported where they are used,
@@ -172,20 +171,17 @@ def _check_writable(option: str, path: str) -> None:
         raise UsageError(f"{option} {path}: {exc.strerror}") from None
 
 
-def _load_all(files: Sequence[str], overrides: dict[str, str]) -> list[Job]:
-    """Load every file, reporting the problems of all of them at once."""
+def _load_all(paths: Sequence[str], overrides: dict[str, str]) -> list[Job]:
+    """Load every file (schema files found in folders left out), reporting the problems of all of them at once."""
     from .run.suite import Job
-    from .scenario.loader import load
+    from .scenario.loader import load_suite
 
     jobs: list[Job] = []
     problems = []
-    for file in files:
-        try:
-            scenario = load(file)
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-        else:
-            jobs.append(Job(scenario, file, {k: v for k, v in overrides.items() if k in scenario.vars}))
+    for loaded in load_suite(paths).scenarios:
+        problems.extend(loaded.problems)
+        if (scenario := loaded.scenario) is not None:
+            jobs.append(Job(scenario, loaded.file, {k: v for k, v in overrides.items() if k in scenario.vars}))
     if problems:
         raise ScenarioError(problems)
     check_declared(overrides, {name for job in jobs for name in job.scenario.vars})
@@ -224,7 +220,7 @@ def run(argv: Sequence[str]) -> int:
         ):
             if path:
                 _check_writable(option, path)
-        jobs = _load_all(scenario_files(args.scenarios), parse_vars(args.var))
+        jobs = _load_all(args.scenarios, parse_vars(args.var))
         stats = args.summary_trend_stats or next(
             (job.scenario.summary_trend_stats for job in jobs if job.scenario.summary_trend_stats), DEFAULT_TREND_STATS
         )
@@ -315,26 +311,23 @@ def exit_code(results: Sequence[RunResult], stopped_by: int | None = None) -> in
 
 
 def validate(argv: Sequence[str]) -> int:
-    from .scenario.loader import load
+    from .scenario.loader import load_suite
 
     parser = argparse.ArgumentParser(prog="wsrun validate", description="Check scenario files without connecting.")
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files, or folders of them")
     args = parser.parse_args(argv)
     status = EXIT_OK
     try:
-        files = scenario_files(args.scenarios)
+        suite = load_suite(args.scenarios)
     except UsageError as exc:
         print(f"wsrun validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for file in files:
-        try:
-            scenario = load(file)
-        except ScenarioError as exc:
-            for problem in exc.problems:
-                print(_shown(str(problem)), file=sys.stderr)
+    for loaded in suite.scenarios:
+        for problem in loaded.problems:
+            print(_shown(str(problem)), file=sys.stderr)
             status = EXIT_USAGE
-        else:
-            print(f"{file}: valid ({len(scenario.rules)} rules, {len(scenario.checks)} checks)")
+        if (scenario := loaded.scenario) is not None:
+            print(f"{loaded.file}: valid ({len(scenario.rules)} rules, {len(scenario.checks)} checks)")
     return status
 
 

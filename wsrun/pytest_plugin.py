@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -193,13 +194,28 @@ class Collection:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.schemas: dict[Path, frozenset[str]] = {}
+
+    def schemas_in(self, folder: Path) -> frozenset[str]:
+        """The files of a wsrun_paths folder that its scenarios use as schema files (real paths)."""
+        if folder not in self.schemas:
+            from .scenario.loader import load_suite
+
+            try:
+                self.schemas[folder] = frozenset(os.path.realpath(file) for file in load_suite([str(folder)]).schemas)
+            except UsageError:  # no YAML file in it: nothing to leave out
+                self.schemas[folder] = frozenset()
+        return self.schemas[folder]
 
     def is_scenario(self, file_path: Path, parent: pytest.Collector) -> bool:
         if file_path.suffix not in SUFFIXES:
             return False
         if file_path.stem.endswith(".wsrun") or parent.session.isinitpath(file_path):
             return True
-        return any(file_path.is_relative_to(folder) for folder in self.settings.folders)
+        return any(
+            file_path.is_relative_to(folder) and os.path.realpath(file_path) not in self.schemas_in(folder)
+            for folder in self.settings.folders
+        )
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
         if not self.is_scenario(file_path, parent):

@@ -9,19 +9,24 @@ fixing the file: where, what was found, what is allowed.
 from __future__ import annotations
 
 import difflib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, ScenarioError
+from .files import expand
 from .models import ACTION_HELP, ACTIONS, Condition, Scenario
 from .namespace import declared_trends, unknown_names
 from .schemas import Schema, SchemaProblem, load_schema_file
 from .thresholds import problems as threshold_problems
 from .yamlfile import Document, FileProblem, YamlProblem, read_text, read_yaml
 
-__all__ = ["load", "load_schemas", "load_text"]
+__all__ = ["Loaded", "Suite", "load", "load_file", "load_schemas", "load_suite", "load_text"]
 
 Loc = tuple[str | int, ...]
 
@@ -137,33 +142,81 @@ def _problems(error_list: list[Any], document: Document, file: str) -> list[Prob
     return problems
 
 
-def load_text(text: str, file: str = "<scenario>") -> Scenario:
-    """Parse and validate a scenario; ScenarioError lists every problem, located, in file order."""
+def _by_line(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A scenario file as loaded: its scenario, or the problems that keep it from running (every one
+    found in one pass), and the real path of every schema file it names (directly or through ``$ref``)."""
+
+    file: str
+    scenario: Scenario | None
+    problems: list[Problem]
+    schema_files: frozenset[str] = frozenset()
+
+
+def _load(text: str, file: str) -> Loaded:
     try:
         document = read_yaml(text)
     except YamlProblem as problem:
-        raise ScenarioError([Problem(file, problem.line, problem.column, "", problem.message)]) from None
+        return Loaded(file, None, [Problem(file, problem.line, problem.column, "", problem.message)])
     data = document.data
     if data is None:
-        raise ScenarioError([Problem(file, None, None, "", "the file is empty: a scenario needs at least url")])
+        return Loaded(file, None, [Problem(file, None, None, "", "the file is empty: a scenario needs at least url")])
     if not isinstance(data, dict):
         kind = "list" if isinstance(data, list) else type(data).__name__
-        raise ScenarioError(
-            [Problem(file, 1, 1, "", f"a scenario is a mapping of keys (url, rules, checks, …), not a {kind}")]
-        )
+        message = f"a scenario is a mapping of keys (url, rules, checks, …), not a {kind}"
+        return Loaded(file, None, [Problem(file, 1, 1, "", message)])
+    scenario: Scenario | None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = _problems(exc.errors(), document, file)
-        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
-    names = unknown_names(scenario) + threshold_problems(scenario.thresholds, declared_trends(scenario))
-    if names:
+        # The conditions that are valid on their own still have their schema files checked.
+        scenario, problems, conditions = None, _problems(exc.errors(), document, file), _salvage(Scenario, data, ())
+    else:
+        names = unknown_names(scenario) + threshold_problems(scenario.thresholds, declared_trends(scenario))
         problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
-        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
-    _, failed = _schema_files(scenario, file)
-    if failed:
-        raise ScenarioError([Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in failed])
-    return scenario
+        conditions = _conditions(scenario)
+    reached: set[str] = set()
+    _, failed = _schema_files(conditions, file, reached)
+    problems += [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in failed]
+    return Loaded(file, None if problems else scenario, _by_line(problems), frozenset(reached))
+
+
+def load_text(text: str, file: str = "<scenario>") -> Scenario:
+    """Parse and validate a scenario; ScenarioError lists every problem, located, in file order."""
+    loaded = _load(text, file)
+    if loaded.scenario is None:
+        raise ScenarioError(loaded.problems)
+    return loaded.scenario
+
+
+def _salvage(kind: Any, raw: Any, loc: Loc) -> list[tuple[Loc, Condition]]:
+    """The conditions inside data that is not a valid ``kind`` as a whole, each valid on its own:
+    the parts around a problem are validated by themselves, following the models' fields."""
+    if get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    if get_origin(kind) in (Union, UnionType):
+        each: dict[Loc, Condition] = {}
+        for option in get_args(kind):
+            each.update(_salvage(option, raw, loc))
+        return list(each.items())
+    if get_origin(kind) is list and isinstance(raw, list):
+        return [found for index, item in enumerate(raw) for found in _salvage(get_args(kind)[0], item, (*loc, index))]
+    if isinstance(kind, type) and issubclass(kind, BaseModel) and isinstance(raw, dict):
+        try:
+            return _conditions(kind.model_validate(raw), loc)
+        except ValidationError:
+            pass
+        found: list[tuple[Loc, Condition]] = []
+        for name, info in kind.model_fields.items():
+            key = info.alias or name
+            if key in raw:
+                found += _salvage(info.annotation, raw[key], (*loc, key))
+        return found
+    return []
 
 
 def _conditions(node: Any, loc: Loc = ()) -> list[tuple[Loc, Condition]]:
@@ -180,18 +233,22 @@ def _conditions(node: Any, loc: Loc = ()) -> list[tuple[Loc, Condition]]:
     return found
 
 
-def _schema_files(scenario: Scenario, file: str) -> tuple[dict[str, Schema], list[tuple[Loc, str]]]:
-    """The schema files that conditions name, by name, and the problems, by the condition naming the file."""
+def _schema_files(
+    conditions: list[tuple[Loc, Condition]], file: str, reached: set[str] | None = None
+) -> tuple[dict[str, Schema], list[tuple[Loc, str]]]:
+    """The schema files that conditions name, by name, and the problems, by the condition naming the file.
+
+    ``reached`` gets the real path of every schema file named, directly or through ``$ref``."""
     schemas: dict[str, Schema] = {}
     failed: dict[str, str] = {}
     problems: list[tuple[Loc, str]] = []
-    for loc, condition in _conditions(scenario):
+    for loc, condition in conditions:
         name, expected = condition.comparison
         if name != "schema" or not isinstance(expected, str):
             continue
         if expected not in schemas and expected not in failed:
             try:
-                schemas[expected] = load_schema_file(expected, Path(file).parent)
+                schemas[expected] = load_schema_file(expected, Path(file).parent, reached)
             except SchemaProblem as exc:
                 failed[expected] = str(exc)
         if expected in failed:
@@ -201,20 +258,52 @@ def _schema_files(scenario: Scenario, file: str) -> tuple[dict[str, Schema], lis
 
 def load_schemas(scenario: Scenario, file: str) -> dict[str, Schema]:
     """The schema files that conditions name, read from the scenario's folder (see :mod:`wsrun.schemas`)."""
-    schemas, failed = _schema_files(scenario, file)
+    schemas, failed = _schema_files(_conditions(scenario), file)
     if failed:
         raise ScenarioError([Problem(file, None, None, format_loc(loc), message) for loc, message in failed])
     return schemas
 
 
-def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; the name defaults to the file's stem."""
+def load_file(path: str | Path) -> Loaded:
+    """Read and validate a scenario file, every problem found; the name defaults to the file's stem."""
     file = str(path)
     try:
         text = read_text(path)
     except FileProblem as exc:
-        raise ScenarioError([Problem(file, None, None, "", str(exc))]) from None
-    scenario = load_text(text, file)
-    if not scenario.name:
-        scenario = scenario.model_copy(update={"name": Path(path).stem})
-    return scenario
+        return Loaded(file, None, [Problem(file, None, None, "", str(exc))])
+    loaded = _load(text, file)
+    if loaded.scenario is not None and not loaded.scenario.name:
+        loaded = replace(loaded, scenario=loaded.scenario.model_copy(update={"name": Path(path).stem}))
+    return loaded
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; the name defaults to the file's stem."""
+    loaded = load_file(path)
+    if loaded.scenario is None:
+        raise ScenarioError(loaded.problems)
+    return loaded.scenario
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The scenario files of a run, loaded, and the files found in its folders that are its schemas."""
+
+    scenarios: list[Loaded]
+    schemas: list[str]
+
+
+def load_suite(paths: Sequence[str]) -> Suite:
+    """Every scenario file of ``paths`` (folders searched), loaded, each problem found.
+
+    A file found in a folder that a scenario of the run names as a schema file
+    (``schema: FILE``, or through a ``$ref``) is a schema, not a scenario: it is
+    left out, whatever it holds and in whatever order the files come. A file named
+    by itself is always a scenario.
+    """
+    found = expand(paths)
+    loaded = [load_file(file) for file, _ in found]
+    schemas = frozenset().union(*(each.schema_files for each in loaded))
+    left_out = [file for file, in_folder in found if in_folder and os.path.realpath(file) in schemas]
+    kept = [each for each, (file, _) in zip(loaded, found, strict=True) if file not in left_out]
+    return Suite(kept, left_out)

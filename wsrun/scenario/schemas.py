@@ -235,13 +235,15 @@ def _file_of(uri: str) -> Path | None:
     return Path(unquote(parts.path)) if parts.scheme == "file" and not parts.netloc else None
 
 
-def load_schema_file(name: str, folder: str | os.PathLike[str]) -> Schema:
+def load_schema_file(name: str, folder: str | os.PathLike[str], reached: set[str] | None = None) -> Schema:
     """The schema file ``name``, relative to ``folder``, and the schema files it refers to.
 
     SchemaProblem when a file is outside the folder (symlinks resolved), cannot
     be read within the limits, is not a valid JSON Schema, or has a ``$ref``
-    that points elsewhere or nowhere.
+    that points elsewhere or nowhere. ``reached`` gets the real path of each
+    file inside the folder that was named, whether it could be used or not.
     """
+    reached = set() if reached is None else reached
     root = Path(os.path.realpath(folder))
     allowed = f"schema files must be inside the scenario's folder ({folder or '.'}), relative to it"
 
@@ -270,6 +272,7 @@ def load_schema_file(name: str, folder: str | os.PathLike[str]) -> Schema:
                 registry = registry.with_resource(uri, registry[uris[path][0]])
             continue
         uris[path] = [uri]
+        reached.add(str(path))
         try:
             data = _read_document(path, shown(path))
             if not isinstance(data, dict):
