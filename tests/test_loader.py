@@ -383,3 +383,16 @@ def test_schema_file_problems_come_with_unknown_names(tmp_path: Path) -> None:
         (3, "checks[0].that"),
         (4, "checks[1].schema"),
     ]
+
+
+def test_a_key_spelt_like_pydantics_marker() -> None:
+    """A key written "[key]" is an unknown key like any other (it crashed the loader with an IndexError)."""
+    assert problems('url: ws://h\n"[key]": 1\n') == [
+        "s.yaml:2:1: [key]: unknown key '[key]': allowed here: "
+        + ", ".join(
+            ["name", "description", "url", "headers", "subprotocols", "tags", "transport", "compression"]
+            + ["connect_timeout", "close_timeout", "pong_timeout", "max_message_size", "tls", "timeout", "vus"]
+            + ["iterations", "duration", "stages", "graceful_stop", "thresholds", "summary_trend_stats", "vars"]
+            + ["secrets", "rules", "checks"]
+        )
+    ]

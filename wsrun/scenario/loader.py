@@ -50,8 +50,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> Loc:
             continue
         if part in ("from_", "as_"):
             part = part.rstrip("_")
-        if part != "[key]":  # pydantic's marker for a problem with a mapping's key
-            cleaned.append(part)
+        cleaned.append(part)
     return tuple(cleaned)
 
 
@@ -136,8 +135,10 @@ _PATTERN_HELP = {
 def _problems(error_list: list[Any], document: Document, file: str) -> list[Problem]:
     problems = []
     for error in error_list:
-        loc = _clean_loc(error["loc"])
-        line, column = document.locate(loc, key=error["type"] == "extra_forbidden" or "[key]" in error["loc"])
+        # pydantic ends the location of a problem with a mapping's key with "[key]" (a key may be "[key]" too)
+        on_key = error["type"] != "extra_forbidden" and error["loc"][-1:] == ("[key]",)
+        loc = _clean_loc(error["loc"][:-1] if on_key else error["loc"])
+        line, column = document.locate(loc, key=error["type"] == "extra_forbidden" or on_key)
         problems.append(Problem(file, line, column, format_loc(loc), _message(error, loc)))
     return problems
 
