@@ -492,3 +492,47 @@ def test_symlinks_inside_the_folder_and_embedded_ids_resolve(tmp_path: Path) -> 
     (tmp_path / "t.json").write_text('{"$ref": "nope.json"}')
     with pytest.raises(ValueError, match=r"^nope\.json: no such file \(named by \$ref 'nope\.json' in t\.json\)$"):
         load_schema_file("t.json", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("schema", "chain"),
+    [
+        (
+            {"properties": {"a": {"$ref": "#/properties/b"}, "b": {"$ref": "#/properties/a"}}},
+            "#/properties/b ($ref '#/properties/a') → #/properties/a ($ref '#/properties/b') → back to #/properties/b",
+        ),
+        ({"$ref": "#"}, "# ($ref '#') → back to #"),
+        (
+            {"$defs": {"x": {"allOf": [{"$ref": "#/$defs/x"}]}}, "$ref": "#/$defs/x"},
+            "#/$defs/x (allOf[0]) → #/$defs/x/allOf/0 ($ref '#/$defs/x') → back to #/$defs/x",
+        ),
+        ({"$defs": {"x": {"not": {"$ref": "#"}}}, "anyOf": [{"$ref": "#/$defs/x"}]}, "($ref '#')"),
+    ],
+)
+def test_a_ref_cycle_that_reads_nothing_is_a_load_error(schema: dict[str, object], chain: str) -> None:
+    """A $ref chain back to itself with no keyword that goes into the value is refused when the file loads,
+    naming the refs (it failed at run time, "nested too deeply"); a recursive schema through properties
+    or items (a tree, a linked list) stays valid."""
+    with pytest.raises(ValueError, match=r"^\$ref cycle: ") as caught:
+        check_schema(schema)
+    assert chain in str(caught.value)
+    assert "validating would never end" in str(caught.value)
+    tree = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}}}
+    linked = {"$defs": {"n": {"anyOf": [{"type": "null"}, {"properties": {"next": {"$ref": "#/$defs/n"}}}]}}}
+    for recursive in (tree, {**linked, "$ref": "#/$defs/n"}):
+        check_schema(recursive)
+    assert schema_errors(tree, {"kids": [{"kids": []}, {"kids": 1}]}) == "kids[1].kids: 1 is not of type 'array'"
+
+
+def test_a_ref_cycle_across_schema_files_is_a_load_error(tmp_path: Path) -> None:
+    """A cycle through two schema files is refused when the scenario loads, naming each file and ref."""
+    (tmp_path / "a.yaml").write_text("properties:\n  x: {$ref: 'b.yaml#/$defs/y'}\n")
+    (tmp_path / "b.yaml").write_text("$defs:\n  y: {$ref: 'a.yaml#/properties/x'}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load(scenario_in(tmp_path, "a.yaml"))
+    message = caught.value.problems[0].message
+    assert message.startswith("$ref cycle: "), message
+    assert "a.yaml#/properties/x ($ref 'b.yaml#/$defs/y')" in message
+    assert "b.yaml#/$defs/y ($ref 'a.yaml#/properties/x')" in message
+    (tmp_path / "b.yaml").write_text("$defs:\n  y: {properties: {next: {$ref: 'a.yaml#/properties/x'}}}\n")
+    assert load(scenario_in(tmp_path, "a.yaml")).checks[0].name == "shape"

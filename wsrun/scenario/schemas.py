@@ -9,7 +9,8 @@ and the values it judges come from a server, so:
   resolved first. An error about a file never quotes what is in it.
 - ``$ref`` is resolved when the file loads, within the schema itself and schema
   files beside it; nothing is ever fetched (the registry's retrieve refuses), and
-  a ``$ref`` that does not resolve is a load-time error.
+  a ``$ref`` that does not resolve is a load-time error, and so is a cycle of
+  ``$ref`` that reads no part of the value (it would never end).
 - ``pattern`` and ``patternProperties`` use RE2 (:mod:`wsrun.scenario.regex`): no backtracking
   engine ever sees server data.
 - ``uniqueItems`` takes linear time (items are hashed in a canonical form), and a
@@ -155,6 +156,7 @@ def check_schema(schema: dict[str, Any]) -> None:
         _check_patterns(subschema)
         for ref in _refs(subschema):
             _check_ref(ref, registry, base, inline=True)
+    _check_cycles(registry, [("", "")], root_id=True)
 
 
 def _check_ref(ref: str, registry: referencing.Registry[Any], base: str, *, inline: bool) -> None:
@@ -171,6 +173,97 @@ def _check_ref(ref: str, registry: referencing.Registry[Any], base: str, *, inli
                 f"$ref {ref!r} points outside the schema: wsrun fetches nothing, a $ref may point {where}{also}"
             ) from None
         raise SchemaProblem(f"$ref {ref!r} does not resolve: nothing in the schema is at that place") from None
+
+
+#: The keywords whose subschemas apply to the value itself, not to a part of it (an item, a property).
+_IN_PLACE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas")
+
+
+def _in_place(schema: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    for keyword in _IN_PLACE:
+        value = schema.get(keyword)
+        if isinstance(value, list):
+            yield from ((f"{keyword}[{index}]", sub) for index, sub in enumerate(value))
+        elif isinstance(value, dict) and keyword == "dependentSchemas":
+            yield from ((f"{keyword}.{name}", sub) for name, sub in value.items())
+        elif isinstance(value, dict):
+            yield keyword, value
+
+
+def _places(contents: Any, prefix: str) -> dict[int, str]:
+    """Where each mapping and list of a document is, as a JSON pointer after ``prefix``, by identity."""
+    places: dict[int, str] = {}
+    stack: list[tuple[Any, str]] = [(contents, "#")]
+    while stack:
+        value, pointer = stack.pop()
+        if isinstance(value, dict | list) and id(value) not in places:
+            places[id(value)] = f"{prefix}{pointer}"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend((sub, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}") for key, sub in items)
+    return places
+
+
+def _check_cycles(registry: referencing.Registry[Any], roots: list[tuple[str, str]], *, root_id: bool) -> None:
+    """SchemaProblem for a chain of ``$ref`` (and keywords like ``allOf`` that apply to the same value)
+    leading back to where it started: validating would go round it forever without reading
+    anything. A schema may refer to itself through ``properties``, ``items``…: a tree ends.
+
+    ``roots``: each document's URI in the registry and how to name it in a message.
+    """
+    from referencing.exceptions import Unresolvable
+
+    bases: dict[int, str] = {}
+    places: dict[int, str] = {}
+    schemas: list[dict[str, Any]] = []
+    for uri, named in roots:
+        for subschema, base in _subschemas(registry[uri], uri, root_id=root_id):
+            bases.setdefault(id(subschema), base)
+            schemas.append(subschema)
+        places = _places(registry[uri].contents, named) | places
+
+    def steps(schema: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+        yield from _in_place(schema)
+        for ref in _refs(schema):
+            try:
+                target = registry.resolver(bases.get(id(schema), "")).lookup(ref).contents
+            except Unresolvable:  # said by the $ref checks
+                continue
+            if isinstance(target, dict):
+                bases.setdefault(id(target), bases.get(id(schema), ""))
+            yield f"$ref {ref!r}", target
+
+    done: set[int] = set()
+    for start in schemas:
+        if id(start) in done:
+            continue
+        # Depth first, without recursion: path[i] leads to path[i + 1] by labels[i].
+        path: list[tuple[dict[str, Any], Iterator[tuple[str, Any]]]] = [(start, steps(start))]
+        labels: list[str] = []
+        on_path = {id(start)}
+        while path:
+            schema, ahead = path[-1]
+            for label, target in ahead:
+                if not isinstance(target, dict) or id(target) in done:
+                    continue
+                if id(target) in on_path:
+                    first = next(i for i, (node, _) in enumerate(path) if node is target)
+                    chain = [*zip([node for node, _ in path[first:]], [*labels[first:], label], strict=True)]
+                    shown = " → ".join(f"{places.get(id(node), '?')} ({step})" for node, step in chain)
+                    raise SchemaProblem(
+                        f"$ref cycle: {shown} → back to {places.get(id(target), '?')}, without going into"
+                        " the value: validating would never end (a schema may refer to itself through"
+                        " properties, items or another keyword that reads a part of the value)"
+                    )
+                labels.append(label)
+                path.append((target, steps(target)))
+                on_path.add(id(target))
+                break
+            else:
+                path.pop()
+                on_path.discard(id(schema))
+                done.add(id(schema))
+                if labels:
+                    labels.pop()
 
 
 def _read_document(path: Path, shown: str) -> Any:
@@ -311,6 +404,7 @@ def load_schema_file(name: str, folder: str | os.PathLike[str], reached: set[str
                     _check_ref(ref, registry, base, inline=False)
                 except SchemaProblem as exc:
                     raise SchemaProblem(f"{shown(path)}: {exc}") from None
+    _check_cycles(registry, [(names[0], shown(path)) for path, names in uris.items()], root_id=False)
     return Schema(registry[first_uri].contents, first_uri, registry)
 
 
