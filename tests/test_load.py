@@ -295,3 +295,42 @@ async def test_vus_alone_run_one_session_each(echo_url: str) -> None:
     result = await LoadRun(plan, load_of(scenario), on_session=sessions.append).run()
     assert result.sessions == 100
     assert sorted((session.vu, session.iteration) for session in sessions) == [(vu, 0) for vu in range(1, 101)]
+
+
+def test_a_worker_is_overdue_when_silent_late_or_slow_to_stop() -> None:
+    """Every wait on a worker has a deadline: its start, its silence, its share's end, a stop's grace."""
+    from wsrun.run.watch import SILENT_AFTER, START_WITHIN, STOP_GRACE, longest, overdue
+
+    share = Load(vus=2, duration=6.0, graceful_stop=2.0)
+    limit = longest(share)
+    assert 6.0 + 2.0 < limit < 60.0  # duration + graceful_stop + a margin, not forever
+    assert longest(Load(vus=2, iterations=10)) > 600.0  # k6's maximum duration of shared iterations bounds it
+    running = {"spawned": 0.0, "first": 1.0, "longest": limit}
+    assert overdue(3.0, heard=2.9, **running) is None
+    assert "stopped answering" in (overdue(2.0 + SILENT_AFTER + 0.1, heard=2.0, **running) or "")
+    assert "past the run's end" in (overdue(1.0 + limit + 0.1, heard=limit, **running) or "")
+    assert overdue(START_WITHIN - 1, spawned=0.0, first=None, heard=None, longest=limit) is None
+    assert "not started" in (overdue(START_WITHIN + 1, spawned=0.0, first=None, heard=None, longest=limit) or "")
+    stopped = {**running, "heard": 4.0, "stopped_at": 4.0}
+    assert overdue(4.0 + STOP_GRACE - 0.1, **stopped) is None
+    assert "had not stopped" in (overdue(4.0 + STOP_GRACE + 0.1, **stopped) or "")
+    assert overdue(4.5, **{**stopped, "grace": 0.4}) is not None  # a second stop's shorter grace
+
+
+def test_what_a_worker_sent_decides_the_run() -> None:
+    """A result with no stop of its own is merged; a signal only it got fails the run but keeps its sessions;
+    no result is a lost worker, unless the run's stop explains it."""
+    import signal
+
+    from wsrun.run.watch import Reply
+    from wsrun.run.workers import judge
+
+    part = RunResult("s", "s.yaml", "ws://x", {})
+    assert judge(Reply(part), stopped=False, vus=2) == (part, None)
+    assert judge(Reply(part, signum=signal.SIGINT), stopped=True, vus=2) == (part, None)
+    kept, why = judge(Reply(part, signum=signal.SIGTERM), stopped=False, vus=2)
+    assert kept is part and "stopped by SIGTERM" in (why or "") and "so the run fails" in (why or "")
+    assert judge(Reply(signum=signal.SIGINT), stopped=True, vus=2) == (None, None)
+    lost, why = judge("killed by SIGKILL", stopped=False, vus=2)
+    assert lost is None and "was lost (killed by SIGKILL): its 2 vus' sessions are missing" in (why or "")
+    assert "was lost (it failed: {x})" in (judge(Reply(error="it failed: {x}"), stopped=False, vus=1)[1] or "")

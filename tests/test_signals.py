@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from .helpers import UNIT
+from .hostile import upgrade
 
 
 class Wsrun:
@@ -360,3 +361,136 @@ def test_a_million_vus_yield_to_ctrl_c_in_bounded_memory(tmp_path: Path) -> None
     assert "interrupted" in run.stdout and "ws_sessions" in run.stdout
     # Before: 1.8 GB. Measured 55-72 MB alone, up to 332 MB on a busy machine (more sessions in flight at once).
     assert run.max_rss_mb < 600, f"{run.max_rss_mb:.0f} MB"
+
+
+SHORT = """
+url: ws://127.0.0.1:9/echo
+vus: 4
+duration: 6s
+graceful_stop: 2s
+rules:
+  - {every: 100ms, do: [{send: hi}]}
+  - {after: 200ms, do: [{log: up}]}
+checks:
+  - {name: echoed, that: message, equals: hi}
+"""
+
+
+def sessions_everywhere(files: dict[str, Path]) -> tuple[int, int, int]:
+    """Sessions counted by --summary-export, by --out (one ws_sessions point each) and JUnit's test cases."""
+    summary = json.loads(files["--summary-export"].read_text())["metrics"]
+    points = [json.loads(line) for line in files["--out"].read_text().splitlines()]
+    sent = sum(p["metric"] == "ws_sessions" for p in points if p["type"] == "Point")
+    junit = files["--junit"].read_text()
+    tests = int(junit.split('tests="', 1)[1].split('"', 1)[0])
+    return summary.get("ws_sessions", {}).get("count", 0), sent, tests
+
+
+def test_a_stop_signal_to_one_worker_fails_the_run(tmp_path: Path) -> None:
+    """SIGTERM to one worker alone (not to wsrun): part of the load never ran, so the run fails (exit 1),
+    saying which worker and why, and what that worker did is counted the same in every output."""
+    args, files = outputs(tmp_path)
+    with wsrun(write(tmp_path, SHORT), "--serve", "--workers", "2", *args) as run:
+        run.wait_for("up", count=4)
+        victim = workers_of(run.pid)[1]
+        os.kill(victim, signal.SIGTERM)
+        assert run.finish(timeout=20 * UNIT) == 1, run.stdout + run.stderr
+    assert "worker 2 of 2 was stopped by SIGTERM" in run.stdout and "✗ failed" in run.stdout
+    assert "interrupted" not in run.stdout.splitlines()[1]  # the headline: nobody stopped wsrun
+    summary, sent, _ = sessions_everywhere(files)
+    assert summary == sent >= 4  # the stopped worker's sessions are kept, everywhere
+    junit = files["--junit"].read_text()
+    assert 'failures="0"' not in junit and "worker 2 of 2 was stopped by SIGTERM" in junit
+    assert not list(tmp_path.glob("samples.ndjson.worker*"))
+
+
+@contextlib.contextmanager
+def frozen(pid: int) -> Iterator[int]:
+    """A process stopped with SIGSTOP (hung, as far as anyone can tell); killed at the end, whatever happened."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_hung_worker_is_killed_and_the_run_fails(tmp_path: Path) -> None:
+    """A worker that stops answering (SIGSTOP) cannot keep the run waiting: it is killed and counted lost, and
+    the run ends soon after its duration, failed (before: still waiting after 45 s)."""
+    args, files = outputs(tmp_path)
+    with wsrun(write(tmp_path, SHORT), "--serve", "--workers", "2", *args) as run:
+        run.wait_for("up", count=4)
+        started = time.monotonic()
+        with frozen(workers_of(run.pid)[1]) as victim:
+            assert run.finish(timeout=30 * UNIT) == 1, run.stdout + run.stderr
+            # duration 6 s + graceful_stop 2 s, or 5 s of silence, whichever first; then the others' end
+            assert time.monotonic() - started < 15 * UNIT
+            assert gone_within([victim], 2 * UNIT) == []
+    assert "worker 2 of 2 was lost (it stopped answering" in run.stdout and "✗ failed" in run.stdout
+    summary, sent, _ = sessions_everywhere(files)
+    assert summary == sent >= 2  # the lost worker's part is left out of every output
+
+
+def test_ctrl_c_ends_a_run_with_a_hung_worker_within_seconds(tmp_path: Path) -> None:
+    """Ctrl-C while a worker hangs: the run still ends within a few seconds, with its report."""
+    with wsrun(write(tmp_path, LONG), "--serve", "--workers", "2") as run:
+        run.wait_for("up", count=4)
+        with frozen(workers_of(run.pid)[0]) as victim:
+            sent = run.signal(signal.SIGINT)
+            assert run.finish(timeout=20 * UNIT) == 130, run.stdout + run.stderr
+            assert time.monotonic() - sent < 7 * UNIT
+            assert gone_within([victim], 2 * UNIT) == []
+    assert "interrupted" in run.stdout and "worker 1 of 2 was lost" in run.stdout
+
+
+@contextlib.contextmanager
+def mute_server() -> Iterator[int]:
+    """A WebSocket server (on a thread) that accepts every connection, then never answers anything, the close
+    included: a session stopped by Ctrl-C waits the most it may for its closing handshake."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = listener.accept()
+                held.append(connection)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(4096)
+                key = next(
+                    line.split(b":", 1)[1].strip().decode()
+                    for line in request.split(b"\r\n")
+                    if line.lower().startswith(b"sec-websocket-key:")
+                )
+                connection.sendall(upgrade({"sec-websocket-key": key}))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
+
+
+def test_a_second_ctrl_c_reports_what_out_holds(tmp_path: Path) -> None:
+    """After a second Ctrl-C in a --workers run, the summary, JUnit and --out count the same sessions
+    (before: --out held the sessions the workers wrote, the summary and JUnit none)."""
+    args, files = outputs(tmp_path)
+    with mute_server() as port:
+        path = write(tmp_path, LONG.replace("ws://127.0.0.1:9/echo", f"ws://127.0.0.1:{port}/"))
+        with wsrun(path, "--workers", "2", *args) as run:
+            run.wait_for("up", count=4)
+            run.signal(signal.SIGINT)
+            run.wait_for("interrupted")  # the first stop has reached the workers; their sessions are closing
+            sent = run.signal(signal.SIGINT)
+            assert run.finish() == 130, run.stderr
+            assert time.monotonic() - sent < 5 * UNIT
+    summary, points, tests = sessions_everywhere(files)
+    assert summary == points >= 4
+    assert tests > 0
+    assert "has no report" not in run.stdout
+    assert not list(tmp_path.glob("samples.ndjson.worker*"))

@@ -147,7 +147,7 @@ class Reporter:
         else:
             mark, parts = ("✗", "red"), []
             if result.lost_workers:
-                parts.append(f"{plural(len(result.lost_workers), 'worker')} lost")
+                parts.append(f"{plural(len(result.lost_workers), 'worker')} lost or stopped")
             if failed_checks:
                 parts.append(f"{failed_checks} of {plural(len(result.checks), 'check')} failed")
             elif not result.checks_passed and result.errors:

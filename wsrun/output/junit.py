@@ -202,11 +202,12 @@ def _errors_lines(result: RunResult) -> list[str]:
 
 
 def _lost_workers_case(suite: ET.Element, result: RunResult, name: str) -> None:
-    """A worker process lost (killed, out of memory): its sessions are unknown, so the run fails."""
+    """A worker process lost (killed, out of memory, hung) or stopped by a signal of its own: part of the load
+    is unknown or never ran, so the run fails; each line says which worker and what its sessions count for."""
     if not result.lost_workers:
         return
     case = ET.SubElement(suite, "testcase", name=EVERY_WORKER, classname=f"{name}.workers", time=_seconds(0))
-    message = f"{len(result.lost_workers)} worker process(es) lost: their sessions are missing from every output"
+    message = f"{len(result.lost_workers)} worker process(es) did not run their whole share, so the run fails"
     failure = ET.SubElement(case, "failure", message=message, type="LostWorker")
     failure.text = "\n".join(printable(lost) for lost in result.lost_workers)
 

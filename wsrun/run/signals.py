@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["STOP_SIGNALS", "Held", "Stopped", "exit_for", "signals_caught", "signals_held"]
+__all__ = ["STOP_SIGNALS", "Held", "Stopped", "exit_for", "raise_stopped", "signals_caught", "signals_held"]
 
 #: Signals that stop a run as Ctrl-C does: Ctrl-C, `kill`/`timeout`/`docker stop`, a closed terminal.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -25,7 +25,8 @@ class Stopped(BaseException):
         self.signum = signum
 
 
-def _raise_stopped(signum: int, frame: object) -> None:
+def raise_stopped(signum: int, frame: object) -> None:
+    """A signal handler: raise Stopped."""
     raise Stopped(signum)
 
 
@@ -40,7 +41,7 @@ def signals_caught() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _raise_stopped) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {signum: signal.signal(signum, raise_stopped) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:

@@ -142,10 +142,13 @@ async def run_jobs(
     suite = len(jobs) > 1
     slots = asyncio.Semaphore(1 if options.workers > 1 else max(1, options.concurrency))
 
+    started: set[int] = set()
+
     async def run_one(index: int, job: Job, plan: Plan, served: str | None) -> None:
         async with slots:
             if stopped_by is not None:
                 return
+            started.add(index)
             if options.report:
                 plan = replace(plan, timeline=True)
             load = load_of(plan.scenario, vus=options.vus, iterations=options.iterations, duration=options.duration)
@@ -223,7 +226,8 @@ async def run_jobs(
     except asyncio.CancelledError:  # the second stop signal: what ran is reported, the rest is dropped
         if stopped_by is None:  # cancelled from outside, not by a signal
             raise
-        if on_hard_stop is not None:
+        # A --workers run still reports what its workers sent in time; a run in this process has nothing.
+        if on_hard_stop is not None and started - done.keys():
             on_hard_stop()
     finally:
         for signum, handler in previous.items():

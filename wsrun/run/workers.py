@@ -14,10 +14,10 @@ import contextlib
 import json
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.resource_tracker
 import os
 import signal
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -32,9 +32,10 @@ from ..session.results import RunResult
 from ..session.verdicts import evaluate
 from ..transport.base import TransportName
 from . import aio
-from .signals import STOP_SIGNALS
+from .signals import STOP_SIGNALS, Stopped, raise_stopped
+from .watch import HARD_STOP_GRACE, STOP_GRACE, WATCH_EVERY, Reply, Watch, ended, ended_how, longest
 
-__all__ = ["Progress", "run_in_workers", "share"]
+__all__ = ["Progress", "judge", "run_in_workers", "share"]
 
 
 def _part(total: int, workers: int, index: int) -> int:
@@ -56,12 +57,22 @@ FIGURES = 4  # sessions active, sessions ended, messages received, failed checks
 
 @dataclass
 class Progress:
-    """Live figures the workers share with the parent: one row of FIGURES numbers per worker."""
+    """Live figures the workers share with the parent: one row of FIGURES numbers per worker, and a beat
+    per worker that its event loop counts up every WATCH_EVERY, which tells the parent it still answers.
+
+    Shared without a lock: a worker stopped (SIGSTOP) while holding one would freeze the parent.
+    One writer per row, and a torn read only shows a figure a moment old.
+    """
 
     cells: Any
+    beats: Any
 
     def write(self, worker: int, figures: tuple[int, int, int, int]) -> None:
         self.cells[worker * FIGURES : (worker + 1) * FIGURES] = figures
+        self.beats[worker] += 1
+
+    def beat(self, worker: int) -> int:
+        return int(self.beats[worker])
 
     def total(self) -> tuple[int, int, int, int]:
         values = self.cells[:]
@@ -85,14 +96,6 @@ class _Task:
     parent: int = 0  # the parent's process id: a worker whose parent is gone stops
 
 
-#: How often a worker looks whether its parent is still there, and reports its progress.
-WATCH_EVERY = 0.25
-#: After a stop, how long workers get to end their sessions and send their results.
-STOP_GRACE = 5.0
-#: After a second stop signal, how long workers get to write what they have before they are killed.
-HARD_STOP_GRACE = 2.0
-
-
 def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
     """A worker process: run its share and send the result back (or the error, as text)."""
     from ..output.console import Reporter
@@ -103,8 +106,8 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
 
     guard_stdout()
     for signum in STOP_SIGNALS:  # before the event loop runs, any stop signal ends the worker quietly
-        signal.signal(signum, signal.default_int_handler)
-    message: object = None
+        signal.signal(signum, raise_stopped)
+    reply: Reply | None = None
     try:
         # Blocked by the parent while this process started (see run_in_workers): one that came meanwhile is
         # delivered now, to the handler just installed, rather than as a traceback from Python's start-up.
@@ -123,20 +126,23 @@ def _worker(task: _Task, pipe: Connection, progress: Progress) -> None:
         if task.report and task.first_vu == 1:
             plan = replace(plan, timeline=True)
         reporter = Reporter(quiet=task.quiet)
-        message = aio.run(_run_share(plan, task, reporter, progress))
+        aio.run(_run_share(plan, task, reporter, progress, pipe))  # sends its reply itself
     except KeyboardInterrupt:  # stopped before the loop was running: nothing to report
-        message = None
+        reply = Reply(signum=signal.SIGINT)
+    except Stopped as stopped:
+        reply = Reply(signum=stopped.signum)
     except Exception as exc:  # sent to the parent, which reports it once
-        message = f"it failed: {exc}"
+        reply = Reply(error=f"it failed: {exc}")
     try:
-        pipe.send(message)
+        if reply is not None:
+            pipe.send(reply)
     except OSError:  # the parent is gone: nobody to tell
         pass
     finally:
         pipe.close()
 
 
-async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progress) -> RunResult:
+async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progress, pipe: Connection) -> None:
     from ..output.console import Reporter
 
     assert isinstance(reporter, Reporter)
@@ -155,13 +161,21 @@ async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progre
     )
     run.result.over_time = over_time
     loop = asyncio.get_running_loop()
-    # Any stop signal stops the share (the parent forwards its own; a terminal sends them to every process):
-    # idempotent, so that one arriving twice is still one stop. A second stop is the parent's to decide.
+    signalled: list[int] = []
+
+    def stop(signum: int) -> None:
+        """Any stop signal stops the share (the parent forwards its own; a terminal sends them to every process):
+        idempotent, so that one arriving twice is still one stop. A second stop is the parent's to decide.
+        The first is told to the parent: one it did not send means part of the load never ran."""
+        signalled[:] = signalled or [signum]
+        run.stop()
+
     for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, run.stop)
+        loop.add_signal_handler(signum, stop, signum)
 
     async def watch() -> None:
-        """Report progress; stop when the parent is gone (killed with SIGKILL, say), so that no worker outlives it."""
+        """Report progress (the parent's sign of life); stop when the parent is gone (killed with SIGKILL, say),
+        so that no worker outlives it."""
         while True:
             if os.getppid() != task.parent:
                 run.stop()
@@ -172,11 +186,16 @@ async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progre
 
     watching = asyncio.create_task(watch())
     try:
-        return await run.run()
+        try:
+            result = await run.run()
+        finally:
+            if writer is not None:
+                writer.close()
+        # Sent while the beat goes on: a large result takes as long as the parent needs to read it.
+        with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
+            await loop.run_in_executor(None, pipe.send, Reply(result, signum=signalled[0] if signalled else None))
     finally:
         watching.cancel()
-        if writer is not None:
-            writer.close()
 
 
 async def run_in_workers(
@@ -196,15 +215,17 @@ async def run_in_workers(
 ) -> RunResult:
     """Run ``load`` over ``workers`` processes and merge their results.
 
-    A worker that ends without its result (killed, out of memory, an error) is lost:
-    the run fails, saying so, and its part is left out of everything, --out included,
-    so that every output counts the same sessions. When the run is cancelled (a
-    second Ctrl-C), workers get HARD_STOP_GRACE to write their --out part, then are
-    killed; whatever they wrote is appended to --out all the same.
+    A worker that ends without its result (killed, out of memory, an error), stops
+    answering for SILENT_AFTER, or is still running past its share's end is lost (the
+    last two are killed): the run fails, saying so, and its part is left out of
+    everything, --out included, so that every output counts the same sessions. A
+    worker stopped by a signal the parent did not get sends what it did, which is
+    kept, but the run fails all the same: part of its load never ran. When the run is
+    cancelled (a second Ctrl-C), workers get HARD_STOP_GRACE to send their results,
+    which are merged as usual, then are killed.
     """
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no event loop or sockets inherited
     progress = progress or new_progress(workers)
-    pipes: list[Connection] = []
     processes: list[multiprocessing.process.BaseProcess] = []
     parts = [None if out is None else f"{out}.worker{index + 1}" for index in range(workers)]
     shares = [share(load, workers, index) for index in range(workers)]
@@ -213,8 +234,8 @@ async def run_in_workers(
     )
     merged.started = time.time()
     merged.over_time = OverTime() if report else None
-    lost: list[str] = []
     loop = asyncio.get_running_loop()
+    watch = Watch(progress.beat, loop, longest(load))
 
     def forward_stop() -> None:
         """A Ctrl-C at a terminal reaches every worker; a signal sent to this process alone is passed on."""
@@ -226,8 +247,10 @@ async def run_in_workers(
         await stop.wait()
         forward_stop()
 
+    # Started now: starting it unblocks SIGINT and SIGTERM, which must stay blocked while a worker starts (below).
+    multiprocessing.resource_tracker.ensure_running()
     forwarding = asyncio.create_task(forward_when_stopped())
-    finished = False
+    kept: set[int] = set()  # the workers whose result arrived: their --out parts are kept
     try:
         for index in range(workers):
             receiving, sending = context.Pipe(duplex=False)
@@ -253,47 +276,70 @@ async def run_in_workers(
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             sending.close()
-            pipes.append(receiving)
             processes.append(process)
+            watch.add(index, process, receiving)
             if stop.is_set():  # stopped while starting: the new worker hears it too
                 forward_stop()
-        for index, (pipe, worker) in enumerate(zip(pipes, processes, strict=True)):
-            part = await _receive(pipe, worker, loop, stop)
-            if isinstance(part, RunResult):
-                merged.merge(part)
-            elif isinstance(part, str) or not stop.is_set():  # None: stopped before it ran, which only a stop explains
-                why = part if isinstance(part, str) else "it was stopped before it started"
-                lost.append(_lost(index, workers, shares[index], why))
-                _drop(parts[index])
-                parts[index] = None
-        finished = True
+        try:
+            await watch.replies(stop)
+        except asyncio.CancelledError:
+            if not stop.is_set():  # cancelled from outside, not by a second stop signal
+                raise
+            # The second stop: what the workers send within HARD_STOP_GRACE is reported like any result.
+            forward_stop()
+            watch.hurry(HARD_STOP_GRACE)
+            await watch.replies(stop)
+        kept = {w.index for w in watch.watched if isinstance(w.outcome, Reply) and w.outcome.result is not None}
     finally:
         forwarding.cancel()
         try:
-            if not finished:  # cancelled (a second Ctrl-C): stop the workers, give them a moment to write
-                forward_stop()
-            await _ended(processes, loop, STOP_GRACE if finished else HARD_STOP_GRACE)
+            with contextlib.suppress(asyncio.CancelledError):  # a second stop now: the results are in already
+                await ended(processes, loop, STOP_GRACE)
         finally:
             for worker in processes:
                 if worker.is_alive():
                     worker.kill()
-            for pipe in pipes:
-                pipe.close()
+            for index, part in enumerate(parts):
+                if index not in kept:
+                    _drop(part)
             if out is not None:
-                _concatenate(out, [part for part in parts if part is not None])
-    if lost:
-        merged.warnings.extend(lost)
-        merged.lost_workers.extend(lost)
-    merged.interrupted = merged.interrupted or stop.is_set()
+                _concatenate(out, [part for index, part in enumerate(parts) if part is not None and index in kept])
+    for w in watch.watched:
+        outcome = w.outcome if w.outcome is not None else ended_how(w.process)
+        result, failure = judge(outcome, stopped=stop.is_set(), vus=shares[w.index].vus)
+        if result is not None:
+            merged.merge(result)
+        if failure is not None:
+            merged.lost_workers.append(f"worker {w.index + 1} of {workers} {failure}")
+    merged.warnings.extend(merged.lost_workers)
+    merged.interrupted = stop.is_set()  # a worker stopped by a signal wsrun did not get is a failure (above)
     merged.thresholds = evaluate(plan.thresholds, merged.series, merged.checks_tally, merged.duration)
     return merged
 
 
-def _lost(index: int, workers: int, load: Load, why: str) -> str:
-    """What the report says of a worker that sent no result."""
-    return (
-        f"worker {index + 1} of {workers} was lost ({why}): its {load.vus} vus' sessions are missing from this"
-        " report and from every output, so the run fails"
+def judge(outcome: object, *, stopped: bool, vus: int) -> tuple[RunResult | None, str | None]:
+    """A worker's outcome (its Reply, or why there is none): its result to merge, and why the run fails.
+
+    ``stopped``: the run was stopped (so a stop signal the worker got was the run's); ``vus``: its share.
+    """
+    if not isinstance(outcome, Reply):
+        why = str(outcome)
+    elif outcome.result is not None:
+        if outcome.signum is None or stopped:
+            return outcome.result, None
+        return outcome.result, (
+            f"was stopped by {signal.Signals(outcome.signum).name}, a signal sent to it alone: its sessions until"
+            f" then are counted, the rest of its {vus} vus' load never ran, so the run fails"
+        )
+    elif outcome.error is not None:
+        why = outcome.error
+    elif stopped:  # stopped before it ran, which the run's stop explains
+        return None, None
+    else:
+        why = "it sent nothing" if outcome.signum is None else f"stopped by {signal.Signals(outcome.signum).name}"
+    return None, (
+        f"was lost ({why}): its {vus} vus' sessions are missing from this report and from every output,"
+        " so the run fails"
     )
 
 
@@ -302,51 +348,6 @@ def _drop(part: str | None) -> None:
     if part is not None:
         with contextlib.suppress(FileNotFoundError):
             os.remove(part)
-
-
-async def _ended(
-    processes: Sequence[multiprocessing.process.BaseProcess], loop: asyncio.AbstractEventLoop, grace: float
-) -> None:
-    """Wait (without blocking the loop) until every process has ended, for at most ``grace`` seconds."""
-    sentinels = [process.sentinel for process in processes if process.is_alive()]
-    deadline = loop.time() + grace
-    while sentinels and loop.time() < deadline:
-        await loop.run_in_executor(None, multiprocessing.connection.wait, sentinels, min(0.2, grace))
-        sentinels = [process.sentinel for process in processes if process.is_alive()]
-    for process in processes:
-        if not process.is_alive():
-            process.join()  # reaps it at once
-
-
-async def _receive(
-    pipe: Connection, process: multiprocessing.process.BaseProcess, loop: asyncio.AbstractEventLoop, stop: asyncio.Event
-) -> object:
-    """A worker's result, or why there is none; after a stop, workers get STOP_GRACE before they are killed."""
-    deadline: float | None = None
-    while True:
-        if await loop.run_in_executor(None, pipe.poll, 0.2):
-            try:
-                return pipe.recv()
-            except EOFError:
-                return _ended_how(process)
-        if not process.is_alive() and not pipe.poll():
-            return _ended_how(process)
-        if stop.is_set():
-            deadline = deadline or loop.time() + STOP_GRACE
-            if loop.time() > deadline:
-                process.kill()
-                return f"it did not stop within {STOP_GRACE:.0f}s and was killed"
-
-
-def _ended_how(process: multiprocessing.process.BaseProcess) -> str:
-    process.join(1.0)
-    code = process.exitcode
-    if code is not None and code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"it ended with exit code {code} and no result"
 
 
 def _concatenate(target: str, parts: list[str]) -> None:
@@ -372,4 +373,5 @@ def _concatenate(target: str, parts: list[str]) -> None:
 
 
 def new_progress(workers: int) -> Progress:
-    return Progress(multiprocessing.get_context("spawn").Array("q", workers * FIGURES))
+    context = multiprocessing.get_context("spawn")
+    return Progress(context.Array("q", workers * FIGURES, lock=False), context.Array("q", workers, lock=False))

@@ -150,7 +150,8 @@ class RunResult:
     timed_out: int = 0
     stopped: int = 0
     has_checks: bool = False
-    #: --workers: why each process that ended without its result was lost (also in warnings); the run fails.
+    #: --workers: why each process did not run its whole share (also in warnings); the run fails. Lost (no result,
+    #: or killed for hanging: its part is left out everywhere) or stopped by a signal of its own (its part kept).
     lost_workers: list[str] = field(default_factory=list)
 
     @classmethod
@@ -243,7 +244,7 @@ class RunResult:
     def checks_passed(self) -> bool:
         """Every check passed; with no checks at all, every session ended without an error.
 
-        Never when a worker process was lost: the checks of its sessions are unknown.
+        Never when a worker process was lost or stopped: part of the load is unknown or never ran.
         """
         if self.lost_workers:
             return False
