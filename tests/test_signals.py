@@ -494,3 +494,20 @@ def test_a_second_ctrl_c_reports_what_out_holds(tmp_path: Path) -> None:
     assert tests > 0
     assert "has no report" not in run.stdout
     assert not list(tmp_path.glob("samples.ndjson.worker*"))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_stops_a_suite_with_its_exit_code(tmp_path: Path, workers: int) -> None:
+    """SIGTERM to a suite: every scenario stops, stderr says which signal, and the exit code is 143."""
+    first = write(tmp_path, LONG, "a.yaml")
+    write(tmp_path, LONG.replace("log: up", "log: up too"), "b.yaml")
+    args, files = outputs(tmp_path)
+    with wsrun(first, str(tmp_path / "b.yaml"), "--serve", "--workers", str(workers), *args) as run:
+        run.wait_for("up", count=4)
+        sent = run.signal(signal.SIGTERM)
+        assert run.finish() == 143, run.stdout + run.stderr
+        assert time.monotonic() - sent < 8 * UNIT
+    assert "wsrun: stopped by SIGTERM, as by Ctrl-C" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert "interrupted" in run.stdout
+    assert 'name="interrupted" value="true"' in files["--junit"].read_text()
