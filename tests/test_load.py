@@ -334,3 +334,23 @@ def test_what_a_worker_sent_decides_the_run() -> None:
     lost, why = judge("killed by SIGKILL", stopped=False, vus=2)
     assert lost is None and "was lost (killed by SIGKILL): its 2 vus' sessions are missing" in (why or "")
     assert "was lost (it failed: {x})" in (judge(Reply(error="it failed: {x}"), stopped=False, vus=1)[1] or "")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_check_no_session_reached_fails_the_whole_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    """Every session stopped by the schedule before a rule's check: the run fails saying so, once, whether
+    the load ran in one process or in several (each worker alone must not judge what another reached)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "url: ws://127.0.0.1:9\nvus: 2\nduration: 200ms\ngraceful_stop: 100ms\n"
+        "rules:\n  - {after: 30s, do: [{check: {name: late, that: status, equals: 101}}]}\n"
+        "checks:\n  - {name: status is 101, that: status, equals: 101}\n",
+        encoding="utf-8",
+    )
+    code = main([str(path), "--serve", "--workers", workers])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "never evaluated: every session ended or was stopped before reaching it" in out
+    assert "✓ status is 101" in out

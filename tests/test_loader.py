@@ -390,9 +390,10 @@ def test_a_key_spelt_like_pydantics_marker() -> None:
     assert problems('url: ws://h\n"[key]": 1\n') == [
         "s.yaml:2:1: [key]: unknown key '[key]': allowed here: "
         + ", ".join(
-            ["name", "description", "url", "headers", "subprotocols", "tags", "transport", "compression"]
-            + ["connect_timeout", "close_timeout", "pong_timeout", "max_message_size", "tls", "timeout", "vus"]
-            + ["iterations", "duration", "stages", "graceful_stop", "thresholds", "summary_trend_stats", "vars"]
-            + ["secrets", "rules", "checks"]
+            (
+                "name, description, url, headers, subprotocols, tags, transport, compression, connect_timeout,"
+                " close_timeout, pong_timeout, max_message_size, tls, timeout, vus, iterations, duration, stages,"
+                " graceful_stop, thresholds, summary_trend_stats, vars, secrets, rules, checks"
+            ).split(", ")
         )
     ]

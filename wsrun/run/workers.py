@@ -158,6 +158,7 @@ async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progre
         on_sample=fan_out(writer.sample if writer else None, over_time.sample if over_time else None),
         first_vu=task.first_vu,
         vu_step=task.vu_step,
+        part=True,  # the parent judges the whole run, once merged
     )
     run.result.over_time = over_time
     loop = asyncio.get_running_loop()
@@ -313,6 +314,7 @@ async def run_in_workers(
             merged.lost_workers.append(f"worker {w.index + 1} of {workers} {failure}")
     merged.warnings.extend(merged.lost_workers)
     merged.interrupted = stop.is_set()  # a worker stopped by a signal wsrun did not get is a failure (above)
+    merged.judge_unreached()
     merged.thresholds = evaluate(plan.thresholds, merged.series, merged.checks_tally, merged.duration)
     return merged
 
