@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -31,3 +34,24 @@ async def pinging_url() -> AsyncIterator[str]:
     """The embedded test server, pinging each client every 100 ms."""
     async with running(ping_every=0.1) as server:
         yield url_of(server)
+
+
+@pytest.fixture(scope="module")
+def server_in_thread() -> Iterator[str]:
+    """The embedded test server on its own event loop in a thread: reachable from subprocesses and from
+    code that runs its own event loop (the command line, pytest's own runs)."""
+    started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event, str]] = queue.Queue()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with running() as server:
+            started.put((asyncio.get_running_loop(), stop, url_of(server)))
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    loop, stop, url = started.get(timeout=5 * helpers.UNIT)
+    yield url
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(timeout=5 * helpers.UNIT)
+    assert not thread.is_alive()

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import queue
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-
-from wsrun.server import running, url_of
 
 from .helpers import UNIT
 
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    """The embedded test server in a thread with its own event loop, reachable from pytest subprocesses."""
-    started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event, str]] = queue.Queue()
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        async with running() as server:
-            started.put((asyncio.get_running_loop(), stop, url_of(server)))
-            await stop.wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    loop, stop, url = started.get(timeout=5 * UNIT)
-    yield url
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(timeout=5 * UNIT)
-    assert not thread.is_alive()
 
 
 def scenario(url: str, *, equals: str = "hello", extra: str = "") -> str:
@@ -64,9 +38,9 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=30 * UNIT)
 
 
-def test_off_by_default(pytester: pytest.Pytester, server_url: str) -> None:
+def test_off_by_default(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """Without --wsrun or the ini option, scenario files are not collected."""
-    pytester.makefile(".wsrun.yaml", echo=scenario(server_url))
+    pytester.makefile(".wsrun.yaml", echo=scenario(server_in_thread))
     result = run(pytester)
     result.assert_outcomes()
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
@@ -79,25 +53,25 @@ def test_options_need_the_plugin(pytester: pytest.Pytester) -> None:
     assert "--wsrun-url and --wsrun-var need the wsrun plugin: add --wsrun" in str(result.stderr)
 
 
-def test_passing_scenario(pytester: pytest.Pytester, server_url: str) -> None:
+def test_passing_scenario(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """With --wsrun, a *.wsrun.yaml file is one item, named after its scenario, and it passes."""
-    pytester.makefile(".wsrun.yaml", echo=scenario(server_url))
+    pytester.makefile(".wsrun.yaml", echo=scenario(server_in_thread))
     pytester.makefile(".yaml", other="not: a scenario\n")  # plain YAML is not collected
     result = run(pytester, "--wsrun", "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["echo.wsrun.yaml::echo PASSED*"])
 
 
-def test_ini_option_enables(pytester: pytest.Pytester, server_url: str) -> None:
+def test_ini_option_enables(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """`wsrun = true` in the ini file enables collection, as --wsrun does."""
     pytester.makeini("[pytest]\nwsrun = true\n")
-    pytester.makefile(".wsrun.yml", echo=scenario(server_url))
+    pytester.makefile(".wsrun.yml", echo=scenario(server_in_thread))
     run(pytester).assert_outcomes(passed=1)
 
 
-def test_failing_check_shows_the_report(pytester: pytest.Pytester, server_url: str) -> None:
+def test_failing_check_shows_the_report(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """A failed check fails the item with wsrun's checks report and the log as captured output, no traceback."""
-    pytester.makefile(".wsrun.yaml", echo=scenario(server_url, equals="goodbye"))
+    pytester.makefile(".wsrun.yaml", echo=scenario(server_in_thread, equals="goodbye"))
     result = run(pytester, "--wsrun")
     result.assert_outcomes(failed=1)
     out = str(result.stdout)
@@ -130,17 +104,17 @@ def test_invalid_file_is_a_collection_error(pytester: pytest.Pytester) -> None:
     assert "Traceback" not in str(result.stdout)
 
 
-def test_var_changes_what_is_sent(pytester: pytest.Pytester, server_url: str) -> None:
+def test_var_changes_what_is_sent(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """--wsrun-var overrides a variable of the scenarios that declare it, and only of those."""
-    pytester.makefile(".wsrun.yaml", echo=scenario(server_url, equals="bye"))
-    pytester.makefile(".wsrun.yaml", plain=f"url: {server_url}\nrules: [{{on: open, do: [close]}}]\n")
+    pytester.makefile(".wsrun.yaml", echo=scenario(server_in_thread, equals="bye"))
+    pytester.makefile(".wsrun.yaml", plain=f"url: {server_in_thread}\nrules: [{{on: open, do: [close]}}]\n")
     run(pytester, "--wsrun").assert_outcomes(passed=1, failed=1)
     run(pytester, "--wsrun", "--wsrun-var", "word=bye").assert_outcomes(passed=2)
 
 
-def test_unknown_var_is_a_usage_error(pytester: pytest.Pytester, server_url: str) -> None:
+def test_unknown_var_is_a_usage_error(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """A --wsrun-var that no collected scenario declares is a usage error listing the variables."""
-    pytester.makefile(".wsrun.yaml", echo=scenario(server_url))
+    pytester.makefile(".wsrun.yaml", echo=scenario(server_in_thread))
     result = run(pytester, "--wsrun", "--wsrun-var", "wrod=bye")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--wsrun-var wrod: not a variable of the collected scenarios (their vars: word)" in str(result.stderr)
@@ -149,25 +123,27 @@ def test_unknown_var_is_a_usage_error(pytester: pytest.Pytester, server_url: str
     assert "--wsrun-var 'word': write NAME=VALUE" in str(result.stderr)
 
 
-def test_url_points_to_the_server(pytester: pytest.Pytester, server_url: str) -> None:
+def test_url_points_to_the_server(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """--wsrun-url connects there instead of the scenario's url."""
     pytester.makefile(".wsrun.yaml", echo=scenario("ws://127.0.0.1:9/nowhere"))
-    result = run(pytester, "--wsrun", "--wsrun-url", server_url, "-v")
+    result = run(pytester, "--wsrun", "--wsrun-url", server_in_thread, "-v")
     result.assert_outcomes(passed=1)
 
 
-def test_wsrun_paths_collects_plain_yaml(pytester: pytest.Pytester, server_url: str) -> None:
+def test_wsrun_paths_collects_plain_yaml(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """Under the folders of `wsrun_paths`, every *.yaml file is a scenario; elsewhere, plain YAML is not."""
     pytester.makeini("[pytest]\nwsrun = true\nwsrun_paths = scenarios\n")
     pytester.mkdir("scenarios")
-    (pytester.path / "scenarios" / "echo.yaml").write_text(scenario(server_url), encoding="utf-8")
+    (pytester.path / "scenarios" / "echo.yaml").write_text(scenario(server_in_thread), encoding="utf-8")
     pytester.makefile(".yaml", settings="not: a scenario\n")
     result = run(pytester, "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["scenarios/echo.yaml::echo PASSED*"])
 
 
-def test_wsrun_paths_leaves_out_the_schema_files_of_its_scenarios(pytester: pytest.Pytester, server_url: str) -> None:
+def test_wsrun_paths_leaves_out_the_schema_files_of_its_scenarios(
+    pytester: pytest.Pytester, server_in_thread: str
+) -> None:
     """A YAML schema file under `wsrun_paths`, named by a scenario there (or through a $ref), is not collected
     as a scenario (it failed as one); a YAML file no scenario uses is still collected, and fails."""
     pytester.makeini("[pytest]\nwsrun = true\nwsrun_paths = scenarios\n")
@@ -176,7 +152,7 @@ def test_wsrun_paths_leaves_out_the_schema_files_of_its_scenarios(pytester: pyte
     (folder / "a-schemas" / "reply.yaml").write_text("$ref: status.yaml\n", encoding="utf-8")
     (folder / "a-schemas" / "status.yaml").write_text("type: integer\n", encoding="utf-8")
     checked = "  - {name: a status, that: status, schema: a-schemas/reply.yaml}\n"
-    (folder / "echo.yaml").write_text(scenario(server_url) + checked, encoding="utf-8")
+    (folder / "echo.yaml").write_text(scenario(server_in_thread) + checked, encoding="utf-8")
     result = run(pytester, "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["scenarios/echo.yaml::echo PASSED*"])
@@ -187,13 +163,13 @@ def test_wsrun_paths_leaves_out_the_schema_files_of_its_scenarios(pytester: pyte
     assert "reply.yaml" not in str(result.stdout) and "status.yaml" not in str(result.stdout)
 
 
-def test_failing_threshold_fails(pytester: pytest.Pytester, server_url: str) -> None:
+def test_failing_threshold_fails(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """A failed threshold fails the item, whose report then shows the metrics and the threshold judged."""
     thresholds = """
         thresholds:
           ws_msgs_received: ["count > 100"]
         """
-    pytester.makefile(".wsrun.yaml", echo=scenario(server_url, extra=thresholds))
+    pytester.makefile(".wsrun.yaml", echo=scenario(server_in_thread, extra=thresholds))
     result = run(pytester, "--wsrun")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
@@ -206,9 +182,9 @@ def test_failing_threshold_fails(pytester: pytest.Pytester, server_url: str) -> 
     )
 
 
-def test_ctrl_c_stops_pytest(pytester: pytest.Pytester, server_url: str) -> None:
+def test_ctrl_c_stops_pytest(pytester: pytest.Pytester, server_in_thread: str) -> None:
     """Ctrl-C during a scenario stops it within a second, then pytest, as a KeyboardInterrupt does."""
-    ticking = f"url: {server_url}\ntimeout: 30s\nrules: [{{every: 50ms, do: [{{log: tick}}]}}]\n"
+    ticking = f"url: {server_in_thread}\ntimeout: 30s\nrules: [{{every: 50ms, do: [{{log: tick}}]}}]\n"
     path = pytester.makefile(".wsrun.yaml", ticking=ticking)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "--wsrun", str(path)]
     with subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, text=True) as process:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import html
 import io
 import json
 import os
-import queue
 import re
 import tempfile
 import textwrap
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +28,6 @@ from wsrun.output.html import render_html
 from wsrun.output.junit import junit_xml
 from wsrun.output.text import html_text, printable
 from wsrun.scenario.loader import load_text
-from wsrun.server import running, url_of
 from wsrun.session.masking import MASK, Mask
 from wsrun.session.plan import prepare
 from wsrun.session.results import RunResult, SessionResult
@@ -357,26 +353,6 @@ async def test_a_non_ascii_ping_payload_secret_is_masked_in_the_still_waiting_er
 # -- the property: no output holds a secret, in any form --------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cli_server() -> Iterator[str]:
-    """The embedded test server on its own loop in a thread, for runs of the command line."""
-    started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event, str]] = queue.Queue()
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        async with running() as server:
-            started.put((asyncio.get_running_loop(), stop, url_of(server)))
-            await stop.wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    loop, stop, url = started.get(timeout=5 * UNIT)
-    yield url
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(timeout=5 * UNIT)
-    assert not thread.is_alive()
-
-
 SCENARIO = """
 url: ws://user:{{ env.PW }}@HOSTPORT/headers?key={{ env.QUOTED }}
 vars: {token: "{{ env.SECRET }}"}
@@ -416,14 +392,14 @@ secrets = st.builds(
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(secret=secrets)
-def test_no_output_holds_a_secret_in_any_form(cli_server: str, transport: str, secret: str) -> None:
+def test_no_output_holds_a_secret_in_any_form(server_in_thread: str, transport: str, secret: str) -> None:
     """Random secrets in messages, the URL, headers, stored values and check reasons: the console,
     --summary-export, --out, --junit and --report hold none of them, in any form. Among them: a
     secret stored from a frame recorded (and cut) before, and a URL password that the URL holds
     percent-encoded, which goes out decoded in the Basic credentials."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "secrets.yaml"
-        path.write_text(textwrap.dedent(SCENARIO).replace("HOSTPORT", cli_server.removeprefix("ws://")))
+        path.write_text(textwrap.dedent(SCENARIO).replace("HOSTPORT", server_in_thread.removeprefix("ws://")))
         files = {name: Path(folder) / name for name in ("summary.json", "out.ndjson", "junit.xml", "report.html")}
         out, err = io.StringIO(), io.StringIO()
         # Values that only the URL's user info and a later store make secrets.
@@ -473,7 +449,7 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 
 def test_the_pytest_report_holds_no_secret(
-    pytester: pytest.Pytester, cli_server: str, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, server_in_thread: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failing *.wsrun.yaml item: pytest's report and its one-line summary show the secret as ***."""
     secret = 'Tr0ub4dor"&3\\x/é-' + CORE
@@ -481,7 +457,7 @@ def test_the_pytest_report_holds_no_secret(
         ".wsrun.yaml",
         leak=f"""
         name: leak
-        url: {cli_server}/headers?key={{{{ env.QUOTED }}}}
+        url: {server_in_thread}/headers?key={{{{ env.QUOTED }}}}
         vars: {{token: "{{{{ env.SECRET }}}}"}}
         secrets: [token]
         rules:
