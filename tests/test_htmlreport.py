@@ -15,7 +15,6 @@ from pathlib import Path
 import lxml.html
 import pytest
 from websockets.asyncio.server import ServerConnection
-from wsrun.session.verdicts import evaluate
 
 from wsrun.output.charts import BARS_SHOWN, nice_ticks
 from wsrun.output.html import render_html
@@ -25,6 +24,7 @@ from wsrun.session.overtime import OverTime
 from wsrun.session.plan import prepare
 from wsrun.session.results import TIMELINE_LENGTH, Frame, RunResult, SessionResult
 from wsrun.session.session import Session
+from wsrun.session.verdicts import evaluate
 
 from .helpers import UNIT, run_yaml, serving
 

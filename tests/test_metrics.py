@@ -6,8 +6,8 @@ import math
 import random
 
 import pytest
-from wsrun.scenario.metric_names import COUNTERS, TRENDS, parse_trend_stat
 
+from wsrun.scenario.metric_names import COUNTERS, TRENDS, parse_trend_stat
 from wsrun.session.metrics import Metrics, Series, Trend, percentile
 
 PERCENTS = [0, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 100]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from wsrun.session.verdicts import evaluate
 
 from wsrun.scenario.thresholds import Threshold, parse, parse_all, parse_metric, problems
 from wsrun.session.metrics import Metrics, Series
+from wsrun.session.verdicts import evaluate
 
 METRICS_LIST = (
     "checks, data_received, data_sent, ws_connecting, ws_expect_latency, ws_msgs_received, ws_msgs_sent,"
