@@ -332,3 +332,23 @@ async def test_wait_for_pending_is_not_held_back_by_what_rules_arm_meanwhile() -
         run = await asyncio.wait_for(run_yaml(text, url=url), 8 * UNIT)
     assert not run.result.timed_out and run.result.closed_by == "client"
     assert run.result.duration < 0.2 + 1.0 + 2 * UNIT
+
+
+async def test_wait_for_pending_waits_only_for_what_was_pending() -> None:
+    """The close waits for what was pending when it was asked for, not for what rules arm meanwhile: the reply
+    to the request decides it, though an expectation armed by that reply is still waiting."""
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - request: {name: answered, send_json: {id: "{{ uuid }}"}, within: 3s}
+          - close: {wait_for_pending: true}
+      - on: message
+        do: [{expect: {name: armed later, message: {equals: never}, within: 2s}}]
+    """
+    async with serving(delayed_replies) as url:
+        run = await run_yaml(text, url=url)
+    assert run.check("answered")[:2] == (1, 0)
+    assert run.result.closed_by == "client"
+    assert run.result.duration < 0.15 + 1.0 * UNIT  # the reply comes after 150 ms; not at 2 s or 3 s

@@ -157,8 +157,9 @@ class Actions:
             if options is not None and options.wait_for_pending:
                 # The loop closes once nothing pending has a deadline, and at the latest when the last deadline
                 # pending now passes: what rules arm meanwhile does not hold the close back.
-                latest = max((p.deadline for p in self.state.pending if p.deadline is not None), default=0.0)
-                self.state.settle = (code, reason, max(latest, self._loop.time()))
+                waited = [pending for pending in self.state.pending if pending.deadline is not None]
+                latest = max((pending.deadline for pending in waited if pending.deadline is not None), default=0.0)
+                self.state.settle = (code, reason, waited, max(latest, self._loop.time()))
                 return
             await self.close(code, reason)
         elif isinstance(action, CheckAction):

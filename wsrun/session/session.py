@@ -134,7 +134,7 @@ class Session:
         handled = 0
         yield_by = self._loop.time() + 0.05
         while True:
-            if self.state.settle is not None and (self._settled() or self._loop.time() >= self.state.settle[2]):
+            if self.state.settle is not None and (self._settled() or self._loop.time() >= self.state.settle[3]):
                 await self._close_settled()
             if timers and (self.state.closing or self.state.settle is not None):
                 timers.clear()  # timers stop once the session closes, or waits to close
@@ -142,7 +142,7 @@ class Session:
             due = timers[0][0] if timers else None
             pong_due = self._pong_due(conn)
             expect_due = min((d for p in self.state.pending if (d := p.due()) is not None), default=None)
-            settle_by = None if self.state.settle is None else self.state.settle[2]
+            settle_by = None if self.state.settle is None else self.state.settle[3]
             wake = min((d for d in (due, pong_due, expect_due, settle_by) if d is not None), default=None)
             # What is due goes before the next queued event: a flood of messages must not starve the timers.
             event = None if wake is not None and self._loop.time() >= wake else await self._next_event(conn, wake)
@@ -183,13 +183,15 @@ class Session:
                 yield_by = self._loop.time() + 0.05
 
     def _settled(self) -> bool:
-        """No pending expectation that a deadline will decide: a waiting close can go now."""
-        return all(pending.deadline is None for pending in self.state.pending)
+        """Every expectation the waiting close waits for is decided: it can go now."""
+        assert self.state.settle is not None
+        waited = {id(pending) for pending in self.state.settle[2]}  # by identity: alike expectations are not one
+        return not any(id(pending) in waited for pending in self.state.pending)
 
     async def _close_settled(self) -> None:
         """The close that waited for pending expectations (``close: {wait_for_pending: true}``)."""
         assert self.state.settle is not None
-        code, reason, _ = self.state.settle
+        code, reason, _, _ = self.state.settle
         self.state.settle = None
         if self.state.conn is not None and not self.state.conn.closed:  # else the server closed first: nothing to close
             await self.actions.close(code, reason)

@@ -52,9 +52,10 @@ class SessionState:
         self.pongs_received = 0
         #: This session sent its close frame: no rule fires from then on.
         self.closing = False
-        #: A close waiting for pending expectations (``close: {wait_for_pending: true}``): its code and
-        #: reason, and when it goes at the latest: the last deadline of what was pending when it was asked for.
-        self.settle: tuple[int, str, float] | None = None
+        #: A close waiting for pending expectations (``close: {wait_for_pending: true}``): its code and reason,
+        #: what it waits for (what had a deadline when it was asked for; what rules arm later does not hold
+        #: it back), and when it goes at the latest (the last of those deadlines).
+        self.settle: tuple[int, str, list[Pending], float] | None = None
 
     def lookup(self, name: str) -> Any:
         """The value of a name (see README, "Names"), or MISSING."""
