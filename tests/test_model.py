@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from wsrun.errors import ScenarioError
+from wsrun.scenario.loader import load_text
 from wsrun.scenario.models import (
     CheckAction,
     Close,
@@ -300,3 +302,11 @@ def test_that_defaults_to_message_everywhere() -> None:
     assert rule.when is not None and rule.when.that == "message"
     assert [action.check.that for action in rule.do[:1] if isinstance(action, CheckAction)] == ["message"]
     assert scenario.checks[0].that == "message"
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1e400", "[1, .inf]"])
+def test_send_json_refuses_numbers_json_cannot_carry(value: str) -> None:
+    """Infinity and NaN are YAML floats but not JSON numbers: an error when the file loads, not invalid JSON sent."""
+    text = f"url: ws://h\nrules:\n  - {{on: open, do: [{{send_json: {{v: {value}}}}}]}}\n"
+    with pytest.raises(ScenarioError, match=r"is not a JSON number: JSON has no infinity and no NaN"):
+        load_text(text, "s.yaml")

@@ -51,6 +51,14 @@ class _NotSent(Exception):
     """
 
 
+def _json_text(payload: Any, what: str) -> str:
+    """A payload as JSON text; never the Infinity or NaN no JSON parser accepts (a value a server sent, say)."""
+    try:
+        return json.dumps(payload, ensure_ascii=False, default=text_of, allow_nan=False)
+    except ValueError:
+        raise _Skipped(f"{what} skipped: a number in it is infinite or NaN, which JSON cannot carry") from None
+
+
 class Actions:
     """Running rules and actions, and deciding expectations, on a session's state."""
 
@@ -132,7 +140,7 @@ class Actions:
             await self._send(render(action.send, self.lookup), "send")
         elif isinstance(action, SendJson):
             payload = render_value(action.send_json, self.lookup)
-            await self._send(json.dumps(payload, ensure_ascii=False, default=text_of), "send_json")
+            await self._send(_json_text(payload, "send_json"), "send_json")
         elif isinstance(action, SendBinary):
             await self._send(action.send_binary.data, "send_binary")
         elif isinstance(action, PingAction):
@@ -174,7 +182,7 @@ class Actions:
             if request_id is MISSING:  # pragma: no cover - the loader refuses a request without its id
                 raise _Skipped(f"request skipped: the request has no {request.id}")
             try:
-                await self._send(json.dumps(payload, ensure_ascii=False, default=text_of), "request")
+                await self._send(_json_text(payload, "request"), "request")
             except (_Skipped, _NotSent) as exc:
                 # Unsent, it cannot be answered: its check fails, as it would had it gone out unanswered.
                 self.record.outcome(request.name, where, Outcome(False, str(exc)))

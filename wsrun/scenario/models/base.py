@@ -4,6 +4,7 @@ What every model of the scenario format shares: strict models, durations, names 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -121,6 +122,9 @@ def _templated(value: Any) -> Any:
 def _walk_templates(value: Any) -> None:
     if isinstance(value, str):
         _check_template(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        # .inf and .nan are YAML floats, but JSON has no such numbers: they would go out as invalid JSON.
+        raise ValueError(f"{value} is not a JSON number: JSON has no infinity and no NaN")
     elif isinstance(value, list):
         for item in value:
             _walk_templates(item)
