@@ -201,3 +201,23 @@ def test_deep_nesting_in_a_scenario_file_is_refused_not_a_crash(tmp_path: Path) 
     )
     assert done.returncode == 2, done.stderr[-500:]
     assert f"{path}:2:" in done.stderr and "nested more than 64 levels deep" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["ws://127.0.0.1:9/a b", "ws://127.0.0.1:9/a\r\nX-Injected: 1", "ws://127.0.0.1:9/\x00"]
+)
+def test_a_url_with_a_space_or_a_line_break_is_refused_when_loaded(url: str) -> None:
+    """A space or a control character in a URL would go into the request line as it is (a line break
+    writing a header of its own): an error when the file is loaded."""
+    with pytest.raises(ScenarioError, match=r"url: .* is not allowed in a URL: percent-encode it"):
+        load_text(f"url: {json.dumps(url)}\n", "s.yaml")
+
+
+def test_a_templated_url_with_a_line_break_is_refused_before_connecting() -> None:
+    """A value a template brings into the URL is checked once rendered, before any connection."""
+    from wsrun.errors import UsageError
+    from wsrun.session.plan import prepare
+
+    scenario = load_text('url: "ws://127.0.0.1:9/{{ p }}"\nvars: {p: "a\\r\\nX-Injected: 1"}\n', "s.yaml")
+    with pytest.raises(UsageError, match=r"'\\r' at position 18 is not allowed in a URL: percent-encode it \(%0D\)"):
+        prepare(scenario, file="s.yaml")

@@ -35,6 +35,7 @@ from websockets.uri import parse_uri
 
 from ..errors import ConnectFailed, UsageError
 from ..scenario.models import Tls, TransportName
+from ..scenario.models.scenario import unsafe_in_url
 from .events import Closed, Event
 
 #: Bounds of what a connection keeps for its session: events waiting (messages, pings, pongs)…
@@ -194,6 +195,9 @@ def check_url(url: str) -> None:
     """UsageError unless ``url`` is a well-formed ws:// or wss:// URL (RFC 6455 section 3)."""
     if not url.startswith(("ws://", "wss://")):
         raise UsageError(f"{url!r} is not a WebSocket URL: it must start with ws:// or wss://")
+    bad = unsafe_in_url(url)
+    if bad is not None:
+        raise UsageError(f"{url!r} is not a valid WebSocket URL: {bad}")
     try:
         parsed = parse_uri(url)
         if not parsed.host:

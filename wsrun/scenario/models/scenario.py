@@ -4,7 +4,9 @@ Rules and the scenario: the root of the format, and the JSON Schema generated fr
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from pydantic import (
     AfterValidator,
@@ -41,6 +43,15 @@ def _at_least_1ms(seconds: float) -> float:
     if seconds < 0.001:
         raise ValueError("must be at least 1ms: a faster timer would starve everything else")
     return seconds
+
+
+def unsafe_in_url(url: str) -> str | None:
+    """What makes a URL unsafe to put in a request line: a space or a control character (a line break would
+    let it write headers of its own, RFC 3986 section 2 allows neither); None when there is none."""
+    for position, char in enumerate(url):
+        if char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F:
+            return f"{char!r} at position {position} is not allowed in a URL: percent-encode it ({quote(char)})"
+    return None
 
 
 class Rule(_Strict):
@@ -359,6 +370,9 @@ class Scenario(_Strict):
         _check_template(url)
         if "{{" not in url.split("://", 1)[0] and not url.startswith(("ws://", "wss://")):
             raise ValueError(f"{url!r} is not a WebSocket URL: it must start with ws:// or wss://")
+        bad = unsafe_in_url(re.sub(r"\{\{.*?\}\}", "", url))  # what templates bring is checked once rendered
+        if bad is not None:
+            raise ValueError(bad.split(" at position")[0] + " is not allowed in a URL: percent-encode it")
         return url
 
     @field_validator("headers")
