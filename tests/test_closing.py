@@ -92,6 +92,8 @@ async def test_expectation_armed_at_open_sees_the_message_before_the_close() -> 
         plan = prepare(scenario, file="s.yaml", url=url, transport=helpers.TRANSPORT)
         result = await LoadRun(plan, load_of(scenario), on_session=sessions.append).run()
     assert result.sessions == 20 and result.passed
+    # Each session had the 1013 close as an error, and none failed for it (its checks decide).
+    assert (result.sessions_with_errors, result.failed_sessions) == (20, 0)
     for name in ("says why", "opened", "closed with 1013"):
         assert (result.checks[name].passes, result.checks[name].fails) == (20, 0), result.checks[name].reason
     assert not any("skipped" in error for error in result.errors), result.errors

@@ -354,3 +354,16 @@ def test_a_check_no_session_reached_fails_the_whole_run(
     assert code == 1, out
     assert "never evaluated: every session ended or was stopped before reaching it" in out
     assert "✓ status is 101" in out
+
+
+async def test_vus_max_counts_the_vus_that_ran_not_the_vus_asked_for(echo_url: str) -> None:
+    """A run stopped while starting 100,000 vus reports how many ran at once, not 100,000 (it said so)."""
+    scenario = load_text("url: ws://x\nrules:\n  - {every: 50ms, do: [ping]}\n")
+    run = LoadRun(prepare(scenario, file="s", url=echo_url), Load(vus=100_000, duration=60.0))
+    task = asyncio.create_task(run.run())
+    while run.snapshot()[0] < 20:  # sessions running
+        await asyncio.sleep(0.01)
+    run.stop()
+    result = await asyncio.wait_for(task, 10 * UNIT)
+    assert 20 <= result.vus_max < 100_000
+    assert result.vus_max >= result.sessions

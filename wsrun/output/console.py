@@ -216,7 +216,9 @@ class Reporter:
                 out.print(_line(_out(f"  error at {error.at:.3f}s: {error.text}", colour)))
         elif result.errors:
             total = sum(result.errors.values())
-            out.print(_line((f"  {total} errors in {result.failed_sessions} of {result.sessions} sessions:", colour)))
+            out.print(
+                _line((f"  {total} errors in {result.sessions_with_errors} of {result.sessions} sessions:", colour))
+            )
             for text, count in result.errors.most_common(ERRORS_SHOWN):
                 out.print(_line(_out(f"    {count} × {text}", colour)))
             if len(result.errors) > ERRORS_SHOWN:

@@ -109,7 +109,7 @@ def _notices(result: RunResult) -> str:
         more = f"<li class='muted'>… and {len(result.errors) - 10} other kinds</li>" if len(result.errors) > 10 else ""
         # Errors decide the verdict only in a scenario without checks: drawn as a failure only then.
         parts.append(
-            f'<div class="note {"warn" if result.has_checks else "fail"}"><b>{total:,} errors in {result.failed_sessions:,} of {result.sessions:,} '
+            f'<div class="note {"warn" if result.has_checks else "fail"}"><b>{total:,} errors in {result.sessions_with_errors:,} of {result.sessions:,} '
             f"sessions</b><ul>{items}{more}</ul></div>"
         )
     return "".join(parts)

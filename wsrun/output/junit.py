@@ -194,7 +194,7 @@ def _errors_lines(result: RunResult) -> list[str]:
     if not result.errors:
         return []
     total = sum(result.errors.values())
-    lines = [f"{total} errors in {result.failed_sessions} of {result.sessions} sessions:"]
+    lines = [f"{total} errors in {result.sessions_with_errors} of {result.sessions} sessions:"]
     lines.extend(f"  {count} × {printable(text)}" for text, count in result.errors.most_common(ERRORS_SHOWN))
     if len(result.errors) > ERRORS_SHOWN:
         lines.append(f"  … and {len(result.errors) - ERRORS_SHOWN} other kinds")

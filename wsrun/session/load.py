@@ -232,6 +232,8 @@ class LoadRun:
             vu = heapq.heappop(self._free) if self._free else next(self._ids)
             task = asyncio.create_task(self._vu(vu, self._end))
             self._tasks[vu] = task
+            # The most vus that ran at once: not the number asked for, which a run stopped early never reached.
+            self.result.vus_max = max(self.result.vus_max, len(self._tasks))
             task.add_done_callback(functools.partial(self._vu_done, vu))
 
     def _vu_done(self, vu: int, task: asyncio.Task[None]) -> None:
@@ -275,7 +277,6 @@ class LoadRun:
                 task.cancel()
             await asyncio.gather(*self._starters, *self._tasks.values(), return_exceptions=True)
         self.result.duration = self._loop.time() - started
-        self.result.vus_max = max(self.result.vus_max, 0 if load.stages else load.vus)
         self.result.interrupted = self.result.interrupted or self._stopping
         if not self._part:
             self.result.judge_unreached()

@@ -137,6 +137,7 @@ class RunResult:
     started: float | None = None  # wall clock (time.time()) when the run started
     sessions: int = 0
     failed_sessions: int = 0
+    sessions_with_errors: int = 0  # whether or not the errors failed them (a scenario with checks)
     vus_max: int = 0
     series: Series = field(default_factory=Series)
     checks: dict[str, CheckResult] = field(default_factory=dict)
@@ -177,6 +178,7 @@ class RunResult:
         self._tally(session.checks, (session.vu, session.iteration))
         for error in session.errors:
             self.errors[error.text] += 1
+        self.sessions_with_errors += bool(session.errors)
         for warning in session.warnings:
             if warning not in self.warnings:
                 self.warnings.append(warning)
@@ -196,6 +198,7 @@ class RunResult:
         """Fold in the run of another process (--workers): everything adds up; the first failures are kept."""
         self.sessions += part.sessions
         self.failed_sessions += part.failed_sessions
+        self.sessions_with_errors += part.sessions_with_errors
         self.vus_max += part.vus_max
         self.series.merge(part.series)
         self.has_checks = self.has_checks or part.has_checks
