@@ -264,14 +264,16 @@ def test_ndjson_declares_request_trends_and_thresholds(tmp_path: Path, workers: 
           quote_latency: ["p(95) < 5000", "max < 9000"]
           "ws_connecting{my_tag:hello}": ["max < 5000"]
           ws_sessions: ["count >= 2"]
+          checks: ["rate > 0.4"]
         rules:
           - on: open
             do: [{request: {name: quoted, send_json: {id: "{{ uuid }}"}, within: 5s, metric: quote_latency}}]
-          - {on: message, do: [close]}
+          - on: message
+            do: [{check: {name: never, that: status, equals: 404}}, close]
         """,
     )
     out = tmp_path / "samples.ndjson"
-    assert main([path, "--serve", "-q", "--out", f"ndjson={out}", "--workers", str(workers)]) == 0
+    assert main([path, "--serve", "-q", "--out", f"ndjson={out}", "--workers", str(workers)]) == 1  # "never" fails
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     declared = [line for line in lines if line["type"] == "Metric"]
     metrics = {line["metric"]: line["data"] for line in declared}
@@ -284,6 +286,14 @@ def test_ndjson_declares_request_trends_and_thresholds(tmp_path: Path, workers: 
         {"name": "ws_connecting{my_tag:hello}", "suffix": "my_tag:hello", "tags": {"my_tag": "hello"}}
     ]
     assert sum(1 for line in lines if line["type"] == "Point" and line["metric"] == "quote_latency") == 2
+    # Each check evaluation is a point of k6's checks rate, 1 passed or 0 failed, tagged with the check.
+    assert metrics["checks"]["type"] == "rate" and metrics["checks"]["thresholds"] == ["rate > 0.4"]
+    checks = sorted(
+        (line["data"]["tags"]["check"], line["data"]["value"])
+        for line in lines
+        if line["type"] == "Point" and line["metric"] == "checks"
+    )
+    assert checks == [("never", 0), ("never", 0), ("quoted", 1), ("quoted", 1)]
 
 
 async def test_vus_alone_run_one_session_each(echo_url: str) -> None:

@@ -3,8 +3,9 @@
 
 A ``Metric`` line declares each metric once, then each sample is a ``Point``:
 ``{"type":"Point","metric":"ws_ping","data":{"time":"…","value":1.2,"tags":{…}}}``.
-As in k6, a metric's declaration says its kind (``trend`` of ``time``, or
-``counter``), lists the thresholds on it, and names the sub-metrics that
+As in k6, a metric's declaration says its kind (``trend`` of ``time``,
+``counter``, or ``rate`` for ``checks``: one point per evaluation, 1 passed or 0 failed, tagged
+with the ``check``), lists the thresholds on it, and names the sub-metrics that
 thresholds filter by tags (``ws_ping{my_tag:hello}``).
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import IO
 
 from ..scenario.metric_names import TRENDS
-from ..scenario.thresholds import Threshold
+from ..scenario.thresholds import RATES, Threshold
 
 __all__ = ["NdjsonWriter", "declaration"]
 
@@ -25,6 +26,7 @@ def declaration(metric: str, trends: Collection[str] = (), thresholds: Sequence[
     """A ``Metric`` line's data: kind, what it contains, its thresholds and tag-filtered sub-metrics."""
     trend = metric in TRENDS or metric in trends
     contains = "time" if trend else ("data" if metric.startswith("data_") else "default")
+    kind = "trend" if trend else "rate" if metric in RATES else "counter"
     own = [t for t in thresholds if t.metric == metric]
     submetrics: dict[str, dict[str, object]] = {}
     for threshold in own:
@@ -35,7 +37,7 @@ def declaration(metric: str, trends: Collection[str] = (), thresholds: Sequence[
             )
     return {
         "name": metric,
-        "type": "trend" if trend else "counter",
+        "type": kind,
         "contains": contains,
         "thresholds": _unique(t.source for t in own if not t.tags),
         "submetrics": list(submetrics.values()) or None,

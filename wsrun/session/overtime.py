@@ -29,6 +29,8 @@ class OverTime:
     def sample(self, metric: str, value: float, tags: dict[str, str] | None = None) -> None:
         """A sample of the run (a SampleSink): seconds since the run started, and the value."""
         at = time.perf_counter() - self.started
+        if metric == "checks":  # a pass or a fail, not a value to plot
+            return
         if metric in COUNTERS:
             seconds = self.per_second.setdefault(metric, {})
             second = int(at)

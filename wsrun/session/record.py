@@ -116,6 +116,11 @@ class Recorder:
         if self._on_sample is not None:
             self._on_sample(metric, ms, self._sample_tags())
 
+    def _check_sample(self, name: str, passed: bool) -> None:
+        """Each evaluation of a check is a sample of k6's ``checks`` rate: 1 passed, 0 failed, tagged with it."""
+        if self._on_sample is not None:
+            self._on_sample("checks", 1 if passed else 0, {**self._sample_tags(), "check": self.mask(name)})
+
     def _sample_tags(self) -> dict[str, str]:
         status = self.result.status
         return {**self.result.tags, "url": self.result.url, "status": "" if status is None else str(status)}
@@ -189,6 +194,7 @@ class Recorder:
         reason = self.mask.cut(self.mask.edge(outcome.reason, every=True), REASON_TEXT) if first_failure else ""
         tally.record(outcome.passed, reason, self.now(), where)
         self._evaluated.add(where)
+        self._check_sample(name, outcome.passed)
         if first_failure and excerpt_since is not None:
             tally.excerpt = [frame for frame in self.result.transcript if frame.at >= excerpt_since][-EXCERPT:]
 
@@ -199,3 +205,4 @@ class Recorder:
                 self.result.checks[name].record(
                     False, f"never evaluated: the rule holding it ({where}) did not run", self.result.duration, where
                 )
+                self._check_sample(name, False)
