@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from .base import Name, TemplateText, _Strict, _templated
+from .base import Name, TemplateText, _json_payload, _Strict
 from .checks import Check
 from .expectations import Expect, Request
 
@@ -76,7 +76,7 @@ class SendJson(_Strict):
     A string value that is exactly one template keeps its value's type.
     """
 
-    send_json: Annotated[dict[str, JsonValue] | list[JsonValue], AfterValidator(_templated)] = Field(
+    send_json: Annotated[dict[str, JsonValue] | list[JsonValue], AfterValidator(_json_payload)] = Field(
         title="Send JSON",
         description="Sends this mapping or list, serialised as JSON, in a text message. Templates allowed in"
         ' strings; a string that is exactly one template keeps its value\'s type (count: "{{ n }}" sends a'

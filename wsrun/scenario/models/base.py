@@ -119,12 +119,28 @@ def _templated(value: Any) -> Any:
     return value
 
 
+def _json_payload(value: Any) -> Any:
+    """A JSON payload to send (AfterValidator): its templates checked, and only numbers JSON has."""
+    _walk_templates(value)
+    _finite(value)
+    return value
+
+
+def _finite(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        # .inf and .nan are YAML floats, but JSON has no such numbers: they would go out as invalid JSON.
+        raise ValueError(f"{value} is not a JSON number: JSON has no infinity and no NaN")
+    if isinstance(value, list):
+        for item in value:
+            _finite(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _finite(item)
+
+
 def _walk_templates(value: Any) -> None:
     if isinstance(value, str):
         _check_template(value)
-    elif isinstance(value, float) and not math.isfinite(value):
-        # .inf and .nan are YAML floats, but JSON has no such numbers: they would go out as invalid JSON.
-        raise ValueError(f"{value} is not a JSON number: JSON has no infinity and no NaN")
     elif isinstance(value, list):
         for item in value:
             _walk_templates(item)

@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from .. import templates
-from .base import Name, PositiveDuration, _Strict, _templated
+from .base import Name, PositiveDuration, _json_payload, _Strict
 from .checks import Condition
 
 Matcher = Annotated[
@@ -178,7 +178,7 @@ class RequestOptions(_Strict):
         description="The name shown in the report; the reply in time is counted like a check under it.",
         examples=["quote answered", "user fetched"],
     )
-    send_json: Annotated[dict[str, JsonValue], AfterValidator(_templated)] = Field(
+    send_json: Annotated[dict[str, JsonValue], AfterValidator(_json_payload)] = Field(
         title="Request to send",
         description="The JSON mapping to send; it must hold the id at the path `id`. Give the id a fresh value,"
         " like {{ uuid }}. Templates allowed, as in send_json.",
