@@ -177,6 +177,10 @@ def _problem(exc: yaml.YAMLError, text: str) -> YamlProblem:
         line = column = None
     parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
     what = " ".join(str(part) for part in parts if part)
+    if "maximum nesting depth" in what:
+        # libyaml's own bound on nesting (PyYAML 6.0.4 and later), met while it scans ahead of ours:
+        # the same problem, said as for any file nested too deeply.
+        return YamlProblem(line, column, f"values are nested more than {MAX_DEPTH} levels deep")
     if not what:
         character = getattr(exc, "character", None)
         if isinstance(character, str):
