@@ -354,3 +354,44 @@ async def test_wait_for_pending_waits_only_for_what_was_pending() -> None:
     assert run.check("answered")[:2] == (1, 0)
     assert run.result.closed_by == "client"
     assert run.result.duration < 0.15 + 1.0 * UNIT  # the reply comes after 150 ms; not at 2 s or 3 s
+
+
+@pytest.mark.parametrize("code", [1002, 1003, 1007, 1008, 1009, 1010, 1011])
+async def test_a_client_close_code_the_rfc_allows_reaches_the_server(code: int) -> None:
+    """The close codes RFC 6455 7.4.1 lets a client send go out as written (they were refused when loaded)."""
+    received: list[int | None] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        try:
+            async for _ in ws:
+                pass
+        except ConnectionClosed:
+            pass
+        received.append(ws.close_code)
+
+    text = f"url: ws://unused\nrules:\n  - {{on: open, do: [{{close: {{code: {code}, reason: bye}}}}]}}\n"
+    async with serving(handler) as url:
+        run = await run_yaml(text, url=url)
+    assert (run.result.closed_by, run.result.close_code) == ("client", code)
+    assert run.errors == []
+    assert received == [code]
+
+
+async def test_a_path_into_a_text_that_is_not_json_says_so() -> None:
+    """message.sid on a Socket.IO packet says the message is not JSON and shows its start, in the run's error."""
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send('0{"sid":"Lbo8fz","upgrades":[],"pingInterval":25000}')
+        await ws.wait_closed()
+
+    text = """
+    url: ws://unused
+    rules:
+      - {on: message, do: [{log: "sid {{ message.sid }}"}, close]}
+    """
+    async with serving(handler) as url:
+        run = await run_yaml(text, url=url)
+    assert run.errors == [
+        "rules[0].do[0] (on: message): {{ message.sid }} is not set: message is not JSON,"
+        """ it starts '0{"sid":"Lbo8fz","upgrad…'"""
+    ]
