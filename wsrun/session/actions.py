@@ -197,7 +197,7 @@ class Actions:
                 self.record.hide(value)
 
     async def close(self, code: int, reason: str) -> None:
-        """Send our close frame and wait for the closing handshake; from now on no rule fires."""
+        """Send our close frame (its answer comes as the Closed event); from now on no rule fires."""
         conn = self._connection("close")
         self.state.closing = True
         self.state.settle = None

@@ -208,9 +208,7 @@ class Session:
         self._record.log(f"no pong within {self.scenario.pong_timeout:g}s of a ping: closing with 1011", "error")
         await self.actions.fire("error")
         if not conn.closed:
-            self.state.closing = True
-            self._record.frame("sent", "close", "1011 (internal error): pong timeout")
-            await conn.close(1011, "pong timeout")
+            await self.actions.close(1011, "pong timeout")
 
     async def _next_event(self, conn: Connection, due: float | None) -> Event | None:
         """The next event, or None when ``due`` (a timer, a pong deadline) comes first."""
@@ -247,12 +245,16 @@ class Session:
             if fire:
                 await self.actions.fire("pong")
 
-    async def _closed(self, event: Closed) -> None:
-        self._closed_seen = True
+    def _note_close(self, event: Closed) -> None:
+        """How the connection closed, in the result (reasons masked)."""
         result = self.result
         result.close_code, result.closed_by = event.code, event.by
-        result.close_reason = self.plan.mask(event.reason) if self.plan.mask else event.reason
+        result.close_reason = self.plan.mask(event.reason)
         result.close_handshake = event.handshake and self.plan.mask(event.handshake)
+
+    async def _closed(self, event: Closed) -> None:
+        self._closed_seen = True
+        self._note_close(event)
         if event.by == "server" or event.error is None:  # the server's close frame, or its answer to ours
             self._record.frame("received", "close", describe_close(event.code, event.reason))
         if event.failed_with is not None:  # the close frame the transport sent when it failed the connection
@@ -289,9 +291,7 @@ class Session:
                         if self._interrupting
                         else "wsrun: stopped at the end of the load run"
                     )
-                    self.state.closing = True
-                    self._record.frame("sent", "close", describe_close(1001, reason))
-                    await conn.close(1001, reason)
+                    await self.actions.close(1001, reason)
                 if conn is not None:
                     event = await conn.next_event()
                     drained = 0
@@ -305,10 +305,7 @@ class Session:
                     if not self._stopping:
                         await self._closed(event)
                     else:
-                        result = self.result
-                        result.close_code, result.closed_by = event.code, event.by
-                        result.close_reason = self.plan.mask(event.reason)
-                        result.close_handshake = event.handshake and self.plan.mask(event.handshake)
+                        self._note_close(event)
         except TimeoutError:
             self._record.log(
                 f"the session did not end within {grace:g}s after its deadline; connection dropped", "note"
