@@ -162,6 +162,8 @@ class Recorder:
         result.errors = [replace(line, text=mask.edge(line.text, every=True, new=new)) for line in result.errors]
         if result.close_reason:
             result.close_reason = mask(result.close_reason)
+        if result.close_handshake:
+            result.close_handshake = mask(result.close_handshake)
 
     # -- checks and expectations ----------------------------------------------------------------
 
