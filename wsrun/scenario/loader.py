@@ -8,7 +8,6 @@ fixing the file: where, what was found, what is allowed.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Problem, ScenarioError
 from .files import expand
 from .models import ACTION_HELP, ACTIONS, Condition, Scenario
-from .namespace import declared_trends, unknown_names
+from .namespace import declared_trends, did_you_mean, unknown_names
 from .schemas import Schema, SchemaProblem, load_schema_file
 from .thresholds import problems as threshold_problems
 from .yamlfile import Document, FileProblem, YamlProblem, read_text, read_yaml
@@ -69,9 +68,7 @@ def _message(error: Any, loc: Loc) -> str:
         return "must list at least one action"
     if kind == "extra_forbidden":
         allowed = [key for key in allowed_keys(loc) if key != loc[-1]]
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"unknown key {loc[-1]!r}: {hint}allowed here: {', '.join(allowed)}"
+        return f"unknown key {loc[-1]!r}: {did_you_mean(str(loc[-1]), allowed)}allowed here: {', '.join(allowed)}"
     if kind == "missing":
         return "required key is missing"
     if kind == "literal_error":
@@ -79,9 +76,7 @@ def _message(error: Any, loc: Loc) -> str:
     if kind == "action":
         if isinstance(value, dict) and len(value) == 1:
             key = str(next(iter(value)))
-            close = difflib.get_close_matches(key, ACTIONS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            return f"unknown action {key!r}: {hint}{ACTION_HELP}"
+            return f"unknown action {key!r}: {did_you_mean(key, ACTIONS)}{ACTION_HELP}"
         if isinstance(value, dict):
             return f"an action has exactly one key, found {len(value)} ({', '.join(map(str, value))}): {ACTION_HELP}"
     message = str(error["msg"]).replace("Input should be", "must be")

@@ -18,7 +18,7 @@ from . import templates
 from .models import CheckAction, Close, Condition, Expect, Log, Ping, Request, Scenario, Send, SendJson, Store
 from .templates import MISSING
 
-__all__ = ["FACTS", "clock_fact", "dig", "look_up", "scenario_names", "unknown_names"]
+__all__ = ["FACTS", "clock_fact", "did_you_mean", "dig", "look_up", "scenario_names", "unknown_names"]
 
 #: The session's facts, with what they mean; README documents the same list.
 FACTS: dict[str, str] = {
@@ -209,7 +209,8 @@ def scenario_names(scenario: Scenario) -> set[str]:
     return defined
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``did you mean 'message'? `` for a name close to a known one, else nothing."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"did you mean {close[0]!r}? " if close else ""
 
@@ -225,7 +226,7 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
             problems.append((loc, f"{root} needs a name after it, like {root}.{'HOME' if root == 'env' else 'server'}"))
         elif root not in FACTS and root not in NEEDS_KEY and root not in defined:
             problems.append(
-                (loc, f"unknown name {root!r}: {_did_you_mean(root, allowed)}known names: {', '.join(allowed)}")
+                (loc, f"unknown name {root!r}: {did_you_mean(root, allowed)}known names: {', '.join(allowed)}")
             )
     for var in scenario.vars:
         if var in FACTS or var in NEEDS_KEY:
@@ -266,7 +267,7 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
                         f" {', '.join(CLOCK_FACTS)} and variables above it"
                     )
                 else:
-                    hint = _did_you_mean(root, [*CLOCK_FACTS, *earlier, "env"])
+                    hint = did_you_mean(root, [*CLOCK_FACTS, *earlier, "env"])
                     message = f"unknown name {root!r}: {hint}a variable may use env.NAME, {', '.join(CLOCK_FACTS)} and variables above it"
                 problems.append((("vars", var), message))
         earlier.add(var)

@@ -278,11 +278,11 @@ class LoadRun:
             await asyncio.gather(*self._starters, *self._tasks.values(), return_exceptions=True)
         self.result.duration = self._loop.time() - started
         self.result.interrupted = self.result.interrupted or self._stopping
-        if not self._part:
+        if not self._part:  # a share of a run spread over processes is judged whole, after the merge
             self.result.judge_unreached()
-        self.result.thresholds = evaluate(
-            self.plan.thresholds, self.result.series, self.result.checks_tally, self.result.duration
-        )
+            self.result.thresholds = evaluate(
+                self.plan.thresholds, self.result.series, self.result.checks_tally, self.result.duration
+            )
         return self.result
 
     async def _until(self, end: float | None) -> None:
@@ -313,7 +313,6 @@ class LoadRun:
                 fewer = min(self._unstarted, wanted - target)  # vus not started yet go first
                 self._unstarted -= fewer
                 self._retire.update(live[target:])
-            self.result.vus_max = max(self.result.vus_max, len(live))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(0.1, max(0.0, total - elapsed))):
                     await self._done.wait()
