@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -89,3 +90,15 @@ def interrupt(
             return process.returncode, out, err, time.monotonic() - sent
         finally:
             process.kill()
+
+
+def report(result: SessionResult) -> str:
+    """The console report of one session, as plain text."""
+    from rich.console import Console
+
+    from wsrun.output.console import Reporter
+    from wsrun.session.results import RunResult
+
+    out = io.StringIO()
+    Reporter(Console(file=out, width=200, highlight=False, color_system=None)).run(RunResult.of(result))
+    return out.getvalue()

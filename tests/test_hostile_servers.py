@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import socket
 import zlib
 from collections.abc import AsyncIterator
 
 import pytest
-from rich.console import Console
 from websockets.asyncio.server import ServerConnection
 
-from wsrun.output.console import Reporter
-from wsrun.session.results import RunResult, SessionResult
-
-from .helpers import UNIT, Run, run_yaml, serving
+from .helpers import UNIT, Run, report, run_yaml, serving
 from .hostile import BINARY, CLOSE, CONT, PING, TEXT, Peer, close_frame, frame, hostile, silent_tcp, upgrade
 
 #: Every test here runs on each transport (conftest.py): the semantics are the same.
@@ -42,12 +37,6 @@ rules:
 
 def events(*, timeout: str = "5s", close_timeout: str = "1s", extra: str = "", more: str = "") -> str:
     return EVENTS.format(timeout=timeout, close_timeout=close_timeout, extra=extra, more=more)
-
-
-def report(result: SessionResult) -> str:
-    out = io.StringIO()
-    Reporter(Console(file=out, width=200, highlight=False, color_system=None)).run(RunResult.of(result))
-    return out.getvalue()
 
 
 def open_fds() -> int:

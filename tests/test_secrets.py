@@ -19,11 +19,9 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rich.console import Console
 
 from wsrun.cli import main
 from wsrun.errors import UsageError
-from wsrun.output.console import Reporter
 from wsrun.output.html import render_html
 from wsrun.output.junit import junit_xml
 from wsrun.output.text import html_text, printable
@@ -32,7 +30,7 @@ from wsrun.session.masking import MASK, Mask
 from wsrun.session.plan import prepare
 from wsrun.session.results import RunResult, SessionResult
 
-from .helpers import UNIT, run_yaml, serving
+from .helpers import UNIT, report, run_yaml, serving
 
 pytest_plugins = ["pytester"]
 
@@ -42,12 +40,6 @@ JWT = (
     "LCJleHAiOjE1MTYyNDkwMjIsInNjb3BlIjoicmVhZCB3cml0ZSBhZG1pbiJ9.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 )
 QUOTED = 'Tr0ub4dor"&3\\x/é'
-
-
-def report(result: SessionResult) -> str:
-    out = io.StringIO()
-    Reporter(Console(file=out, width=200, highlight=False, color_system=None)).run(RunResult.of(result))
-    return out.getvalue()
 
 
 def shown(result: SessionResult, lines: list[Any]) -> str:
