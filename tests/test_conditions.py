@@ -11,7 +11,7 @@ from wsrun.scenario.conditions import Outcome, evaluate, show
 from wsrun.scenario.models import Check, Condition
 from wsrun.scenario.templates import MISSING
 
-VALUES: dict[str, Any] = {"token": "abc", "code": 101, "word": "err"}
+VALUES: dict[str, Any] = {"token": "abc", "code": 101, "word": "err", "blob": b"\xca\xfe"}
 
 
 def lookup(name: str) -> Any:
@@ -43,6 +43,8 @@ PASSING: list[tuple[dict[str, Any], Any]] = [
     ({"contains": 42}, "id=42"),
     ({"contains": "6869"}, b"oh hi"),  # a binary message reads as hex
     ({"contains": "CAFE 00"}, b"\xca\xfe\x00\x01"),
+    ({"equals": "{{ blob }}"}, b"\xca\xfe"),  # a stored binary value reads as hex too
+    ({"not_equals": "{{ blob }}"}, b"\xca\xfe\x00"),
     ({"contains": 2}, [1, 2, 3]),
     ({"contains": "id"}, {"id": 1}),
     ({"contains": "{{ word }}"}, "an error"),
@@ -85,6 +87,7 @@ FAILING: list[tuple[dict[str, Any], Any, str]] = [
     ({"not_equals": 1}, 1.0, "expected message not_equals 1, got 1"),
     ({"contains": "xyz"}, "hello", 'expected message contains "xyz", got "hello"'),
     ({"contains": "hi"}, b"nope", 'expected message contains "hi", got <4 bytes: 6e6f7065>'),
+    ({"not_equals": "{{ blob }}"}, b"\xca\xfe", "expected message not_equals <2 bytes: cafe>, got <2 bytes: cafe>"),
     ({"contains": 1}, [True], "expected message contains 1, got [true]"),
     ({"contains": 1}, {"id": 1}, 'expected message contains 1, got {"id": 1}'),
     ({"contains": 1}, 12, "expected message contains 1, got 12"),
