@@ -113,7 +113,9 @@ def test_nested_unknown_key_lists_the_allowed_ones() -> None:
 def test_wrong_type_shows_the_value() -> None:
     """A value of the wrong type is shown with what was expected."""
     found = problems("url: ws://h\nrules:\n  - on: open\n    do: [{send: [1, 2]}]\n")
-    assert found == ["s.yaml:4:17: rules[0].do[0].send: must be a valid string, got [1, 2]"]
+    assert found == [
+        "s.yaml:4:17: rules[0].do[0].send: must be text, or a mapping with size (and fill or random), got [1, 2]"
+    ]
 
 
 def test_unknown_template_name() -> None:

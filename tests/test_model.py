@@ -194,7 +194,7 @@ def test_send_binary_refused(payload: dict[str, str], message: str) -> None:
 @pytest.mark.parametrize("payload", [{"base64": "AAEC/w=="}, {"hex": "0001 02ff"}, {"hex": "000102FF"}])
 def test_send_binary_decodes(payload: dict[str, str]) -> None:
     """send_binary's bytes decode the same from base64 or hex."""
-    assert SendBinary.model_validate({"send_binary": payload}).send_binary.data == b"\x00\x01\x02\xff"
+    assert SendBinary.model_validate({"send_binary": payload}).send_binary.constant == b"\x00\x01\x02\xff"
 
 
 def test_bare_words_are_actions() -> None:

@@ -41,11 +41,17 @@ def format_loc(loc: Loc) -> str:
     return text
 
 
+#: The tags of the forms of send (text, or a mapping with size), which pydantic puts in a location.
+_SEND_TAGS = ("text", "sized")
+
+
 def _clean_loc(loc: tuple[Any, ...]) -> Loc:
     """Drop the tags pydantic inserts for tagged unions (``do[0].log.log`` -> ``do[0].log``)."""
     cleaned: list[str | int] = []
     for i, part in enumerate(loc):
         if isinstance(part, str) and i + 1 < len(loc) and loc[i + 1] == part and i > 0 and isinstance(loc[i - 1], int):
+            continue
+        if part in _SEND_TAGS and i > 0 and loc[i - 1] == "send":
             continue
         if part in ("from_", "as_"):
             part = part.rstrip("_")

@@ -15,7 +15,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from . import templates
-from .models import CheckAction, Close, Condition, Expect, Log, Ping, Request, Scenario, Send, SendJson, Store
+from .models import (
+    CheckAction,
+    Close,
+    Condition,
+    Expect,
+    Log,
+    Ping,
+    Request,
+    Scenario,
+    Send,
+    SendBinary,
+    SendJson,
+    Store,
+)
 from .templates import MISSING
 
 __all__ = ["FACTS", "clock_fact", "did_you_mean", "dig", "look_up", "scenario_names", "unknown_names"]
@@ -150,7 +163,11 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
             elif isinstance(action, Log):
                 sources.append(((*loc, "log"), action.log))
             elif isinstance(action, Send):
-                sources.append(((*loc, "send"), action.send))
+                send = action.send
+                sources.append(((*loc, "send"), send) if isinstance(send, str) else ((*loc, "send", "fill"), send.fill))
+            elif isinstance(action, SendBinary):
+                binary = action.send_binary
+                sources.append(((*loc, "send_binary"), {"base64": binary.base64, "hex": binary.hex}))
             elif isinstance(action, SendJson):
                 sources.append(((*loc, "send_json"), action.send_json))
             elif isinstance(action, Ping) and action.ping is not None:

@@ -21,11 +21,13 @@ from ..scenario.models import (
     Close,
     Expect,
     Log,
+    Payload,
     Request,
     Rule,
     Send,
     SendBinary,
     SendJson,
+    SizedText,
     Store,
 )
 from ..scenario.models import Ping as PingAction
@@ -133,16 +135,24 @@ class Actions:
         self.record.count("ws_msgs_sent")
         self.record.frame("sent", "text" if isinstance(data, str) else "binary", data)
 
+    def _built(self, payload: Payload | SizedText, what: str) -> str | bytes:
+        """A payload as built now (prebuilt when constant); rendered text that does not decode skips the send."""
+        try:
+            return payload.build(self.lookup)
+        except ValueError as exc:
+            raise _Skipped(f"{what} skipped: {exc}") from None
+
     async def _act(self, action: Any, where: str) -> None:
         if isinstance(action, Log):
             self.record.log(render(action.log, self.lookup))
         elif isinstance(action, Send):
-            await self._send(render(action.send, self.lookup), "send")
+            send = action.send
+            await self._send(render(send, self.lookup) if isinstance(send, str) else self._built(send, "send"), "send")
         elif isinstance(action, SendJson):
             payload = render_value(action.send_json, self.lookup)
             await self._send(_json_text(payload, "send_json"), "send_json")
         elif isinstance(action, SendBinary):
-            await self._send(action.send_binary.data, "send_binary")
+            await self._send(self._built(action.send_binary, "send_binary"), "send_binary")
         elif isinstance(action, PingAction):
             conn = self._connection("ping")
             data = action.ping.data if action.ping is not None else None

@@ -7,6 +7,7 @@ models; the loader validates YAML documents with them. No I/O happens here.
 - :mod:`.base`: strict models, durations, names, templated values
 - :mod:`.checks`: conditions and checks
 - :mod:`.expectations`: expect and request
+- :mod:`.payloads`: what send and send_binary send: bytes, payloads of a given size
 - :mod:`.actions`: the actions of a rule
 - :mod:`.scenario`: rules, TLS, stages, the scenario, its JSON Schema
 """
@@ -22,7 +23,6 @@ from .actions import (
     Close,
     CloseOptions,
     Log,
-    Payload,
     Ping,
     PingOptions,
     Send,
@@ -46,6 +46,7 @@ from .base import (
 )
 from .checks import Check, Condition
 from .expectations import Expect, ExpectOptions, Matcher, Request, RequestOptions
+from .payloads import MAX_SIZE, Payload, SizedText
 from .scenario import Rule, Scenario, Stage, Tls, json_schema
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "COMPARISONS",
     "DURATION_HELP",
     "EVENTS",
+    "MAX_SIZE",
     "Action",
     "Check",
     "CheckAction",
@@ -80,6 +82,7 @@ __all__ = [
     "Send",
     "SendBinary",
     "SendJson",
+    "SizedText",
     "Stage",
     "Store",
     "StoreOptions",

@@ -4,8 +4,6 @@ Actions: each a mapping with one key naming it; `ping` and `close` may be bare w
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -25,6 +23,7 @@ from pydantic_core import CoreSchema
 from .base import Name, TemplateText, _json_payload, _Strict
 from .checks import Check
 from .expectations import Expect, Request
+from .payloads import Payload, SizedText
 
 # ---------------------------------------------------------------------------
 # Actions. Each is a mapping with one key naming it; `ping` and `close` may be bare words.
@@ -59,14 +58,30 @@ class Log(_Strict):
     )
 
 
-class Send(_Strict):
-    """Send a text message (templates allowed)."""
+def _text_or_sized(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (dict, SizedText)):
+        return "sized"
+    return None
 
-    send: TemplateText = Field(
+
+class Send(_Strict):
+    """Send a text message: text (templates allowed), or text of a given size."""
+
+    send: Annotated[
+        Annotated[TemplateText, Tag("text")] | Annotated[SizedText, Tag("sized")],
+        Discriminator(
+            _text_or_sized,
+            custom_error_type="send_type",
+            custom_error_message="must be text, or a mapping with size (and fill or random)",
+        ),
+    ] = Field(
         title="Send text",
-        description="Sends this text as a text message. Templates allowed. Skipped, and reported as an error,"
-        " when the connection is closed.",
-        examples=["hello", "{{ now_ms }}"],
+        description="Sends a text message: this text (templates allowed), or text of a given size: {size: 2000}"
+        ' (x repeated), {size: 2000, fill: "ab"} (the filler repeated and cut), {size: 2000, random: true} (random'
+        " letters and digits, new at each send). Skipped, and reported as an error, when the connection is closed.",
+        examples=["hello", "{{ now_ms }}", {"size": 2000}, {"size": 2000, "random": True}],
     )
 
 
@@ -92,48 +107,21 @@ class SendJson(_Strict):
         return value
 
 
-class Payload(_Strict):
-    """Bytes written in YAML: exactly one of base64 or hex."""
-
-    base64: str | None = Field(
-        None,
-        title="Base64 bytes",
-        description="The bytes, base64-encoded (standard alphabet, with padding). Give this or hex, not both.",
-        examples=["AAEC/w==", "yv4AAQ=="],
-    )
-    hex: str | None = Field(
-        None,
-        title="Hex bytes",
-        description="The bytes as hexadecimal digits, two per byte; spaces between bytes are allowed. Give this"
-        " or base64, not both.",
-        examples=["0001 02ff", "cafe0001"],
-    )
-
-    @model_validator(mode="after")
-    def _one_encoding(self) -> Payload:
-        if (self.base64 is None) == (self.hex is None):
-            raise ValueError("give exactly one of base64 or hex")
-        self.data  # noqa: B018 - decodes, so that bad input fails validation
-        return self
-
-    @property
-    def data(self) -> bytes:
-        try:
-            if self.base64 is not None:
-                return base64.b64decode(self.base64, validate=True)
-            return bytes.fromhex(self.hex or "")
-        except (binascii.Error, ValueError) as exc:
-            kind = "base64" if self.base64 is not None else "hex"
-            raise ValueError(f"not valid {kind}: {exc}") from None
-
-
 class SendBinary(_Strict):
     """Send a binary message."""
 
     send_binary: Payload = Field(
         title="Send binary",
-        description="Sends these bytes as a binary message, written as exactly one of base64 or hex.",
-        examples=[{"hex": "cafe 0001"}, {"base64": "yv4AAQ=="}],
+        description="Sends these bytes as a binary message: written as base64 or hex (templates allowed; a"
+        " binary value reads as its hex, or its base64 in base64), or of a given size: {size: 65536} (zero bytes),"
+        ' {size: 65536, hex: "cafe"} (the pattern repeated and cut), {size: 65536, random: true} (random bytes,'
+        " new at each send).",
+        examples=[
+            {"hex": "cafe 0001"},
+            {"base64": "yv4AAQ=="},
+            {"hex": "{{ message }}"},
+            {"size": 65536, "random": True},
+        ],
     )
 
 
