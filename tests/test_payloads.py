@@ -419,3 +419,28 @@ def test_random_payloads_are_new_each_time() -> None:
 def test_repeat(pattern: bytes, size: int, built: bytes) -> None:
     """A pattern is repeated and cut to the size."""
     assert repeat(pattern, size) == built
+
+
+@on_both_transports
+async def test_bytes_built_from_a_secret_are_masked(echo_url: str) -> None:
+    """Stored secret bytes sent inside a new message are masked in the transcript, as every output of a secret is."""
+    run = await run_yaml(
+        """
+        url: ws://unused
+        secrets: [blob]
+        rules:
+          - on: open
+            do: [{send_binary: {hex: "c0ffee42"}}]
+          - on: binary
+            when: {that: messages_received, equals: 1}
+            do: [{store: {from: message, as: blob}}, {send_binary: {hex: "00{{ blob }}00"}}]
+          - on: binary
+            when: {that: messages_received, equals: 2}
+            do: [{check: {name: built, that: message, equals: "00{{ blob }}00"}}, close]
+        """,
+        echo_url,
+    )
+    assert run.check("built") == (1, 0, "")
+    texts = [frame.text for frame in run.result.transcript if frame.kind == "binary"]
+    assert len(texts) == 4 and not any("c0ffee42" in text for text in texts), texts
+    assert texts[2] == "<6 bytes: 00***00>", texts
