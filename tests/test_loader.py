@@ -92,7 +92,7 @@ def test_every_problem_is_located() -> None:
         "s.yaml:14:1: timout: unknown key 'timout': did you mean 'timeout'? allowed here: name, description, url,"
         " headers, subprotocols, tags, transport, compression, connect_timeout, close_timeout, pong_timeout, max_message_size, tls,"
         " timeout, vus, iterations, duration, stages, graceful_stop, thresholds, summary_trend_stats, vars, secrets,"
-        " rules, checks",
+        " patterns, rules, checks",
     ]
 
 
@@ -395,7 +395,7 @@ def test_a_key_spelt_like_pydantics_marker() -> None:
             (
                 "name, description, url, headers, subprotocols, tags, transport, compression, connect_timeout,"
                 " close_timeout, pong_timeout, max_message_size, tls, timeout, vus, iterations, duration, stages,"
-                " graceful_stop, thresholds, summary_trend_stats, vars, secrets, rules, checks"
+                " graceful_stop, thresholds, summary_trend_stats, vars, secrets, patterns, rules, checks"
             ).split(", ")
         )
     ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models import Condition
+from .patterns import Capture
 from .regex import RegexError, compile_regex
 from .schemas import schema_errors
 from .templates import MISSING, Lookup, render_value, text_of, unset
@@ -57,8 +58,10 @@ def _equal(actual: Any, expected: Any, *, text: bool = False) -> bool:
     ``text``: ``actual`` is a whole text message, which may stand for what it
     spells: "101" equals 101, "true" equals true, and a JSON text equals the
     mapping or list it encodes, whatever its spacing. A value taken from JSON
-    (a field, a fact) keeps its type.
+    (a field, a fact) keeps its type. A pattern's capture is text like a whole text message.
     """
+    if isinstance(actual, Capture):
+        actual, text = str(actual), True
     if isinstance(actual, bytes):
         actual = actual.hex()  # a binary message reads as hex
         text = False
@@ -175,9 +178,9 @@ def _against_schema(that: str, schema: Any, actual: Any, fail: Callable[[Callabl
     value = actual
     if isinstance(actual, bytes):
         return fail(lambda: f"expected {that} to match the schema, but it is binary: {show(actual)}")
-    if isinstance(actual, str) and that == "message":
-        # Only a whole text message is read as JSON: a value taken from parsed JSON
-        # (message.user) keeps its type, and "123" stays a string.
+    if isinstance(actual, str) and (that == "message" or isinstance(actual, Capture)):
+        # Only a whole text message (or a pattern's capture, text too) is read as JSON: a value
+        # taken from parsed JSON (message.user) keeps its type, and "123" stays a string.
         try:
             value = json.loads(actual)
         except (ValueError, RecursionError):

@@ -128,6 +128,7 @@ def allowed_keys(loc: Loc) -> list[str]:
 _PATTERN_HELP = {
     "as": "must be a variable name: letters, digits and _, not starting with a digit",
     "vars": "a variable name is letters, digits and _, not starting with a digit",
+    "patterns": "a pattern name is letters, digits and _, not starting with a digit",
     "subprotocols": "a subprotocol is an HTTP token: letters, digits and !#$%&'*+-.^_`|~",
     "headers": "a header name is an HTTP token (letters, digits and !#$%&'*+-.^_`|~), a value has no line break",
 }

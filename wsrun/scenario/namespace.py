@@ -29,6 +29,7 @@ from .models import (
     SendJson,
     Store,
 )
+from .patterns import group_names
 from .templates import MISSING
 
 __all__ = ["FACTS", "clock_fact", "did_you_mean", "dig", "look_up", "scenario_names", "unknown_names"]
@@ -232,16 +233,38 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
+def _pattern_names(scenario: Scenario, defined: set[str]) -> list[tuple[tuple[str | int, ...], str]]:
+    """A pattern's name that is also a built-in name, a variable or a stored name: which one a name reads would be a guess."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for name in scenario.patterns:
+        if name in FACTS or name in NEEDS_KEY:
+            what = "a built-in name"
+        elif name in scenario.vars:
+            what = "a variable"
+        elif name in defined:
+            what = "a stored name (store or request as:)"
+        else:
+            continue
+        problems.append((("patterns", name), f"{name!r} is {what}; give the pattern another name"))
+    return problems
+
+
 def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     """Every name the scenario reads but nothing defines, as (location, message)."""
     defined = scenario_names(scenario)
-    allowed = sorted({*FACTS, *NEEDS_KEY, *defined})
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+    patterns = {name: group_names(pattern) for name, pattern in scenario.patterns.items()}
+    allowed = sorted({*FACTS, *NEEDS_KEY, *defined, *patterns})
+    problems = _pattern_names(scenario, defined)
     for loc, name, _ in _used_names(scenario):
         root, _, rest = name.partition(".")
+        group = rest.partition(".")[0]
         if root in NEEDS_KEY and not rest:
             problems.append((loc, f"{root} needs a name after it, like {root}.{'HOME' if root == 'env' else 'server'}"))
-        elif root not in FACTS and root not in NEEDS_KEY and root not in defined:
+        elif root in patterns and rest and group not in patterns[root]:
+            groups = patterns[root]
+            hint = did_you_mean(group, groups)
+            problems.append((loc, f"patterns.{root} has no group {group!r}: {hint}its groups: {', '.join(groups)}"))
+        elif root not in FACTS and root not in NEEDS_KEY and root not in defined and root not in patterns:
             problems.append(
                 (loc, f"unknown name {root!r}: {did_you_mean(root, allowed)}known names: {', '.join(allowed)}")
             )
@@ -278,7 +301,7 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
                     message = f"{root} needs a name after it, like {root}.HOME"
                 elif root in scenario.vars:
                     message = f"{{{{ {name} }}}}: a variable may use only variables defined above it"
-                elif root in FACTS or root in NEEDS_KEY or root in defined:
+                elif root in FACTS or root in NEEDS_KEY or root in defined or root in patterns:
                     message = (
                         f"{{{{ {name} }}}} is not known before connecting: a variable may use env.NAME,"
                         f" {', '.join(CLOCK_FACTS)} and variables above it"

@@ -22,6 +22,7 @@ __all__ = [
     "names",
     "render",
     "render_value",
+    "start_of",
     "text_of",
     "unset",
 ]
@@ -79,7 +80,7 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
-def _start(text: str | bytes) -> str:
+def start_of(text: str | bytes) -> str:
     """The start of a text, for an explanation: ``'0{"sid":"Lb…'``."""
     if isinstance(text, bytes):
         return f"<{len(text)} bytes: {text[:16].hex()}{'…' if len(text) > 16 else ''}>"
@@ -91,6 +92,10 @@ def unset(name: str, lookup: Lookup, *, shown: str | None = None) -> str:
     that is set, and why the next step fails (``message.sid is not set: message is not JSON, it
     starts "0{…"``). ``shown`` is how the name is written (``{{ message.sid }}``)."""
     said = f"{shown or name} is not set"
+    why = getattr(lookup, "why_unset", None)  # a lookup may know better (a pattern that does not match)
+    reason = why(name) if why is not None else None
+    if reason:
+        return f"{said}: {reason}"
     parts = name.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         prefix, key = ".".join(parts[:cut]), parts[cut]
@@ -101,7 +106,7 @@ def unset(name: str, lookup: Lookup, *, shown: str | None = None) -> str:
             try:
                 value = json.loads(value)
             except (ValueError, RecursionError):
-                return f"{said}: {prefix} is not JSON, it starts {_start(value)}"
+                return f"{said}: {prefix} is not JSON, it starts {start_of(value)}"
         if isinstance(value, dict):
             keys = ", ".join(list(map(str, value))[:10]) + (", …" if len(value) > 10 else "")
             return f"{said}: {prefix} has no key {key!r} (its keys: {keys or 'none'})"

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ..scenario.namespace import dig, look_up
+from ..scenario.patterns import captures, why_unset
 from ..scenario.templates import MISSING
 from ..transport.base import Connection
 from .expect import Pending
 from .plan import Plan
 from .results import SessionResult
 
-__all__ = ["SessionState"]
+__all__ = ["Names", "SessionState"]
 
 
 def _unset_if_none(value: Any) -> Any:
@@ -32,6 +33,7 @@ class SessionState:
         "closing",
         "conn",
         "last_message",
+        "lookup",
         "pending",
         "pings_received",
         "plan",
@@ -56,15 +58,52 @@ class SessionState:
         #: what it waits for (what had a deadline when it was asked for; what rules arm later does not hold
         #: it back), and when it goes at the latest (the last of those deadlines).
         self.settle: tuple[int, str, list[Pending], float] | None = None
+        #: The value of a name (see README, "Names"), or MISSING; and why a name is not set.
+        self.lookup = Names(self)
 
-    def lookup(self, name: str) -> Any:
-        """The value of a name (see README, "Names"), or MISSING."""
+
+class Names:
+    """A session's namespace: called with a name, its value now (or MISSING).
+
+    A pattern's name reads the current message; what each pattern captured in it is
+    kept until the next message (the message object is the key), so that the many
+    conditions a message meets in a load run search it once per pattern."""
+
+    __slots__ = ("_captured", "_matched", "_patterns", "_state")
+
+    def __init__(self, state: SessionState) -> None:
+        self._state = state
+        self._patterns = state.plan.scenario.patterns
+        self._matched: Any = MISSING  # the message the captures are of
+        self._captured: dict[str, Any] = {}
+
+    def __call__(self, name: str) -> Any:
+        state = self._state
         root, _, rest = name.partition(".")
         fact = _FACTS.get(root)
-        if fact is not None and root not in self.stored and root not in self.plan.variables:
-            value = fact(self)
+        if fact is not None and root not in state.stored and root not in state.plan.variables:
+            value = fact(state)
             return dig(value, rest.split(".")) if rest else value
-        return look_up(name, (self.stored, self.plan.variables), self.plan.env, self.result.headers)
+        if root in self._patterns:
+            value = self._captures(root)
+            return dig(value, rest.split(".")) if rest and value is not MISSING else value
+        return look_up(name, (state.stored, state.plan.variables), state.plan.env, state.result.headers)
+
+    def _captures(self, pattern: str) -> Any:
+        message = self._state.last_message
+        if message is not self._matched:
+            self._matched, self._captured = message, {}
+        found = self._captured.get(pattern)
+        if found is None:
+            found = self._captured[pattern] = captures(self._patterns[pattern], message)
+        return found
+
+    def why_unset(self, name: str) -> str | None:
+        """Why a name is not set, when this namespace knows better than its path (see templates.unset)."""
+        root = name.partition(".")[0]
+        if root not in self._patterns:
+            return None
+        return why_unset(name, self._patterns[root], self._state.last_message, self._captures(root))
 
 
 # Each fact read directly: lookups run for every message and condition of a load run.

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from ..metric_names import parse_trend_stat
+from ..patterns import check_pattern
 from .actions import Action
 from .base import (
     _HTTP_TOKEN,
@@ -348,6 +349,17 @@ class Scenario(_Strict):
         description="Variables, stored names or env.NAME whose values are shown as *** in every output; a name"
         " that is none of these is an error.",
         examples=[["token", "env.API_KEY"]],
+    )
+    patterns: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Annotated[str, AfterValidator(check_pattern)]
+    ] = Field(
+        default_factory=dict,
+        title="Named patterns",
+        description="Names that read fields out of text messages that are not plain JSON: each maps a name to an"
+        " RE2 regular expression with named groups ((?P<type>...)), searched in the current message (anchor"
+        " with ^ and $). NAME is the mapping of the groups that took part (unset when the message does not"
+        " match), NAME.group a capture's text, a deeper path reads the capture as JSON. Default: none.",
+        examples=[{"sio": "^(?P<type>4[0-9])(?P<ack>[0-9]*)(?P<data>\\[.*\\])?$"}],
     )
     rules: list[Rule] = Field(
         default_factory=list,
