@@ -1,20 +1,25 @@
-"""Named patterns read fields out of framed text."""
+"""Named patterns read fields out of framed text; template filters put values into text encoded."""
 
 from __future__ import annotations
 
+import base64
+import json
 import textwrap
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 from websockets.asyncio.server import ServerConnection
 
-from wsrun.errors import ScenarioError
+from wsrun.errors import ScenarioError, TemplateError
 from wsrun.scenario.loader import load_text
+from wsrun.scenario.namespace import look_up
 from wsrun.scenario.patterns import captures, why_unset
-from wsrun.scenario.templates import MISSING
+from wsrun.scenario.templates import MISSING, names, render, render_value
 from wsrun.session import state
 
 from .helpers import run_yaml, serving
+from .test_secrets import leaks, outputs
 
 #: The tests that talk to a server run on each transport (conftest.py).
 both = pytest.mark.usefixtures("transport")
@@ -173,6 +178,130 @@ def test_a_binary_message_never_matches() -> None:
     assert captures(SIO, "42") == {"type": "42"}
 
 
+# -- encoding values into text ---------------------------------------------------------------
+
+AWKWARD = 'say "hi" \\ bye\nnext ünï ✓ & 100%'
+
+
+@both
+async def test_json_url_and_base64_round_trip_through_an_echo(echo_url: str) -> None:
+    """A value with quotes, a backslash, a line break and non-ASCII text goes out as valid JSON, as a
+    query-string value and as base64, and comes back as it was; in send_json a filtered template is text."""
+    run = await run_yaml(
+        """
+        url: ws://unused
+        vars: {text: given with --var, n: 5}
+        rules:
+          - on: open
+            do:
+              - send: '{"text": {{ text | json }}, "n": {{ n | json }}, "q": "a={{ text | url }}", "b": "{{ text | base64 }}"}'
+          - on: message
+            when: {that: message.n, exists: true}
+            do:
+              - check: {name: json round trip, that: message.text, equals: "{{ text }}"}
+              - check: {name: a number stays a number, that: message.n, equals: 5}
+              - log: "{{ message.q }}"
+              - log: "{{ message.b }}"
+              - send_json: {inner: "{{ text | json }}", kept: "{{ n }}"}
+          - on: message
+            when: {that: message.inner, exists: true}
+            do: [{log: "{{ message.inner }}"}, {check: {name: typed, that: message.kept, equals: 5}}, close]
+        """,
+        url=echo_url,
+        overrides={"text": AWKWARD},
+    )
+    assert run.errors == []
+    assert run.check("json round trip") == (1, 0, "") and run.check("a number stays a number") == (1, 0, "")
+    query, encoded, inner = run.logs
+    assert query.startswith("a=") and unquote(query[2:]) == AWKWARD and "&" not in query[2:] and " " not in query
+    assert base64.b64decode(encoded).decode() == AWKWARD
+    assert json.loads(inner) == AWKWARD  # the encoded text, a string: not the value
+    assert run.check("typed") == (1, 0, "")
+
+
+@both
+async def test_base64_of_a_binary_message_encodes_its_bytes(echo_url: str) -> None:
+    """Bytes are encoded as they are; JSON and url encode them as they read in text (hex)."""
+    run = await run_yaml(
+        """
+        url: ws://unused
+        rules:
+          - {on: open, do: [{send_binary: {hex: "00ff 10"}}]}
+          - on: binary
+            do: [{log: "{{ message | base64 }} {{ message | json }} {{ message | url }}"}, close]
+        """,
+        url=echo_url,
+    )
+    assert run.logs == ['AP8Q "00ff10" 00ff10']
+
+
+@both
+async def test_a_filter_on_an_unset_name_or_nan_is_an_error_naming_it(echo_url: str) -> None:
+    """A filtered name that is not set is explained as any name; NaN cannot be written as JSON."""
+    run = await run_yaml(
+        """
+        url: ws://unused
+        rules:
+          - {on: open, do: [{send: '{"x": NaN}'}]}
+          - on: message
+            do: [{send: "{{ message.x | json }}"}, {send: "{{ message.y | url }}"}, close]
+        """,
+        url=echo_url,
+    )
+    assert run.errors == [
+        "rules[1].do[0] (on: message): {{ message.x | json }}: it holds an infinite number or NaN, which JSON"
+        " cannot carry",
+        "rules[1].do[1] (on: message): {{ message.y }} is not set: message has no key 'y' (its keys: x)",
+    ]
+
+
+@both
+async def test_an_encoded_secret_stays_masked(echo_url: str) -> None:
+    """A secret sent JSON-, URL- and base64-encoded is masked in every output, in each of those forms."""
+    secret = 'Tr0ub4dor"&3\\x/é'
+    run = await run_yaml(
+        """
+        url: ws://unused
+        vars: {token: given with --var}
+        secrets: [token]
+        rules:
+          - on: open
+            do:
+              - send: '{"t": {{ token | json }}, "u": "{{ token | url }}", "b": "{{ token | base64 }}"}'
+              - log: 'json {{ token | json }} url {{ token | url }} base64 {{ token | base64 }}'
+          - on: message
+            do: [{check: {name: echoed, that: message, equals: nope}}, close]
+        """,
+        url=echo_url,
+        overrides={"token": secret},
+    )
+    assert run.logs == ['json "***" url *** base64 ***']
+    assert (
+        run.check("echoed")[2]
+        == 'expected message equals "nope", got "{\\"t\\": \\"***\\", \\"u\\": \\"***\\", \\"b\\": \\"***\\"}"'
+    )
+    for name, text in outputs(run).items():
+        assert not leaks(secret, text), name
+        assert quote(secret, safe="") not in text and base64.b64encode(secret.encode()).decode() not in text, name
+
+
+def test_filters_render_each_kind_of_value() -> None:
+    """json keeps numbers, booleans, null, objects and lists as JSON; url and base64 read them as text."""
+    values: dict[str, Any] = {"n": 5, "f": 1.5, "yes": True, "none": None, "obj": {"a": [1, "é"]}, "s": "a b/c"}
+
+    def lookup(name: str) -> Any:
+        return look_up(name, (values,), {})
+
+    assert render("{{ n | json }} {{ f|json }} {{yes | json}} {{ none | json }}", lookup) == "5 1.5 true null"
+    assert render("{{ obj | json }}", lookup) == '{"a": [1, "é"]}'
+    assert render("{{ s | url }} {{ obj.a.1 | url }}", lookup) == "a%20b%2Fc %C3%A9"
+    assert render("{{ n | base64 }}", lookup) == "NQ=="
+    assert render_value({"x": "{{ n | json }}", "y": "{{ n }}"}, lookup) == {"x": "5", "y": 5}
+    assert list(names("{{ a.b | url }} {{ c }}")) == ["a.b", "c"]
+    with pytest.raises(TemplateError, match=r"\{\{ gone \}\} is not set"):
+        render("{{ gone | json }}", lookup)
+
+
 # -- load-time errors ------------------------------------------------------------------------
 
 
@@ -258,4 +387,22 @@ def test_a_group_the_pattern_does_not_have_is_an_error_wherever_it_is_read() -> 
         f"s.yaml:11:15: rules[0].do[1].log: patterns.sio has no group 'ak': did you mean 'ack'? {groups}",
         f"s.yaml:12:18: rules[0].do[2].expect: patterns.sio has no group 'x': {groups}",
         "s.yaml:13:51: rules[0].do[3].check.equals: patterns.engine has no group 'sid': its groups: handshake",
+    ]
+
+
+def test_an_unknown_or_a_second_filter_is_an_error() -> None:
+    """Exactly one filter name after |, one of json, url, base64."""
+    assert problems(
+        """
+        url: ws://h
+        vars: {x: 1}
+        rules:
+          - on: open
+            do: [{send: "{{ x | jsn }}"}, {send: "{{ x | json | url }}"}, {log: "{{ x | }}"}]
+        """
+    ) == [
+        "s.yaml:5:17: rules[0].do[0].send: '{{ x | jsn }}': unknown filter 'jsn': did you mean 'json'? the filters"
+        " are json, url, base64",
+        "s.yaml:5:42: rules[0].do[1].send: '{{ x | json | url }}': one filter only, like {{ name | json }}",
+        "s.yaml:5:73: rules[0].do[2].log: '{{ x | }}': a filter's name comes after |: one of json, url, base64",
     ]

@@ -67,7 +67,7 @@ def test_names_yields_each_name(template: str, expected: list[str]) -> None:
         "{{ 0abc }}",
         "{{ a..b }}",
         "{{ a b }}",
-        "ok {{ a }} {{ b | upper }}",
+        "ok {{ a }} {{ b.upper() }}",
     ],
 )
 def test_names_refuses_expressions(template: str) -> None:

@@ -2,19 +2,24 @@
 Templates: ``{{ name }}`` substitution of values, and nothing else.
 
 A template never evaluates code: between the braces only a name is allowed,
-optionally a dotted path into it (``message.user.id``, ``message.items.0``).
+optionally a dotted path into it (``message.user.id``, ``message.items.0``), and
+optionally one filter that encodes the value (``{{ text | json }}``).
 """
 
 from __future__ import annotations
 
+import base64
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import TemplateError
 
 __all__ = [
+    "FILTERS",
     "MISSING",
     "NAME_PATTERN",
     "Missing",
@@ -31,6 +36,8 @@ NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*"
 
 _BRACES = re.compile(r"\{\{(.*?)\}\}")
 _NAME = re.compile(rf"\s*({NAME_PATTERN})\s*")
+# A name and one filter: {{ text | json }}.
+_FILTERED = re.compile(rf"\s*({NAME_PATTERN})\s*\|\s*([^|]*?)\s*")
 
 
 class Missing:
@@ -55,16 +62,34 @@ MISSING = Missing()
 Lookup = Callable[[str], Any]
 
 
+def _parse(braces: str) -> tuple[str, str | None]:
+    """The name and the filter (or None) of one ``{{ … }}``; ValueError says what is allowed."""
+    inner = braces[2:-2]
+    plain = _NAME.fullmatch(inner)
+    if plain is not None:
+        return plain.group(1), None
+    filtered = _FILTERED.fullmatch(inner)
+    if filtered is None:
+        if inner.count("|") > 1 and _FILTERED.fullmatch(inner.rsplit("|", 1)[0]):
+            raise ValueError(f"{braces!r}: one filter only, like {{{{ name | json }}}}")
+        raise ValueError(
+            f"{braces!r} is not a template: between {{{{ and }}}} write only a name, like {{{{ token }}}} or"
+            f" {{{{ message.user.id }}}}, and at most one filter: {{{{ token | url }}}} ({', '.join(FILTERS)})"
+        )
+    name, wanted = filtered.groups()
+    if not wanted:
+        raise ValueError(f"{braces!r}: a filter's name comes after |: one of {', '.join(FILTERS)}")
+    if wanted not in FILTERS:
+        close = difflib.get_close_matches(wanted.lower(), list(FILTERS), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"{braces!r}: unknown filter {wanted!r}: {hint}the filters are {', '.join(FILTERS)}")
+    return name, wanted
+
+
 def names(template: str) -> Iterator[str]:
     """Yield the names a template refers to; raise ValueError on anything else in braces."""
     for match in _BRACES.finditer(template):
-        inner = _NAME.fullmatch(match.group(1))
-        if inner is None:
-            raise ValueError(
-                f"{match.group(0)!r} is not a template: between {{{{ and }}}} write only a name,"
-                " like {{ token }} or {{ message.user.id }}"
-            )
-        yield inner.group(1)
+        yield _parse(match.group(0))[0]
     if "{{" in _BRACES.sub("", template):
         raise ValueError("unclosed {{ in template: write {{ name }}")
 
@@ -78,6 +103,32 @@ def text_of(value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def _json_filter(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=text_of, allow_nan=False)
+    except ValueError:
+        raise ValueError("it holds an infinite number or NaN, which JSON cannot carry") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply to write as JSON") from None
+
+
+def _url_filter(value: Any) -> str:
+    return quote(text_of(value), safe="", errors="surrogateescape")
+
+
+def _base64_filter(value: Any) -> str:
+    data = value if isinstance(value, bytes) else text_of(value).encode("utf-8", "surrogateescape")
+    return base64.b64encode(data).decode("ascii")
+
+
+#: The filters a template may apply, each an encoding of the value (README, "Names and templates").
+FILTERS: dict[str, Callable[[Any], str]] = {
+    "json": _json_filter,  # JSON: a string quoted and escaped, a number as a number, objects and lists as JSON
+    "url": _url_filter,  # percent-encoded, every reserved character too: for a query string or a path segment
+    "base64": _base64_filter,  # standard base64 of the UTF-8 text, or of bytes as they are
+}
 
 
 def start_of(text: str | bytes) -> str:
@@ -125,11 +176,16 @@ def render(template: str, lookup: Lookup) -> str:
         return template
 
     def substitute(match: re.Match[str]) -> str:
-        name = match.group(1).strip()
+        name, encode = _parse(match.group(0))
         value = lookup(name)
         if value is MISSING:
             raise TemplateError(unset(name, lookup, shown=f"{{{{ {name} }}}}"))
-        return text_of(value)
+        if encode is None:
+            return text_of(value)
+        try:
+            return FILTERS[encode](value)
+        except ValueError as exc:
+            raise TemplateError(f"{{{{ {name} | {encode} }}}}: {exc}") from None
 
     return _BRACES.sub(substitute, template)
 
@@ -144,7 +200,8 @@ def render_value(value: Any, lookup: Lookup) -> Any:
     """Render templates inside a JSON value.
 
     A string that is exactly one template keeps the type of its value
-    (``"{{ count }}"`` gives the number), so JSON payloads stay typed.
+    (``"{{ count }}"`` gives the number), so JSON payloads stay typed; with a
+    filter it is the encoded text (``"{{ text | json }}"`` is a string).
     """
     if isinstance(value, str):
         whole = _BRACES.fullmatch(value.strip())
