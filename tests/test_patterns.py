@@ -96,7 +96,7 @@ async def test_a_failing_check_and_expectation_on_captures_say_why() -> None:
           - on: open
             do: [{expect: {name: leave event, message: {that: sio.data.0, equals: leave}, within: 300ms}}]
           - on: message
-            do: [{check: {name: event name, that: sio.data.0, equals: chat}}]
+            do: [{check: {name: event name, that: sio.data.0, equals: chat}}, {check: {name: matches, that: sio, exists: true}}]
           - on: message
             when: {that: sio, exists: true}
             do:
@@ -110,6 +110,12 @@ async def test_a_failing_check_and_expectation_on_captures_say_why() -> None:
     assert reason == (
         'expected sio.data.0 equals "chat", but sio.data.0 is not set: the message does not match patterns.sio,'
         ' it starts \'0{"sid":"abc"}\''
+    )
+    assert run.check("matches") == (
+        1,
+        1,
+        "expected sio to be set, but sio is not set: the message does not match patterns.sio, it starts"
+        ' \'0{"sid":"abc"}\'',
     )
     assert run.check("text")[2] == 'expected sio.data.1.text equals "bye", got "hi"'
     # A field read as JSON keeps its type, as message.n does: only a capture's own text may spell a number.

@@ -145,6 +145,8 @@ def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool, 
         # null counts as not set: "subprotocol exists" fails when none was negotiated.
         if (actual is not MISSING and actual is not None) == bool(expected):
             return _PASSED
+        if actual is MISSING:
+            return fail(lambda: _why_not_set(that, lookup))
         return fail(lambda: f"expected {that} {'to be set' if expected else 'not to be set'}, got {show(actual)}")
     if actual is MISSING:
         return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, but {unset(that, lookup)}")
@@ -170,6 +172,13 @@ def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool, 
     if passed:
         return _PASSED
     return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, got {show(actual)}")
+
+
+def _why_not_set(that: str, lookup: Lookup) -> str:
+    """``exists: true`` failed: why, when more can be said than that it is not set (a path that leads
+    nowhere, a pattern that does not match)."""
+    said = unset(that, lookup)
+    return f"expected {that} to be set, {'got (not set)' if said == f'{that} is not set' else f'but {said}'}"
 
 
 def _against_schema(that: str, schema: Any, actual: Any, fail: Callable[[Callable[[], str]], Outcome]) -> Outcome:
