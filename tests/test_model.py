@@ -83,12 +83,17 @@ def test_parse_duration_refuses(value: object, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("triggers", "found"),
-    [({}, "none"), ({"on": "open", "every": "1s"}, "on, every"), ({"every": "1s", "after": "2s"}, "every, after")],
+    [
+        ({}, "none"),
+        ({"on": "open", "every": "1s"}, "on, every"),
+        ({"every": "1s", "after": "2s"}, "every, after"),
+        ({"after": "2s", "idle": "1s"}, "after, idle"),
+    ],
 )
 def test_rule_needs_exactly_one_trigger(triggers: dict[str, Any], found: str) -> None:
     """A rule with no trigger, or with two, is refused, naming what it found."""
     with pytest.raises(
-        ValidationError, match=rf"a rule has exactly one trigger, one of: on, every, after \(found: {found}\)"
+        ValidationError, match=rf"a rule has exactly one trigger, one of: on, every, after, idle \(found: {found}\)"
     ):
         Rule.model_validate({**triggers, "do": ["ping"]})
 

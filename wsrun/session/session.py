@@ -15,6 +15,7 @@ from collections import deque
 from typing import Any
 
 from ..errors import ConnectFailed
+from ..scenario.models import Rule
 from ..transport.base import Connection, describe_close, open_connection
 from ..transport.events import Closed, Event, Message, Ping, Pong
 from .actions import Actions
@@ -46,6 +47,10 @@ class Session:
         self._grace: asyncio.Timeout | None = None
         self._closed_seen = False
         self._done = False
+        #: The idle rules (by duration), when the last message arrived (from open), and how many fired since.
+        self._idle: list[tuple[float, int, Rule]] = []
+        self._heard = 0.0
+        self._idle_fired = 0
         self.result = SessionResult(
             scenario=self.scenario.name,
             file=plan.file,
@@ -131,6 +136,13 @@ class Session:
             delay = rule.every if rule.every is not None else rule.after
             if delay is not None:
                 timers.append([opened + delay, index, rule, 1])
+        # Idle rules by duration (ties in file order): in one silence they fire in this order, so
+        # those fired so far are the first self._idle_fired, and a message re-arms them all at once.
+        self._idle = idle = sorted(
+            ((rule.idle, index, rule) for index, rule in enumerate(self.scenario.rules) if rule.idle is not None),
+            key=lambda entry: (entry[0], entry[1]),
+        )
+        self._heard, self._idle_fired = opened, 0
         handled = 0
         yield_by = self._loop.time() + 0.05
         while True:
@@ -143,15 +155,32 @@ class Session:
             pong_due = self._pong_due(conn)
             expect_due = min((d for p in self.state.pending if (d := p.due()) is not None), default=None)
             settle_by = None if self.state.settle is None else self.state.settle[3]
+            idle_due = None
+            if self._idle_fired < len(idle) and not self.state.closing and self.state.settle is None:
+                idle_due = self._heard + idle[self._idle_fired][0]
             wake = min((d for d in (due, pong_due, expect_due, settle_by) if d is not None), default=None)
             # What is due goes before the next queued event: a flood of messages must not starve the timers.
-            event = None if wake is not None and self._loop.time() >= wake else await self._next_event(conn, wake)
+            # Silence is not such a deadline: it is over when a message is queued, so it is only heard
+            # when the queue was looked at and was empty.
+            looked = wake is None or self._loop.time() < wake
+            listen = wake if idle_due is None else idle_due if wake is None else min(wake, idle_due)
+            event = await self._next_event(conn, listen) if looked else None
             if event is None:
                 if pong_due is not None and self._loop.time() >= pong_due:
                     await self._pong_timed_out(conn)
                     continue
                 if expect_due is not None and self._loop.time() >= expect_due:
                     self.actions.expire_pending()
+                    continue
+                if (
+                    looked
+                    and idle_due is not None
+                    and self._loop.time() >= idle_due
+                    and (due is None or idle_due <= due)
+                ):
+                    _, index, rule = idle[self._idle_fired]
+                    self._idle_fired += 1
+                    await self._run_timer(index, rule)
                     continue
                 if not timers or self._loop.time() < timers[0][0]:
                     continue  # a close waiting for pending expectations came due: the top of the loop sends it
@@ -164,12 +193,7 @@ class Session:
                     behind = (self._loop.time() - opened) / rule.every
                     timer[3] = max(runs + 1, math.floor(behind) + 1)
                     timer[0] = opened + rule.every * timer[3]
-                if self.plan.timeline:
-                    self._record.frame("local", "timer", f"{rule.trigger}: rules[{index}]")
-                await self.actions.run_rule(index, rule)
-                # A rule slower than its own interval would otherwise never let the
-                # loop run: the session deadline and Ctrl-C must always get through.
-                await asyncio.sleep(0)
+                await self._run_timer(index, rule)
                 continue
             if isinstance(event, Closed):
                 await self._closed(event)
@@ -181,6 +205,15 @@ class Session:
                 # and after events that took long to handle (schema validations, say).
                 await asyncio.sleep(0)
                 yield_by = self._loop.time() + 0.05
+
+    async def _run_timer(self, index: int, rule: Rule) -> None:
+        """A rule whose time came (every, after, idle)."""
+        if self.plan.timeline:
+            self._record.frame("local", "timer", f"{rule.trigger}: rules[{index}]")
+        await self.actions.run_rule(index, rule)
+        # A rule slower than its own interval would otherwise never let the
+        # loop run: the session deadline and Ctrl-C must always get through.
+        await asyncio.sleep(0)
 
     def _settled(self) -> bool:
         """Every expectation the waiting close waits for is decided: it can go now."""
@@ -225,6 +258,8 @@ class Session:
         if isinstance(event, Message):
             self._record.count("ws_msgs_received")
             self.state.last_message = event.data
+            if self._idle:  # the silence is over: idle rules re-arm
+                self._heard, self._idle_fired = self._loop.time(), 0
             kind = "text" if isinstance(event.data, str) else "binary"
             self._record.frame("received", kind, event.data)
             if self.state.pending:

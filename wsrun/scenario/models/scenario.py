@@ -55,8 +55,12 @@ def unsafe_in_url(url: str) -> str | None:
     return None
 
 
+#: At least 1ms, as timers: a shorter one would starve everything else.
+_Interval = Annotated[float, BeforeValidator(parse_duration), _DurationSchema, AfterValidator(_at_least_1ms)]
+
+
 class Rule(_Strict):
-    """One trigger (`on`, `every` or `after`) and the actions it runs, in order."""
+    """One trigger (`on`, `every`, `after` or `idle`) and the actions it runs, in order."""
 
     on: Event | None = Field(
         None,
@@ -67,14 +71,12 @@ class Rule(_Strict):
         " (each error: a failed handshake, an abnormal close, the session timeout).",
         examples=["open", "message"],
     )
-    every: Annotated[float, BeforeValidator(parse_duration), _DurationSchema, AfterValidator(_at_least_1ms)] | None = (
-        Field(
-            None,
-            title="Every",
-            description="Runs the actions repeatedly, at open plus 1, 2, 3... times this, until the connection"
-            " closes; a late run skips to the next slot. A duration of at least 1ms, such as 1s or 250ms.",
-            examples=["1s", "250ms"],
-        )
+    every: _Interval | None = Field(
+        None,
+        title="Every",
+        description="Runs the actions repeatedly, at open plus 1, 2, 3... times this, until the connection"
+        " closes; a late run skips to the next slot. A duration of at least 1ms, such as 1s or 250ms.",
+        examples=["1s", "250ms"],
     )
     after: Duration | None = Field(
         None,
@@ -82,6 +84,14 @@ class Rule(_Strict):
         description="Runs the actions once, this long after open, unless the connection closed before. A"
         " duration such as 2s.",
         examples=["2s", "500ms"],
+    )
+    idle: _Interval | None = Field(
+        None,
+        title="Idle",
+        description="Runs the actions once when no message (text or binary; pings and pongs do not count) has"
+        " arrived for this long, counted from open and from each message since; the next message re-arms it."
+        " Never after the session's own close. A duration of at least 1ms, such as 5s.",
+        examples=["5s", "300ms"],
     )
     when: Condition | None = Field(
         None,
@@ -101,10 +111,10 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Rule:
-        given = [name for name in ("on", "every", "after") if getattr(self, name) is not None]
+        given = [name for name in ("on", "every", "after", "idle") if getattr(self, name) is not None]
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
-            raise ValueError(f"a rule has exactly one trigger, one of: on, every, after (found: {found})")
+            raise ValueError(f"a rule has exactly one trigger, one of: on, every, after, idle (found: {found})")
         return self
 
     @property
@@ -114,6 +124,8 @@ class Rule(_Strict):
             return f"on: {self.on}"
         if self.every is not None:
             return f"every: {self.every:g}s"
+        if self.idle is not None:
+            return f"idle: {self.idle:g}s"
         return f"after: {self.after:g}s"
 
 
@@ -364,7 +376,7 @@ class Scenario(_Strict):
     rules: list[Rule] = Field(
         default_factory=list,
         title="Rules",
-        description="Event -> action rules: each has one trigger (on, every or after), an optional when, and the"
+        description="Event -> action rules: each has one trigger (on, every, after or idle), an optional when, and the"
         " actions to run (do). Rules run one at a time, in file order.",
         examples=[[{"on": "open", "do": [{"send": "hello"}]}, {"every": "1s", "do": ["ping"]}]],
     )
