@@ -1,8 +1,9 @@
-"""Silence as an event: `idle: D` rules."""
+"""Silence and failure as events: `idle: D` rules, and `on: failure` rules reading failure.name and failure.reason."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import textwrap
 
 import pytest
@@ -140,6 +141,166 @@ async def test_pings_are_not_messages_for_idle(pinging_url: str) -> None:
     assert run.check("closed for silence") == (1, 0, "")
 
 
+# -- on: failure -----------------------------------------------------------------------------------
+
+#: Indented as the scenarios below, which it ends.
+FAILURE_RULE = """
+      - on: failure
+        when: {that: failure.name, equals: acknowledged}
+        do:
+          - {log: "{{ failure.name }}: {{ failure.reason }}"}
+          - {close: {code: 4001, reason: "{{ failure.name }} failed"}}
+      - after: 3s
+        do: [close]
+"""
+
+
+async def test_a_failed_check_fires_failure_rules_and_closes_with_their_code() -> None:
+    """A check that fails fires the failure rule (a passing one does not), which logs failure.name and
+    failure.reason and closes with 4001: the server sees it, long before the 3 s close."""
+    server = Server()
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - {check: {name: upgraded, that: status, equals: 101}}
+          - {check: {name: acknowledged, that: status, equals: 200}}
+    """
+    async with serving(server) as url:
+        run = await run_yaml(text + FAILURE_RULE, url=url)
+    assert run.logs == ["acknowledged: expected status equals 200, got 101"]
+    assert run.check("upgraded") == (1, 0, "")
+    assert run.check("acknowledged") == (0, 1, "expected status equals 200, got 101")
+    assert server.closes == [(4001, "acknowledged failed")]
+    assert run.result.duration < 2.0
+
+
+async def test_a_failed_expectation_fires_failure_rules_when_its_deadline_passes() -> None:
+    """An expectation whose deadline passes without its message fires the failure rule then."""
+    server = Server()
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - {send: hello}
+          - {expect: {name: acknowledged, message: {that: message.type, equals: ack}, within: 200ms}}
+    """
+    async with serving(server) as url:
+        run = await run_yaml(text + FAILURE_RULE, url=url)
+    reason = 'no message matching message.type equals "ack" within 200ms'
+    assert run.logs == [f"acknowledged: {reason}"]
+    assert run.check("acknowledged") == (0, 1, reason)
+    assert server.closes == [(4001, "acknowledged failed")]
+    assert 0.2 <= run.result.duration < 2.0
+
+
+async def test_a_forbidden_message_fires_failure_rules_at_once() -> None:
+    """A no_message expectation fails on the message it forbids, and the failure rule closes then, not at 2 s."""
+    server = Server(answer=1)
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - {expect: {name: acknowledged, no_message: {equals: boom}, for: 2s}}
+          - {send: boom}
+    """
+    async with serving(server) as url:
+        run = await run_yaml(text + FAILURE_RULE, url=url)
+    assert len(run.logs) == 1
+    assert re.fullmatch(
+        r'acknowledged: got a message matching message equals "boom" \d+ms after it was armed: "boom"', run.logs[0]
+    )
+    assert server.closes == [(4001, "acknowledged failed")]
+    assert run.result.duration < 1.5
+
+
+async def test_a_failed_request_fires_failure_rules() -> None:
+    """A request left unanswered past its `within` fires the failure rule; an answered one does not."""
+    server = Server(answer=1)
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do:
+          - {request: {name: answered, send_json: {id: 1, op: hi}, within: 1s}}
+          - {request: {name: acknowledged, send_json: {id: 2, op: hi}, within: 200ms}}
+    """
+    async with serving(server) as url:
+        run = await run_yaml(text + FAILURE_RULE, url=url)
+    reason = "no reply with id = 2 within 200ms"
+    assert run.logs == [f"acknowledged: {reason}"]
+    assert run.check("answered")[:2] == (1, 0)
+    assert run.check("acknowledged") == (0, 1, reason)
+    assert server.closes == [(4001, "acknowledged failed")]
+
+
+async def test_a_failure_inside_a_failure_rule_fires_nothing_more() -> None:
+    """The failure rule's own check fails each time it runs, and fires no further failure rule: no loop."""
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do: [{check: {name: first, that: status, equals: 200}}]
+      - on: failure
+        do:
+          - {log: "failed: {{ failure.name }}"}
+          - {check: {name: inner, that: status, equals: 0}}
+      - after: 300ms
+        do: [close]
+    """
+    async with serving(Server()) as url:
+        run = await run_yaml(text, url=url)
+    assert run.logs == ["failed: first"]
+    assert run.check("inner") == (0, 1, "expected status equals 0, got 101")
+    assert (run.result.closed_by, run.result.close_code) == ("client", 1000)
+
+
+async def test_failures_after_the_close_and_at_the_end_fire_nothing() -> None:
+    """An expectation cut short by the end of the session and a failing end check fire no failure rule."""
+    text = """
+    url: ws://unused
+    rules:
+      - on: open
+        do: [{expect: {name: later, message: {equals: never}, within: 10s}}]
+      - after: 200ms
+        do: [close]
+      - on: failure
+        do: [{log: "failed: {{ failure.name }}"}]
+    checks:
+      - {name: end, that: close_code, equals: 4999}
+    """
+    async with serving(Server()) as url:
+        run = await run_yaml(text, url=url)
+    assert run.logs == []
+    assert run.check("later")[:2] == (0, 1)
+    assert run.check("end") == (0, 1, "expected close_code equals 4999, got 1000")
+
+
+async def test_failure_reason_is_masked() -> None:
+    """A secret in a failure's reason is *** in failure.reason: in the log line and in what is sent."""
+    server = Server(answer=1)
+    text = """
+    url: ws://unused
+    vars: {token: s3cr3t-t0ken}
+    secrets: [token]
+    rules:
+      - on: open
+        do: [{send: "{{ token }}"}]
+      - on: message
+        do: [{check: {name: acknowledged, that: message, equals: ok}}]
+      - on: failure
+        do: [{log: "{{ failure.reason }}"}, {send: "{{ failure.reason }}"}, close]
+    """
+    async with serving(server) as url:
+        run = await run_yaml(text, url=url)
+    assert run.logs == ['expected message equals "ok", got "***"']
+    assert server.received == ["s3cr3t-t0ken", 'expected message equals "ok", got "***"']
+    assert server.closes == [(1000, "")]
+
+
 # -- load time -------------------------------------------------------------------------------------
 
 
@@ -170,3 +331,22 @@ def test_idle_needs_a_duration_of_at_least_1ms(written: str, message: str) -> No
     """idle below 1ms, without a unit or with an unknown one: an error at its line."""
     found = problems(f"url: ws://h\nrules:\n  - idle: {written}\n    do: [close]\n")
     assert len(found) == 1 and found[0].startswith("s.yaml:3:11: rules[0].idle: ") and message in found[0]
+
+
+def test_failure_is_a_name_only_in_failure_rules() -> None:
+    """failure.* outside an `on: failure` rule is never set: an error at load time, naming where."""
+    found = problems("""
+        url: ws://h
+        rules:
+          - on: failure
+            when: {that: failure.name, equals: x}
+            do: [{log: "{{ failure.reason }}"}]
+          - on: open
+            do: [{log: "{{ failure.name }}"}]
+        checks:
+          - {name: a, that: failure.reason, exists: true}
+        """)
+    assert found == [
+        "s.yaml:7:16: rules[1].do[0].log: failure is set only in an `on: failure` rule (failure.name, failure.reason)",
+        "s.yaml:9:21: checks[0].that: failure is set only in an `on: failure` rule (failure.name, failure.reason)",
+    ]

@@ -85,7 +85,8 @@ def test_every_problem_is_located() -> None:
     assert found == [
         "s.yaml:5:9: rules[0].do[0]: unknown action 'snd': did you mean 'send'? an action is a mapping with one key,"
         " one of: log, send, send_json, send_binary, ping, close, check, store, expect, request (or the bare word ping or close)",
-        "s.yaml:6:9: rules[1].on: 'opn' is not allowed: use 'open', 'message', 'binary', 'ping', 'pong', 'close' or 'error'",
+        "s.yaml:6:9: rules[1].on: 'opn' is not allowed: use 'open', 'message', 'binary', 'ping', 'pong', 'close', 'error'"
+        " or 'failure'",
         "s.yaml:8:12: rules[2].every: 1 has no unit: write a duration with a unit, like 250ms, 1s, 1.5s, 2m or 1m30s",
         "s.yaml:13:5: checks[0].equal: unknown key 'equal': did you mean 'equals'? allowed here: that, equals,"
         " not_equals, contains, not_contains, matches, at_least, at_most, exists, schema, name",

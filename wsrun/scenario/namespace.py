@@ -53,6 +53,7 @@ FACTS: dict[str, str] = {
     "pings_received": "pings received from the server so far",
     "pongs_received": "pongs received so far",
     "errors": "errors so far",
+    "failure": "in a failure rule, the failed check or expectation: failure.name and failure.reason",
     "vu": "the number of this session's virtual user, from 1 (k6's __VU)",
     "iteration": "how many sessions this virtual user ran before this one, from 0 (k6's __ITER)",
 }
@@ -249,6 +250,10 @@ def _pattern_names(scenario: Scenario, defined: set[str]) -> list[tuple[tuple[st
     return problems
 
 
+def _in_failure_rule(scenario: Scenario, loc: tuple[str | int, ...]) -> bool:
+    return loc[0] == "rules" and scenario.rules[int(loc[1])].on == "failure"
+
+
 def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     """Every name the scenario reads but nothing defines, as (location, message)."""
     defined = scenario_names(scenario)
@@ -268,6 +273,8 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
             problems.append(
                 (loc, f"unknown name {root!r}: {did_you_mean(root, allowed)}known names: {', '.join(allowed)}")
             )
+        elif root == "failure" and not _in_failure_rule(scenario, loc):
+            problems.append((loc, "failure is set only in an `on: failure` rule (failure.name, failure.reason)"))
     for var in scenario.vars:
         if var in FACTS or var in NEEDS_KEY:
             problems.append((("vars", var), f"{var!r} is a built-in name; choose another name for this variable"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from typing import Any
 
 from ..errors import Disconnected, TemplateError
@@ -82,6 +83,10 @@ class Actions:
         for index, rule in enumerate(scenario.rules):
             if rule.on is not None:
                 self._rules_on.setdefault(rule.on, []).append((index, rule))
+        #: Failures decided while rules may fire, for ``on: failure`` rules: the session's loop fires
+        #: them (fire_failures) once the event that decided them is handled, before the next one.
+        self.failures: deque[dict[str, str]] = deque()
+        self._watch_failures = "failure" in self._rules_on
 
     async def fire(self, event: str) -> None:
         """Run every rule for an event, in file order."""
@@ -109,6 +114,27 @@ class Actions:
                 self.record.log(f"{where} ({rule.trigger}): {exc}", "error")
             except _NotSent as exc:
                 self.record.log(f"{where} ({rule.trigger}): {exc}", "note")
+
+    async def fire_failures(self) -> None:
+        """Run the ``failure`` rules for each failure queued, in order, with ``failure`` set.
+
+        A failure decided inside a failure rule fires nothing (no loop), and once the
+        session has sent its close frame no rule fires: what is still queued is dropped.
+        """
+        self._watch_failures = False
+        try:
+            while self.failures and not self.state.closing:
+                self.state.failure = self.failures.popleft()
+                await self.fire("failure")
+        finally:
+            self.state.failure = None
+            self.failures.clear()
+            self._watch_failures = True
+
+    def _failed(self, name: str, outcome: Outcome) -> None:
+        """Queue a failure for the ``failure`` rules, its reason as the report shows it (masked)."""
+        if not outcome.passed and self._watch_failures and not self.state.closing:
+            self.failures.append({"name": name, "reason": self.record.shown(outcome.reason)})
 
     def _gone(self, what: str) -> Exception:
         """Why an action that needs the connection cannot run now that it is closed."""
@@ -195,7 +221,9 @@ class Actions:
                 await self._send(_json_text(payload, "request"), "request")
             except (_Skipped, _NotSent) as exc:
                 # Unsent, it cannot be answered: its check fails, as it would had it gone out unanswered.
-                self.record.outcome(request.name, where, Outcome(False, str(exc)))
+                failed = Outcome(False, str(exc))
+                self.record.outcome(request.name, where, failed)
+                self._failed(request.name, failed)
                 raise
             self.state.pending.append(arm_request(request, request_id, where, self._loop.time()))
         elif isinstance(action, Store):
@@ -253,6 +281,7 @@ class Actions:
         since = self.record.now() - (now - pending.armed) - 0.5
         # The reason alone: the report, JUnit and the HTML report show where it is beside it.
         self.record.outcome(pending.name, pending.where, outcome, since)
+        self._failed(pending.name, outcome)
 
     def check(self, check: Any, where: str) -> None:
         try:
@@ -260,3 +289,4 @@ class Actions:
         except TemplateError as exc:
             outcome = conditions.Outcome(False, str(exc))
         self.record.outcome(check.name, where, outcome)
+        self._failed(check.name, outcome)

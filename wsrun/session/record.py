@@ -191,14 +191,20 @@ class Recorder:
         """A check's or an expectation's outcome; a first failure may keep the frames since a time."""
         tally = self.result.checks[name]
         first_failure = not outcome.passed and not tally.reason
-        # Only a first failure's reason is kept. The values in it were cut before masking
-        # (conditions.show): each cut is masked at its edge too.
-        reason = self.mask.cut(self.mask.edge(outcome.reason, every=True), REASON_TEXT) if first_failure else ""
+        # Only a first failure's reason is kept.
+        reason = self.shown(outcome.reason) if first_failure else ""
         tally.record(outcome.passed, reason, self.now(), where)
         self._evaluated.add(where)
         self._check_sample(name, outcome.passed)
         if first_failure and excerpt_since is not None:
             tally.excerpt = [frame for frame in self.result.transcript if frame.at >= excerpt_since][-EXCERPT:]
+
+    def shown(self, reason: str) -> str:
+        """A failure's reason as the report shows it: masked, then cut.
+
+        The values in it were cut before masking (conditions.show): each cut is masked at its edge too.
+        """
+        return self.mask.cut(self.mask.edge(reason, every=True), REASON_TEXT)
 
     def never_evaluated(self) -> None:
         """A check that never ran fails, per place in the file: a shared name must not hide a silent rule."""

@@ -146,6 +146,8 @@ class Session:
         handled = 0
         yield_by = self._loop.time() + 0.05
         while True:
+            if self.actions.failures:
+                await self.actions.fire_failures()  # the failures the last event's handling decided
             if self.state.settle is not None and (self._settled() or self._loop.time() >= self.state.settle[3]):
                 await self._close_settled()
             if timers and (self.state.closing or self.state.settle is not None):

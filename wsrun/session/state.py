@@ -32,6 +32,7 @@ class SessionState:
     __slots__ = (
         "closing",
         "conn",
+        "failure",
         "last_message",
         "lookup",
         "pending",
@@ -60,6 +61,8 @@ class SessionState:
         self.settle: tuple[int, str, list[Pending], float] | None = None
         #: The value of a name (see README, "Names"), or MISSING; and why a name is not set.
         self.lookup = Names(self)
+        #: The failure a ``failure`` rule runs for: its name and reason (masked), read as ``failure.*``.
+        self.failure: dict[str, str] | None = None
 
 
 class Names:
@@ -119,6 +122,7 @@ _FACTS: dict[str, Callable[[SessionState], Any]] = {
     "messages_sent": lambda s: s.result.metrics.counters["ws_msgs_sent"],
     "messages_received": lambda s: s.result.metrics.counters["ws_msgs_received"],
     "errors": lambda s: len(s.result.errors),
+    "failure": lambda s: _unset_if_none(s.failure),
     "pings_received": lambda s: s.pings_received,
     "pongs_received": lambda s: s.pongs_received,
     "vu": lambda s: s.plan.vu,

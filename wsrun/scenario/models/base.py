@@ -24,8 +24,8 @@ from .. import templates
 #: The WebSocket libraries a connection can run on (see wsrun.transport).
 TransportName = Literal["websockets", "picows"]
 
-EVENTS = ("open", "message", "binary", "ping", "pong", "close", "error")
-Event = Literal["open", "message", "binary", "ping", "pong", "close", "error"]
+EVENTS = ("open", "message", "binary", "ping", "pong", "close", "error", "failure")
+Event = Literal["open", "message", "binary", "ping", "pong", "close", "error", "failure"]
 
 COMPARISONS = (
     "equals",

@@ -68,7 +68,8 @@ class Rule(_Strict):
         description="Runs the actions on each occurrence of this event: open (once, after the handshake),"
         " message (each text message), binary (each binary message), ping (each ping from the server; the pong"
         " goes back on its own), pong (each pong received), close (once, when the connection closed), error"
-        " (each error: a failed handshake, an abnormal close, the session timeout).",
+        " (each error: a failed handshake, an abnormal close, the session timeout), failure (each failed check,"
+        " expect or request while the connection is open; failure.name and failure.reason say which and why).",
         examples=["open", "message"],
     )
     every: _Interval | None = Field(
