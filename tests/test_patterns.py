@@ -147,6 +147,24 @@ async def test_a_group_that_did_not_take_part_or_a_message_that_does_not_match_i
 
 
 @both
+async def test_an_unset_capture_in_a_binary_payload_is_explained_too() -> None:
+    """send_binary's base64 field reads bytes its own way, and still says why a capture is not set."""
+    run = await run_socket_io(
+        """
+        rules:
+          - on: message
+            when: {that: messages_received, equals: 1}
+            do: [{send_binary: {base64: "{{ sio.ack }}"}}]
+          - {after: 300ms, do: [close]}
+        """
+    )
+    assert run.errors == [
+        "rules[0].do[0] (on: message): {{ sio.ack }} is not set: the message does not match patterns.sio,"
+        ' it starts \'0{"sid":"abc"}\''
+    ]
+
+
+@both
 async def test_each_message_is_searched_once_per_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many conditions on one message search it once per pattern they read, not once per condition."""
     searched: list[tuple[str, Any]] = []

@@ -61,6 +61,7 @@ def _base64_of(lookup: Lookup) -> Lookup:
         value = lookup(name)
         return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
 
+    look.why_unset = getattr(lookup, "why_unset", None)  # type: ignore[attr-defined]  # keep the explanation
     return look
 
 
