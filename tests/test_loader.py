@@ -89,7 +89,7 @@ def test_every_problem_is_located() -> None:
         " or 'failure'",
         "s.yaml:8:12: rules[2].every: 1 has no unit: write a duration with a unit, like 250ms, 1s, 1.5s, 2m or 1m30s",
         "s.yaml:13:5: checks[0].equal: unknown key 'equal': did you mean 'equals'? allowed here: that, equals,"
-        " not_equals, contains, not_contains, matches, at_least, at_most, exists, schema, name",
+        " not_equals, contains, not_contains, matches, at_least, at_most, exists, schema, name, all, any",
         "s.yaml:14:1: timout: unknown key 'timout': did you mean 'timeout'? allowed here: name, description, url,"
         " headers, subprotocols, tags, transport, compression, connect_timeout, close_timeout, pong_timeout, max_message_size, tls,"
         " timeout, vus, iterations, duration, stages, graceful_stop, thresholds, summary_trend_stats, vars, secrets,"

@@ -9,13 +9,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .models import Condition
+from ..errors import TemplateError
+from .models import AllOf, AnyOf, Condition
 from .patterns import Capture
 from .regex import RegexError, compile_regex
 from .schemas import schema_errors
 from .templates import MISSING, Lookup, render_value, text_of, unset
 
-__all__ = ["Outcome", "equal", "evaluate", "show"]
+__all__ = ["Outcome", "equal", "evaluate", "holds", "show"]
 
 
 @dataclass(frozen=True)
@@ -151,10 +152,14 @@ def _evaluate(condition: Condition, actual: Any, lookup: Lookup, explain: bool, 
     if actual is MISSING:
         return fail(lambda: f"expected {that} {name} {_shown(name, expected)}, but {unset(that, lookup)}")
     if name in ("at_least", "at_most"):
+        bound = _number(expected)
+        if bound is None:  # only possible when a template gave the bound
+            written = condition.comparison[1]
+            return fail(lambda: f"{that} {name} {show(written)}: it gave {show(expected)}, which is not a number")
         number = _number(actual)
         if number is None:
             return fail(lambda: f"expected {that} {name} {show(expected)}, got {show(actual)}, which is not a number")
-        passed = number >= expected if name == "at_least" else number <= expected
+        passed = number >= bound if name == "at_least" else number <= bound
     elif name == "equals":
         passed = _equal(actual, expected, text=that == "message")
     elif name == "not_equals":
@@ -179,6 +184,59 @@ def _why_not_set(that: str, lookup: Lookup) -> str:
     nowhere, a pattern that does not match)."""
     said = unset(that, lookup)
     return f"expected {that} to be set, {'got (not set)' if said == f'{that} is not set' else f'but {said}'}"
+
+
+def holds(node: Any, lookup: Lookup, *, explain: bool = True, schemas: Mapping[str, Any] | None = None) -> Outcome:
+    """Whether a condition holds: one condition, a list or an all (the first failing one's reason), an any
+    (every alternative's reason, "none of: …"), or a check (which may hold an all or an any).
+
+    A template naming a value not set now raises TemplateError, as in :func:`evaluate`; inside an any, such an
+    alternative fails (another may hold), and with ``explain=False`` the error is raised when none holds.
+    """
+    if isinstance(node, Condition):
+        kind, inner = node.comparison
+        if kind == "all":
+            return _all(inner, lookup, explain, schemas)
+        if kind == "any":
+            return _any(inner, lookup, explain, schemas)
+        return evaluate(node, lookup(node.that), lookup, explain=explain, schemas=schemas)
+    if isinstance(node, list):
+        return _all(node, lookup, explain, schemas)
+    if isinstance(node, AllOf):
+        return _all(node.all, lookup, explain, schemas)
+    assert isinstance(node, AnyOf)
+    return _any(node.any, lookup, explain, schemas)
+
+
+def _all(nodes: list[Any], lookup: Lookup, explain: bool, schemas: Mapping[str, Any] | None) -> Outcome:
+    for node in nodes:
+        outcome = holds(node, lookup, explain=explain, schemas=schemas)
+        if not outcome.passed:
+            return outcome
+    return _PASSED
+
+
+def _any(nodes: list[Any], lookup: Lookup, explain: bool, schemas: Mapping[str, Any] | None) -> Outcome:
+    reasons: list[str] = []
+    not_set: TemplateError | None = None
+    for node in nodes:
+        try:
+            outcome = holds(node, lookup, explain=explain, schemas=schemas)
+        except TemplateError as exc:
+            not_set = not_set or exc
+            reasons.append(str(exc))
+            continue
+        if outcome.passed:
+            return _PASSED
+        reasons.append(outcome.reason)
+    if not explain:
+        if not_set is not None:
+            raise not_set
+        return _FAILED
+    return Outcome(
+        False,
+        "none of: " + "; or ".join(f"({reason})" if reason.startswith("none of:") else reason for reason in reasons),
+    )
 
 
 def _against_schema(that: str, schema: Any, actual: Any, fail: Callable[[Callable[[], str]], Outcome]) -> Outcome:

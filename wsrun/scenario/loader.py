@@ -16,10 +16,11 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from typing_extensions import TypeAliasType
 
 from ..errors import Problem, ScenarioError
 from .files import expand
-from .models import ACTION_HELP, ACTIONS, Condition, Scenario
+from .models import ACTION_HELP, ACTIONS, SHAPES, AllOf, AnyOf, Condition, Conditions, Scenario, leaves
 from .namespace import declared_trends, did_you_mean, unknown_names
 from .schemas import Schema, SchemaProblem, load_schema_file
 from .thresholds import problems as threshold_problems
@@ -46,9 +47,12 @@ _SEND_TAGS = ("text", "sized")
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    """Drop the tags pydantic inserts for tagged unions (``do[0].log.log`` -> ``do[0].log``)."""
+    """Drop the tags pydantic inserts for tagged unions (``do[0].log.log`` -> ``do[0].log``, ``when.any of.any``
+    -> ``when.any``)."""
     cleaned: list[str | int] = []
     for i, part in enumerate(loc):
+        if part in SHAPES:
+            continue
         if isinstance(part, str) and i + 1 < len(loc) and loc[i + 1] == part and i > 0 and isinstance(loc[i - 1], int):
             continue
         if part in _SEND_TAGS and i > 0 and loc[i - 1] == "send":
@@ -79,6 +83,8 @@ def _message(error: Any, loc: Loc) -> str:
         return "required key is missing"
     if kind == "literal_error":
         return f"{value!r} is not allowed: {error['msg'].replace('Input should be', 'use')}"
+    if kind == "condition":
+        return f"{error['msg']}; got {value!r}"
     if kind == "action":
         if isinstance(value, dict) and len(value) == 1:
             key = str(next(iter(value)))
@@ -179,9 +185,9 @@ def _load(text: str, file: str) -> Loaded:
         # The conditions that are valid on their own still have their schema files checked.
         scenario, problems, conditions = None, _problems(exc.errors(), document, file), _salvage(Scenario, data, ())
     else:
+        conditions = _conditions(scenario)
         names = unknown_names(scenario) + threshold_problems(scenario.thresholds, declared_trends(scenario))
         problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
-        conditions = _conditions(scenario)
     reached: set[str] = set()
     _, failed = _schema_files(conditions, file, reached)
     problems += [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in failed]
@@ -199,6 +205,10 @@ def load_text(text: str, file: str = "<scenario>") -> Scenario:
 def _salvage(kind: Any, raw: Any, loc: Loc) -> list[tuple[Loc, Condition]]:
     """The conditions inside data that is not a valid ``kind`` as a whole, each valid on its own:
     the parts around a problem are validated by themselves, following the models' fields."""
+    if kind == "Conditions":  # the recursive alias names itself
+        kind = Conditions
+    if isinstance(kind, TypeAliasType):
+        kind = kind.__value__
     if get_origin(kind) is Annotated:
         kind = get_args(kind)[0]
     if get_origin(kind) in (Union, UnionType):
@@ -224,8 +234,8 @@ def _salvage(kind: Any, raw: Any, loc: Loc) -> list[tuple[Loc, Condition]]:
 
 def _conditions(node: Any, loc: Loc = ()) -> list[tuple[Loc, Condition]]:
     """Every condition of a scenario, with where it is written."""
-    if isinstance(node, Condition):
-        return [(loc, node)]
+    if isinstance(node, (Condition, AllOf, AnyOf)):
+        return list(leaves(node, loc))
     found: list[tuple[Loc, Condition]] = []
     if isinstance(node, BaseModel):
         for name, info in type(node).model_fields.items():

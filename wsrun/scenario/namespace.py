@@ -18,7 +18,6 @@ from . import templates
 from .models import (
     CheckAction,
     Close,
-    Condition,
     Expect,
     Log,
     Ping,
@@ -28,6 +27,7 @@ from .models import (
     SendBinary,
     SendJson,
     Store,
+    leaves,
 )
 from .patterns import group_names
 from .templates import MISSING
@@ -139,29 +139,23 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
         (("url",), scenario.url),
         (("headers",), scenario.headers),
     ]
-    for index, check in enumerate(scenario.checks):
-        yield ("checks", index, "that"), check.that, False
-        if check.comparison[0] != "schema":  # a schema's strings are not templates
-            sources.append((("checks", index, check.comparison[0]), check.comparison[1]))
+    conditions: list[tuple[tuple[str | int, ...], Any]] = [
+        (("checks", index), check) for index, check in enumerate(scenario.checks)
+    ]
     for r, rule in enumerate(scenario.rules):
         if rule.when is not None:
-            yield ("rules", r, "when", "that"), rule.when.that, False
-            sources.append((("rules", r, "when", rule.when.comparison[0]), rule.when.comparison[1]))
+            conditions.append((("rules", r, "when"), rule.when))
         for a, action in enumerate(rule.do):
             loc: tuple[str | int, ...] = ("rules", r, "do", a)
             if isinstance(action, CheckAction):
-                check = action.check
-                yield (*loc, "check", "that"), check.that, False
-                sources.append(((*loc, "check", check.comparison[0]), check.comparison[1]))
+                conditions.append(((*loc, "check"), action.check))
+            elif isinstance(action, Expect):
+                options = action.expect
+                conditions.append(((*loc, "expect", options.kind), getattr(options, options.kind)))
             elif isinstance(action, Store):
                 yield (*loc, "store", "from"), action.store.from_, False
             elif isinstance(action, Request):
                 sources.append(((*loc, "request", "send_json"), action.request.send_json))
-            elif isinstance(action, Expect):
-                for condition in _expect_conditions(action):
-                    yield (*loc, "expect"), condition.that, False
-                    if condition.comparison[0] != "schema":
-                        sources.append(((*loc, "expect"), condition.comparison[1]))
             elif isinstance(action, Log):
                 sources.append(((*loc, "log"), action.log))
             elif isinstance(action, Send):
@@ -176,39 +170,15 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
                 sources.append(((*loc, "ping", "data"), action.ping.data))
             elif isinstance(action, Close) and action.close is not None:
                 sources.append(((*loc, "close", "reason"), action.close.reason))
+    for place, node in conditions:
+        for where, condition in leaves(node, place):
+            yield (*where, "that"), condition.that, False
+            if condition.comparison[0] != "schema":  # a schema's strings are not templates
+                sources.append(((*where, condition.comparison[0]), condition.comparison[1]))
     for loc, value in sources:
         for where, text in _template_strings(value, loc):
             for name in templates.names(text):
                 yield where, name, True
-
-
-def _expect_conditions(action: Expect) -> Iterator[Condition]:
-    options = action.expect
-    for matcher in (options.message, options.no_message, options.count, options.heartbeat, *(options.sequence or [])):
-        if matcher is not None:
-            yield from matcher if isinstance(matcher, list) else [matcher]
-
-
-def all_conditions(scenario: Scenario) -> Iterator[Condition]:
-    """Every condition of a scenario: checks, when, check actions, expectations."""
-    yield from scenario.checks
-    for rule in scenario.rules:
-        if rule.when is not None:
-            yield rule.when
-        for action in rule.do:
-            if isinstance(action, CheckAction):
-                yield action.check
-            elif isinstance(action, Expect):
-                options = action.expect
-                for matcher in (
-                    options.message,
-                    options.no_message,
-                    options.count,
-                    options.heartbeat,
-                    *(options.sequence or []),
-                ):
-                    if matcher is not None:
-                        yield from matcher if isinstance(matcher, list) else [matcher]
 
 
 def declared_trends(scenario: Scenario) -> set[str]:

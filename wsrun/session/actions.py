@@ -97,10 +97,7 @@ class Actions:
         """Run a rule's actions in order, if its condition holds; a failing action does not stop the rest."""
         if rule.when is not None:
             try:
-                holds = conditions.evaluate(
-                    rule.when, self.lookup(rule.when.that), self.lookup, explain=False, schemas=self.plan.schemas
-                )
-                if not holds.passed:
+                if not conditions.holds(rule.when, self.lookup, explain=False, schemas=self.plan.schemas).passed:
                     return
             except TemplateError as exc:
                 self.record.log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
@@ -285,7 +282,7 @@ class Actions:
 
     def check(self, check: Any, where: str) -> None:
         try:
-            outcome = conditions.evaluate(check, self.lookup(check.that), self.lookup, schemas=self.plan.schemas)
+            outcome = conditions.holds(check, self.lookup, schemas=self.plan.schemas)
         except TemplateError as exc:
             outcome = conditions.Outcome(False, str(exc))
         self.record.outcome(check.name, where, outcome)

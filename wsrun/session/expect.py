@@ -17,27 +17,31 @@ from typing import Any
 
 from ..scenario import conditions
 from ..scenario.conditions import Outcome, show
-from ..scenario.models import Condition, ExpectOptions, RequestOptions
+from ..scenario.models import AllOf, AnyOf, Condition, ExpectOptions, RequestOptions
 from ..scenario.namespace import dig
 from ..scenario.templates import MISSING, Lookup
 
 __all__ = ["Pending", "arm_expect", "arm_request"]
 
-Matcher = list[Condition]
+#: A condition on messages, as written: one condition, a list, an all or an any.
+Matcher = Any
 
 
-def _matcher(value: Condition | list[Condition]) -> Matcher:
-    return value if isinstance(value, list) else [value]
+def describe(matcher: Matcher, *, inside: bool = False) -> str:
+    """A matcher in words: ``message.type equals "ack"``, ``(message.type equals "ack" or message.ok equals true)``.
 
-
-def describe(matcher: Matcher) -> str:
-    """A matcher in words: ``message.type equals "ack"``."""
-    parts = []
-    for condition in matcher:
-        name, expected = condition.comparison
+    ``inside``: part of a larger matcher, where an ``or`` is put in parentheses.
+    """
+    if isinstance(matcher, Condition):
+        name, expected = matcher.comparison
         shown = f"/{expected}/" if name == "matches" else show(expected, 60)
-        parts.append(f"{condition.that} {name} {shown}")
-    return " and ".join(parts)
+        return f"{matcher.that} {name} {shown}"
+    if isinstance(matcher, AnyOf):
+        text = " or ".join(describe(part, inside=True) for part in matcher.any)
+        return f"({text})" if inside and len(matcher.any) > 1 else text
+    parts = matcher.all if isinstance(matcher, AllOf) else matcher
+    text = " and ".join(describe(part, inside=True) for part in parts)
+    return f"({text})" if inside and len(parts) > 1 else text
 
 
 def _same_id(reply: Any, request: Any) -> bool:
@@ -74,9 +78,7 @@ class Pending:
     armed_precisely: float = field(default_factory=time.perf_counter)
 
     def _matches(self, matcher: Matcher, lookup: Lookup) -> bool:
-        return all(
-            conditions.evaluate(c, lookup(c.that), lookup, explain=False, schemas=self.schemas).passed for c in matcher
-        )
+        return conditions.holds(matcher, lookup, explain=False, schemas=self.schemas).passed
 
     def due(self) -> float | None:
         """The next time this expectation must be looked at without a message."""
@@ -220,9 +222,9 @@ def arm_expect(options: ExpectOptions, where: str, now: float, schemas: Mapping[
     window = options.within if kind in ("message", "sequence") else options.for_
     if kind == "sequence":
         assert options.sequence is not None
-        matchers = [_matcher(step) for step in options.sequence]
+        matchers = list(options.sequence)
     else:
-        matchers = [_matcher(getattr(options, kind))]
+        matchers = [getattr(options, kind)]
     return Pending(
         options.name,
         where,

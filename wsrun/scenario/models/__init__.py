@@ -44,7 +44,7 @@ from .base import (
     TransportName,
     parse_duration,
 )
-from .checks import Check, Condition
+from .checks import SHAPES, AllOf, AnyOf, Check, Condition, Conditions, leaves
 from .expectations import Expect, ExpectOptions, Matcher, Request, RequestOptions
 from .payloads import MAX_SIZE, Payload, SizedText
 from .scenario import Rule, Scenario, Stage, Tls, json_schema
@@ -57,12 +57,16 @@ __all__ = [
     "DURATION_HELP",
     "EVENTS",
     "MAX_SIZE",
+    "SHAPES",
     "Action",
+    "AllOf",
+    "AnyOf",
     "Check",
     "CheckAction",
     "Close",
     "CloseOptions",
     "Condition",
+    "Conditions",
     "Duration",
     "Event",
     "Expect",
@@ -90,5 +94,6 @@ __all__ = [
     "Tls",
     "TransportName",
     "json_schema",
+    "leaves",
     "parse_duration",
 ]

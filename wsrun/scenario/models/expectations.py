@@ -15,12 +15,10 @@ from pydantic import (
 
 from .. import templates
 from .base import Name, PositiveDuration, _json_payload, _Strict
-from .checks import Condition
+from .checks import Conditions
 
-Matcher = Annotated[
-    Condition | list[Condition],
-    Field(description="A condition on incoming messages, or a list of them that must all hold."),
-]
+#: A condition on incoming messages: one, a list that must all hold, {all: [...]} or {any: [...]}.
+Matcher = Conditions
 
 
 class ExpectOptions(_Strict):
@@ -40,7 +38,7 @@ class ExpectOptions(_Strict):
     message: Matcher | None = Field(
         None,
         title="Expect a message",
-        description="Passes when a message matching this condition (or all of a list of them) arrives within"
+        description="Passes when a message matching this condition (a list must all hold; all: and any: as in when) arrives within"
         " `within`, which is required; fails when the deadline passes or the session ends first. The wait is"
         " recorded in the trend ws_expect_latency.",
         examples=[{"that": "message.type", "equals": "ack"}],
@@ -48,23 +46,23 @@ class ExpectOptions(_Strict):
     no_message: Matcher | None = Field(
         None,
         title="Expect no message",
-        description="Fails on the first message matching this condition (or all of a list of them) during `for`"
+        description="Fails on the first message matching this condition (a list must all hold; all: and any: as in when) during `for`"
         " (default: the rest of the session); passes when the window ends without one.",
         examples=[{"that": "message.type", "equals": "error"}],
     )
-    sequence: list[Condition | list[Condition]] | None = Field(
+    sequence: list[Conditions] | None = Field(
         None,
         min_length=2,
         title="Expect messages in order",
-        description="Passes when messages matching these steps (at least two; each a condition or a list of"
-        " them) arrive in this order, other messages allowed between them; fails when a later step arrives"
+        description="Passes when messages matching these steps (at least two; each a condition, a list of"
+        " them, an all or an any) arrive in this order, other messages allowed between them; fails when a later step arrives"
         " before an earlier one, or `within` (if given) passes or the session ends first.",
         examples=[[{"that": "message.type", "equals": "ack"}, {"that": "message.type", "equals": "event"}]],
     )
     count: Matcher | None = Field(
         None,
         title="Count messages",
-        description="Counts messages matching this condition (or all of a list of them) during `for` (default:"
+        description="Counts messages matching this condition (a list must all hold; all: and any: as in when) during `for` (default:"
         " the rest of the session); needs at_least, at_most or both. Fails at once when the count goes over"
         " at_most, or when the window (or the session, if sooner) ends with it under at_least.",
         examples=[{"that": "message.type", "equals": "event"}],
@@ -72,7 +70,7 @@ class ExpectOptions(_Strict):
     heartbeat: Matcher | None = Field(
         None,
         title="Expect a heartbeat",
-        description="Fails when no message matching this condition (or all of a list of them) comes within"
+        description="Fails when no message matching this condition (a list must all hold; all: and any: as in when) comes within"
         " `every` of the previous one (or of arming), throughout `for` (default: the rest of the session).",
         examples=[{"that": "message.type", "equals": "heartbeat"}],
     )

@@ -34,7 +34,7 @@ from .base import (
     _walk_templates,
     parse_duration,
 )
-from .checks import Check, Condition
+from .checks import Check, Conditions
 
 # ---------------------------------------------------------------------------
 # Rules.
@@ -94,12 +94,17 @@ class Rule(_Strict):
         " Never after the session's own close. A duration of at least 1ms, such as 5s.",
         examples=["5s", "300ms"],
     )
-    when: Condition | None = Field(
+    when: Conditions | None = Field(
         None,
         title="Only when",
         description="Runs the actions only when this condition holds; without `that` it tests the current"
-        " message. Works with every trigger.",
-        examples=[{"that": "message.type", "equals": "tick"}, {"contains": "error"}],
+        " message. A list of conditions must all hold; {all: [...]} says the same, {any: [...]} holds when one"
+        " of them does; they nest. Works with every trigger.",
+        examples=[
+            {"that": "message.type", "equals": "tick"},
+            {"contains": "error"},
+            {"any": [{"that": "message.type", "equals": "ack"}, {"that": "message.type", "equals": "ok"}]},
+        ],
     )
     do: list[Action] = Field(
         min_length=1,
@@ -385,7 +390,7 @@ class Scenario(_Strict):
         default_factory=list,
         title="End checks",
         description="Checks evaluated once, when the session is over; each has a name, a value (that) and one"
-        " comparison.",
+        " comparison, or a name and all: or any: with a list of conditions.",
         examples=[[{"name": "status is 101", "that": "status", "equals": 101}]],
     )
 
