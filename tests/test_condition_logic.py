@@ -9,9 +9,12 @@ import pytest
 
 from wsrun.errors import ScenarioError
 from wsrun.scenario.conditions import holds
+from wsrun.scenario.kinds import FACT_KINDS
 from wsrun.scenario.loader import load_text
 from wsrun.scenario.models import Scenario
+from wsrun.scenario.namespace import FACTS
 from wsrun.scenario.templates import MISSING
+from wsrun.session import state
 from wsrun.session.expect import describe
 
 from .helpers import run_yaml
@@ -359,3 +362,133 @@ def test_shapes_that_are_errors() -> None:
         's.yaml:23:5: checks[1]: at_most needs a number, or a template giving one (like "{{ last_seq }}");'
         " got '5': write 5 without quotes",
     ]
+
+
+def test_comparisons_that_could_never_match_are_errors() -> None:
+    """Facts and variables of a fixed type, compared with what they can never equal: each located, saying
+    what would be allowed; the comparisons that can match load."""
+    assert problems(
+        """
+        url: ws://h
+        vars: {name: bob, flag: true, n: 5, num: "7"}
+        rules:
+          - on: message
+            when: [{that: status, equals: abc}, {any: [{that: closed_by, equals: clinet}]}]
+            do:
+              - expect: {name: c, sequence: [{any: [{that: iteration, contains: 1}]}, {that: vu, equals: x}]}
+        checks:
+          - {name: s1, that: status, equals: "101"}
+          - {name: s2, that: status, equals: true}
+          - {name: s3, that: close_code, not_equals: {a: 1}}
+          - {name: s4, that: errors, equals: [1]}
+          - {name: s5, that: messages_sent, not_contains: 1}
+          - {name: t1, that: close_reason, equals: 5}
+          - {name: t2, that: url, equals: null}
+          - {name: t3, that: closed_by, at_least: 1}
+          - {name: t4, that: closed_by, not_equals: sever}
+          - {name: v1, that: message.seq, at_least: "{{ name }}"}
+          - {name: v2, that: message.seq, at_most: "{{ flag }}"}
+          - {name: v3, that: n, equals: "5"}
+          - {name: v4, that: flag, at_least: 1}
+          - {name: v5, that: name, equals: 3}
+          - {name: v6, that: status, equals: "{{ name }}"}
+          - {name: v7, that: name, at_most: 3}
+          - {name: v8, that: messages_received, at_least: "{{ closed_by }}"}
+          - {name: ok, all: [{that: num, at_least: 3}, {that: message.seq, at_least: "{{ num }}"}]}
+          - {name: ok, all: [{that: status, equals: "{{ n }}"}, {that: closed_by, equals: client}]}
+          - {name: ok, all: [{that: close_reason, at_least: 1}, {that: status, at_least: "{{ n }}"}]}
+          - {name: ok, all: [{that: status, matches: "^1"}, {that: message.n, equals: "{{ name }}"}]}
+          - {name: ok, all: [{that: flag, equals: false}, {that: url, contains: "ws://"}]}
+        """
+    ) == [
+        's.yaml:5:35: rules[0].when[0].equals: status equals "abc": status is an integer and "abc" is text, so they'
+        " are never equal and equals could never pass: compare it with a number, written without quotes (like 101)",
+        's.yaml:5:74: rules[0].when[1].any[0].equals: closed_by equals "clinet": closed_by is client or server,'
+        " never 'clinet', so equals could never pass; did you mean 'client'?",
+        "s.yaml:7:73: rules[0].do[0].expect.sequence[0].any[0].contains: iteration contains 1: iteration is an"
+        " integer, and contains looks into text, lists and mappings, so it could never pass: compare it with"
+        " equals, at_least or at_most",
+        's.yaml:7:98: rules[0].do[0].expect.sequence[1].equals: vu equals "x": vu is an integer and "x" is text, so'
+        " they are never equal and equals could never pass: compare it with a number, written without quotes"
+        " (like 101)",
+        's.yaml:9:38: checks[0].equals: status equals "101": status is an integer and "101" is text, so they are'
+        " never equal and equals could never pass: compare it with a number, written without quotes (like 101)",
+        "s.yaml:10:38: checks[1].equals: status equals true: status is an integer and true is a boolean, so they"
+        " are never equal and equals could never pass: compare it with a number, written without quotes (like 101)",
+        's.yaml:11:46: checks[2].not_equals: close_code not_equals {"a": 1}: close_code is an integer and {"a": 1}'
+        " is a mapping, so they are never equal and not_equals could never fail: compare it with a number, written"
+        " without quotes (like 101)",
+        "s.yaml:12:38: checks[3].equals: errors equals [1]: errors is an integer and [1] is a list, so they are"
+        " never equal and equals could never pass: compare it with a number, written without quotes (like 101)",
+        "s.yaml:13:51: checks[4].not_contains: messages_sent not_contains 1: messages_sent is an integer, and"
+        " not_contains looks into text, lists and mappings, so it could never fail: compare it with equals,"
+        " at_least or at_most",
+        "s.yaml:14:44: checks[5].equals: close_reason equals 5: close_reason is text and 5 is an integer, so they"
+        ' are never equal and equals could never pass: compare it with text (in quotes when it looks like a number: "42")',
+        "s.yaml:15:35: checks[6].equals: url equals null: url is text and null is null, so they are never equal and"
+        ' equals could never pass: compare it with text (in quotes when it looks like a number: "42")',
+        "s.yaml:16:43: checks[7].at_least: closed_by at_least 1: closed_by is client or server, never a number, so"
+        " at_least could never pass: compare it with equals, not_equals, contains or matches",
+        's.yaml:17:45: checks[8].not_equals: closed_by not_equals "sever": closed_by is client or server, never'
+        " 'sever', so not_equals could never fail; did you mean 'server'?",
+        's.yaml:18:45: checks[9].at_least: message.seq at_least "{{ name }}": "{{ name }}" gives name, which is'
+        ' text (vars: name: "bob"), not a number: at_least needs a number, or a template giving one',
+        's.yaml:19:44: checks[10].at_most: message.seq at_most "{{ flag }}": "{{ flag }}" gives flag, which is a'
+        " boolean (vars: flag: true), not a number: at_most needs a number, or a template giving one",
+        's.yaml:20:33: checks[11].equals: n equals "5": n is an integer (vars: n: 5) and "5" is text, so they are'
+        " never equal and equals could never pass: compare it with a number, written without quotes (like 101)",
+        "s.yaml:21:38: checks[12].at_least: flag at_least 1: flag is a boolean (vars: flag: true), never a number,"
+        " so at_least could never pass: compare it with equals",
+        's.yaml:22:36: checks[13].equals: name equals 3: name is text (vars: name: "bob") and 3 is an integer, so'
+        ' they are never equal and equals could never pass: compare it with text (in quotes when it looks like a number: "42")',
+        's.yaml:23:38: checks[14].equals: status equals "{{ name }}": status is an integer and "{{ name }}" gives'
+        ' name, which is text (vars: name: "bob"), so they are never equal and equals could never pass: compare it'
+        " with a number, written without quotes (like 101)",
+        's.yaml:24:37: checks[15].at_most: name at_most 3: name is text (vars: name: "bob"), never a number, so'
+        " at_most could never pass: compare it with equals, not_equals, contains or matches",
+        's.yaml:25:51: checks[16].at_least: messages_received at_least "{{ closed_by }}": "{{ closed_by }}" gives'
+        " closed_by, which is client or server, not a number: at_least needs a number, or a template giving one",
+    ]
+
+
+def test_validate_exits_2_on_a_comparison_that_could_never_match(tmp_path: object) -> None:
+    """The CLI's validate reports it like any problem of the file, exit code 2."""
+    from pathlib import Path
+
+    from wsrun.cli import main
+
+    file = Path(str(tmp_path)) / "s.yaml"
+    file.write_text("url: ws://h\nchecks:\n  - {name: closed, that: closed_by, equals: clinet}\n")
+    assert main(["validate", str(file)]) == 2
+
+
+# -- one table of fact kinds -------------------------------------------------------------------
+
+
+def test_the_fact_kinds_are_facts() -> None:
+    """Every fact with a fixed kind is a fact the session reads and the README names."""
+    assert set(FACT_KINDS) <= set(state._FACTS) and set(FACT_KINDS) <= set(FACTS)
+
+
+@both
+async def test_the_facts_have_their_kinds_in_a_session(echo_url: str) -> None:
+    """In a real session each typed fact holds a value of its kind (as JSON Schema sees it), as the
+    load-time check assumes."""
+    schemas = {"number": "{type: integer}", "text": "{type: string}"}
+    checks = "".join(
+        f"  - {{name: {fact}, that: {fact}, schema: {schemas[kind.family]}}}\n" for fact, kind in FACT_KINDS.items()
+    )
+    run = await run_yaml(
+        """
+        url: ws://x
+        rules:
+          - {on: open, do: [{log: "{{ later }}"}, {send: hi}]}
+          - {on: message, do: [{store: {from: message, as: later}}, {close: {reason: done}}]}
+        checks:\n"""
+        + textwrap.indent(checks, " " * 8)
+        + "          - {name: by client, that: closed_by, schema: {enum: [client, server]}}\n",
+        echo_url,
+    )
+    assert run.errors == ["rules[0].do[0] (on: open): {{ later }} is not set"]
+    for fact in [*FACT_KINDS, "by client"]:
+        assert run.check(fact) == (1, 0, ""), fact

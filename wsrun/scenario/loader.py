@@ -20,6 +20,7 @@ from typing_extensions import TypeAliasType
 
 from ..errors import Problem, ScenarioError
 from .files import expand
+from .kinds import comparison_problems
 from .models import ACTION_HELP, ACTIONS, SHAPES, AllOf, AnyOf, Condition, Conditions, Scenario, leaves
 from .namespace import declared_trends, did_you_mean, unknown_names
 from .schemas import Schema, SchemaProblem, load_schema_file
@@ -187,6 +188,7 @@ def _load(text: str, file: str) -> Loaded:
     else:
         conditions = _conditions(scenario)
         names = unknown_names(scenario) + threshold_problems(scenario.thresholds, declared_trends(scenario))
+        names += comparison_problems(conditions, scenario.vars)
         problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
     reached: set[str] = set()
     _, failed = _schema_files(conditions, file, reached)
