@@ -193,7 +193,9 @@ def holds(node: Any, lookup: Lookup, *, explain: bool = True, schemas: Mapping[s
     A template naming a value not set now raises TemplateError, as in :func:`evaluate`; inside an any, such an
     alternative fails (another may hold), and with ``explain=False`` the error is raised when none holds.
     """
-    if isinstance(node, Condition):
+    if type(node) is Condition:  # one comparison, the common case: rule conditions run for every message
+        return evaluate(node, lookup(node.that), lookup, explain=explain, schemas=schemas)
+    if isinstance(node, Condition):  # a check, which may hold an all or an any
         kind, inner = node.comparison
         if kind == "all":
             return _all(inner, lookup, explain, schemas)
