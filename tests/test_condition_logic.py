@@ -399,6 +399,8 @@ def test_comparisons_that_could_never_match_are_errors() -> None:
           - {name: ok, all: [{that: close_reason, at_least: 1}, {that: status, at_least: "{{ n }}"}]}
           - {name: ok, all: [{that: status, matches: "^1"}, {that: message.n, equals: "{{ name }}"}]}
           - {name: ok, all: [{that: flag, equals: false}, {that: url, contains: "ws://"}]}
+          - {name: t5, that: error, equals: true}
+          - {name: t6, that: close_reason, not_equals: [done]}
         """
     ) == [
         's.yaml:5:35: rules[0].when[0].equals: status equals "abc": status is an integer and "abc" is text, so they'
@@ -448,6 +450,29 @@ def test_comparisons_that_could_never_match_are_errors() -> None:
         " at_most could never pass: compare it with equals, not_equals, contains or matches",
         's.yaml:25:51: checks[16].at_least: messages_received at_least "{{ closed_by }}": "{{ closed_by }}" gives'
         " closed_by, which is client or server, not a number: at_least needs a number, or a template giving one",
+        "s.yaml:31:37: checks[22].equals: error equals true: error is text and true is a boolean, so they are never"
+        ' equal and equals could never pass: compare it with text (in quotes when it looks like a number: "42")',
+        's.yaml:32:48: checks[23].not_equals: close_reason not_equals ["done"]: close_reason is text and ["done"] is'
+        " a list, so they are never equal and not_equals could never fail: compare it with text (in quotes when it"
+        ' looks like a number: "42")',
+    ]
+
+
+def test_a_typo_inside_nested_conditions_says_what_is_allowed_there() -> None:
+    """An unknown key deep in an any or a list is located, with the keys a condition allows."""
+    allowed = "that, equals, not_equals, contains, not_contains, matches, at_least, at_most, exists, schema, all, any"
+    assert problems(
+        """
+        url: ws://h
+        rules:
+          - on: message
+            when: [{that: message.x, equls: 1}, {any: [{contans: a}]}]
+            do: [ping]
+        """
+    ) == [
+        f"s.yaml:4:30: rules[0].when[0].equls: unknown key 'equls': did you mean 'equals'? allowed here: {allowed}",
+        f"s.yaml:4:49: rules[0].when[1].any[0].contans: unknown key 'contans': did you mean 'contains'? allowed"
+        f" here: {allowed}",
     ]
 
 
