@@ -409,7 +409,7 @@ def test_a_group_the_pattern_does_not_have_is_an_error_wherever_it_is_read() -> 
         f"s.yaml:8:18: rules[0].when.that: patterns.sio has no group 'tpye': did you mean 'type'? {groups}",
         f"s.yaml:10:24: rules[0].do[0].store.from: patterns.sio has no group 'dat': did you mean 'data'? {groups}",
         f"s.yaml:11:15: rules[0].do[1].log: patterns.sio has no group 'ak': did you mean 'ack'? {groups}",
-        f"s.yaml:12:18: rules[0].do[2].expect: patterns.sio has no group 'x': {groups}",
+        f"s.yaml:12:44: rules[0].do[2].expect.message.that: patterns.sio has no group 'x': {groups}",
         "s.yaml:13:51: rules[0].do[3].check.equals: patterns.engine has no group 'sid': its groups: handshake",
     ]
 
