@@ -178,6 +178,12 @@ def check_ping(data: bytes, waiting: Container[bytes]) -> None:
         )
 
 
+def check_pong(data: bytes) -> None:
+    """ValueError for a pong payload too long for a control frame (RFC 6455 5.5)."""
+    if len(data) > 125:
+        raise ValueError(f"a pong payload is at most 125 bytes (RFC 6455 5.5), this one is {len(data)}")
+
+
 def close_reason_bytes(reason: str) -> bytes:
     """A close reason as sent; ValueError past the 123 bytes a close frame holds (RFC 6455 5.5)."""
     encoded = reason.encode()
@@ -241,6 +247,8 @@ class ConnectOptions:
     max_message_size: int = 2**20
     ssl: ssl.SSLContext | None = None
     transport: TransportName = "websockets"
+    #: Answer the server's pings on our own (RFC 6455 5.5.2), from the first frame on.
+    answer_pings: bool = True
 
 
 class Connection(Protocol):
@@ -276,6 +284,14 @@ class Connection(Protocol):
     async def ping(self, data: bytes | None = None) -> bytes:
         """Send a ping (``data``, or wsrun-1, wsrun-2, …) and return its payload; its pong arrives
         as a :class:`Pong` event with ``rtt`` set."""
+
+    async def pong(self, data: bytes) -> None:
+        """Send a pong (RFC 6455 5.5.3): a scenario's own answer to a ping, or an unsolicited one;
+        ValueError past 125 bytes, Disconnected once the connection is closing."""
+
+    def answer_pings(self, on: bool) -> None:
+        """From now on, answer the server's pings on our own (the default) or not: a :class:`Ping`
+        event comes either way."""
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Send our close frame, without waiting: the end of the closing handshake comes as the

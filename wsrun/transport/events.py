@@ -19,7 +19,7 @@ class Message:
 
 @dataclass(frozen=True)
 class Ping:
-    """The server pinged us; the pong has already been sent back."""
+    """The server pinged us; the pong has already been sent back, unless pings are not answered on their own."""
 
     data: bytes
 

@@ -16,7 +16,8 @@ close facts and errors on both:
   (section 7.1.7) with websockets' codes and reasons on RSV bits (5.2), the
   order of continuation frames (5.4), the message size (1009) and invalid UTF-8
   in text (8.1, 1007);
-- control frames: pings answered by us, so that the session sees them (5.5.2);
+- control frames: pings answered by us, so that the session sees them (5.5.2), or
+  left unanswered when the scenario says so (``answer_pings: false``);
   a close frame answered (5.5.1), and the closing handshake bounded by
   ``close_timeout`` whoever started it (7.1.1);
 - flow control when sending and when reading, and the bytes on the wire counted.
@@ -41,6 +42,7 @@ from picows import (
 from ..errors import Disconnected
 from .base import (
     check_ping,
+    check_pong,
     close_facts,
     close_reason_bytes,
     encode_text,
@@ -153,6 +155,19 @@ class PicowsConnection:
         self._transport.send_ping(data)
         listener.bytes_sent += frame_size(len(data))
         return data
+
+    async def pong(self, data: bytes) -> None:
+        """Send a pong: a scenario's own answer to a ping, or an unsolicited one."""
+        check_pong(data)
+        listener = self._listener
+        if listener.closed:
+            raise Disconnected("the connection is closed")
+        self._transport.send_pong(data)
+        listener.bytes_sent += frame_size(len(data))
+
+    def answer_pings(self, on: bool) -> None:
+        """From now on, answer the server's pings on our own (the listener does) or not."""
+        self._listener.answer_pings = on
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Send our close frame; the end of the closing handshake comes as the :class:`Closed` event,

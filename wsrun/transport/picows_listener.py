@@ -5,8 +5,8 @@ A :class:`Listener` receives picows' frames: it reassembles fragments (section
 5.4) and fails the connection (section 7.1.7) with websockets' codes and reasons
 on RSV bits (5.2), the order of continuation frames (5.4), the message size
 (1009) and invalid UTF-8 in text (8.1, 1007); it answers pings so that the
-session sees them (5.5.2) and close frames (5.5.1); and it counts the bytes on
-the wire. :mod:`wsrun.transport.picows_connection` turns what it queues into a
+session sees them (5.5.2; unless ``answer_pings`` is off) and close frames
+(5.5.1); and it counts the bytes on the wire. :mod:`wsrun.transport.picows_connection` turns what it queues into a
 :class:`~wsrun.transport.base.Connection`.
 """
 
@@ -94,6 +94,7 @@ class Listener(WSListener):
 
     __slots__ = (
         "aborted",
+        "answer_pings",
         "bytes_received",
         "bytes_sent",
         "close_sent",
@@ -139,6 +140,8 @@ class Listener(WSListener):
         self.waiter: asyncio.Future[None] | None = None
         self.reading_paused = False
         self.pings: dict[bytes, float] = {}
+        #: Answer the server's pings on our own (RFC 6455 5.5.2); off to test a server's heartbeat timeout.
+        self.answer_pings = options.answer_pings
         self.bytes_sent = _request_size(request)
         self.bytes_received = _response_size(response)
         # The message being reassembled: its data so far (a bytearray, not a list of fragments: empty
@@ -211,7 +214,7 @@ class Listener(WSListener):
         kind = frame.msg_type
         if kind == WSMsgType.PING:
             data = frame.get_payload_as_bytes()
-            if not self.closed:
+            if self.answer_pings and not self.closed:
                 transport.send_pong(data)
                 self.bytes_sent += frame_size(len(data))
             self.put(Ping(data))

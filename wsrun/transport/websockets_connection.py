@@ -6,8 +6,11 @@ Seeing incoming ping and pong frames in their place among messages needs a
 hook that is not public API in websockets: :class:`_Hooked` overrides
 ``process_event`` (and reassembles messages itself), ``data_received``,
 ``send_data``, ``resume_writing`` and ``connection_lost`` of
-``websockets.asyncio.client.ClientConnection``. They are tested against the
-pinned range of websockets in ``pyproject.toml``.
+``websockets.asyncio.client.ClientConnection``. Not answering the server's
+pings (``answer_pings: false``) needs another: the sans-I/O protocol answers
+them inside ``recv_frame``, so the connection's protocol is switched to
+:class:`_Unanswering`, whose ``recv_frame`` does not. They are tested against
+the pinned range of websockets in ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections import deque
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import DATA_OPCODES, CloseCode, Frame, Opcode
 from websockets.protocol import Event as ProtocolEvent
@@ -31,6 +35,7 @@ from .base import (
     behind,
     caught_up,
     check_ping,
+    check_pong,
     close_facts,
     close_reason_bytes,
     encode_text,
@@ -38,6 +43,23 @@ from .base import (
     wait_for_events,
 )
 from .events import Closed, Event, Message, Ping, Pong
+
+
+class _Unanswering(ClientProtocol):
+    """websockets' client protocol, but for the pong it sends on its own to each ping (RFC 6455 5.5.2).
+
+    A connection's protocol is switched to this class, and back, by
+    :meth:`WebsocketsConnection.answer_pings`: ``answer_pings: false`` lets a
+    scenario test a server's heartbeat timeout, which a client that always
+    answers never reaches. Switching the class keeps the cost of every other
+    frame, and of connections that answer, unchanged.
+    """
+
+    def recv_frame(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.PING:
+            self.events.append(frame)  # all that ClientProtocol.recv_frame does with a ping, but its pong
+            return
+        super().recv_frame(frame)
 
 
 class _State:
@@ -95,6 +117,11 @@ class _Hooked(ClientConnection):
         # wsrun's own state in one slotted object: added one by one, these
         # attributes would grow the connection's __dict__ by 1.5 KB a session.
         self.wsrun = _State()
+        if not self.answers_pings:  # from the first frame, which may come in the same read as the 101
+            self.protocol.__class__ = _Unanswering
+
+    #: Whether the server's pings are answered from the start (see _Unanswering).
+    answers_pings = True
 
     def _wsrun_put(self, event: Message | Ping | Pong | None) -> None:
         state = self.wsrun
@@ -210,6 +237,12 @@ class _Hooked(ClientConnection):
         self._wsrun_put(None)
 
 
+class _HookedUnanswering(_Hooked):
+    """A connection that does not answer the server's pings from the start (``answer_pings: false``)."""
+
+    answers_pings = False
+
+
 class WebsocketsConnection:
     """A :class:`Connection` on websockets."""
 
@@ -299,6 +332,19 @@ class WebsocketsConnection:
         ws.send_data()
         return data
 
+    async def pong(self, data: bytes) -> None:
+        """Send a pong: a scenario's own answer to a ping, or an unsolicited one."""
+        check_pong(data)
+        ws = self._ws
+        if ws.protocol.state is not State.OPEN:
+            raise Disconnected("the connection is closed")
+        ws.protocol.send_pong(data)
+        ws.send_data()
+
+    def answer_pings(self, on: bool) -> None:
+        """From now on, answer the server's pings on our own (websockets' protocol does) or not."""
+        self._ws.protocol.__class__ = ClientProtocol if on else _Unanswering
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Send our close frame; the end of the closing handshake comes as the :class:`Closed` event,
         within the close timeout (past it, the TCP connection is dropped)."""
@@ -343,7 +389,7 @@ async def open_websockets(options: ConnectOptions) -> WebsocketsConnection:
             ping_timeout=None,
             close_timeout=options.close_timeout,
             max_size=options.max_message_size,
-            create_connection=_Hooked,
+            create_connection=_Hooked if options.answer_pings else _HookedUnanswering,
             **tls,
         )
     except Exception as exc:  # every failure to open is translated, once, here
