@@ -14,6 +14,7 @@ from wsrun.scenario.models import (
     Close,
     Condition,
     Ping,
+    Pong,
     Rule,
     Scenario,
     SendBinary,
@@ -203,9 +204,9 @@ def test_send_binary_decodes(payload: dict[str, str]) -> None:
 
 
 def test_bare_words_are_actions() -> None:
-    """ping and close may be written as bare words, meaning their defaults."""
-    rule = Rule.model_validate({"on": "open", "do": ["ping", "close"]})
-    assert rule.do == [Ping(ping=None), Close(close=None)]
+    """ping, pong and close may be written as bare words, meaning their defaults."""
+    rule = Rule.model_validate({"on": "open", "do": ["ping", "pong", "close"]})
+    assert rule.do == [Ping(ping=None), Pong(pong=None), Close(close=None)]
 
 
 @pytest.mark.parametrize("action", ["log", "send", {"log": "x", "send": "y"}, {"shout": "x"}, 1])
@@ -275,9 +276,9 @@ def test_json_schema_declares_its_dialect() -> None:
     assert "url" in schema["required"]
 
 
-@pytest.mark.parametrize("word", ["ping", "close"])
+@pytest.mark.parametrize("word", ["ping", "pong", "close"])
 def test_json_schema_accepts_bare_words(word: str) -> None:
-    """The schema of ping and close accepts the bare word as well as the mapping."""
+    """The schema of ping, pong and close accepts the bare word as well as the mapping."""
     definition = json_schema()["$defs"][word.capitalize()]
     consts = [option for option in definition["anyOf"] if "const" in option]
     assert consts == [{"const": word, "description": consts[0]["description"]}]

@@ -21,6 +21,7 @@ from .models import (
     Expect,
     Log,
     Ping,
+    Pong,
     Request,
     Scenario,
     Send,
@@ -168,6 +169,8 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
                 sources.append(((*loc, "send_json"), action.send_json))
             elif isinstance(action, Ping) and action.ping is not None:
                 sources.append(((*loc, "ping", "data"), action.ping.data))
+            elif isinstance(action, Pong) and action.pong is not None:
+                sources.append(((*loc, "pong", "data"), action.pong.data))
             elif isinstance(action, Close) and action.close is not None:
                 sources.append(((*loc, "close", "reason"), action.close.reason))
     for place, node in conditions:

@@ -18,6 +18,7 @@ from ..errors import Disconnected, TemplateError
 from ..scenario import conditions
 from ..scenario.conditions import Outcome
 from ..scenario.models import (
+    AnswerPings,
     CheckAction,
     Close,
     Expect,
@@ -32,6 +33,7 @@ from ..scenario.models import (
     Store,
 )
 from ..scenario.models import Ping as PingAction
+from ..scenario.models import Pong as PongAction
 from ..scenario.namespace import dig
 from ..scenario.templates import MISSING, render, render_value, text_of
 from ..transport.base import Connection, close_reason_bytes, describe_close
@@ -187,6 +189,12 @@ class Actions:
             except Disconnected:
                 raise self._gone("ping") from None
             self.record.frame("sent", "ping", payload)
+        elif isinstance(action, PongAction):
+            await self._pong(action)
+        elif isinstance(action, AnswerPings):
+            # Needs no open connection: after the close it changes nothing, and is no mistake.
+            if self.state.conn is not None:
+                self.state.conn.answer_pings(action.answer_pings)
         elif isinstance(action, Close):
             self._connection("close")
             options = action.close
@@ -231,6 +239,19 @@ class Actions:
             if action.store.as_ in self.secrets:
                 self.record.hide(value)
 
+    async def _pong(self, action: PongAction) -> None:
+        """A pong with the given payload; the bare word answers the ping being handled (else it is empty)."""
+        conn = self._connection("pong")
+        data = action.pong.data if action.pong is not None else None
+        payload = render(data, self.lookup).encode() if data is not None else self.state.ping_handled or b""
+        try:
+            await conn.pong(payload)
+        except ValueError as exc:
+            raise _Skipped(f"pong skipped: {exc}") from None
+        except Disconnected:
+            raise self._gone("pong") from None
+        self.record.frame("sent", "pong", payload)
+
     async def close(self, code: int, reason: str) -> None:
         """Send our close frame (its answer comes as the Closed event); from now on no rule fires."""
         conn = self._connection("close")
@@ -239,10 +260,13 @@ class Actions:
         self.record.frame("sent", "close", describe_close(code, reason))
         await conn.close(code, reason)
 
-    def feed_pending(self, message: Any) -> None:
-        """Every pending expectation sees every message, in the order they were armed."""
+    def feed_pending(self, message: Any, of: str = "messages") -> None:
+        """Every pending expectation sees every message (or ping, or pong, as it watches), in the order they
+        were armed."""
         now = self._loop.time()
         for pending in list(self.state.pending):
+            if pending.of != of:
+                continue
             try:
                 outcome = pending.feed(now, self.lookup, message)
             except TemplateError as exc:  # a condition's template names a value not set now
@@ -254,6 +278,22 @@ class Actions:
                     if pending.request.as_ is not None:
                         self.state.stored[pending.request.as_] = message
                 self.decide(pending, outcome)
+
+    def feed_control(self, of: str, data: bytes) -> None:
+        """A ping or a pong, to the expectations that watch them (``of``): while they look, ``message`` is its
+        payload, as text when it is UTF-8, else bytes."""
+        if not any(pending.of == of for pending in self.state.pending):
+            return
+        state = self.state
+        received = state.last_message
+        try:
+            state.last_message = data.decode()
+        except UnicodeDecodeError:
+            state.last_message = data
+        try:
+            self.feed_pending(state.last_message, of)
+        finally:
+            state.last_message = received
 
     def expire_pending(self) -> None:
         now = self._loop.time()

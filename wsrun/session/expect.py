@@ -2,8 +2,8 @@
 Expectations in time: what the messages to come must (or must not) be.
 
 An expectation is armed by an action (``expect`` or ``request``) and then sees
-every incoming message until it is decided: by a message, by its deadline, or by
-the end of the session. Several can be pending at once; each sees every message,
+every incoming message (or, with ``of``, every ping or pong) until it is decided:
+by a message, by its deadline, or by the end of the session. Several can be pending at once; each sees every message,
 so messages arriving together or out of order never confuse them. Decisions are
 pure: the engine feeds messages and times in, and records the outcomes.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 from ..scenario import conditions
 from ..scenario.conditions import Outcome, show
-from ..scenario.models import AllOf, AnyOf, Condition, ExpectOptions, RequestOptions
+from ..scenario.models import AllOf, AnyOf, Condition, ExpectOptions, RequestOptions, matcher_conditions
 from ..scenario.namespace import dig
 from ..scenario.templates import MISSING, Lookup
 
@@ -27,8 +27,9 @@ __all__ = ["Pending", "arm_expect", "arm_request"]
 Matcher = Any
 
 
-def describe(matcher: Matcher, *, inside: bool = False) -> str:
-    """A matcher in words: ``message.type equals "ack"``, ``(message.type equals "ack" or message.ok equals true)``.
+def describe(matcher: Matcher, noun: str = "message", *, inside: bool = False) -> str:
+    """A matcher in words: ``message.type equals "ack"``, ``(message.type equals "ack" or message.ok equals true)``;
+    the word any as ``any ping``.
 
     ``inside``: part of a larger matcher, where an ``or`` is put in parentheses.
     """
@@ -40,6 +41,8 @@ def describe(matcher: Matcher, *, inside: bool = False) -> str:
         text = " or ".join(describe(part, inside=True) for part in matcher.any)
         return f"({text})" if inside and len(matcher.any) > 1 else text
     parts = matcher.all if isinstance(matcher, AllOf) else matcher
+    if not parts:  # the word any
+        return f"any {noun}"
     text = " and ".join(describe(part, inside=True) for part in parts)
     return f"({text})" if inside and len(parts) > 1 else text
 
@@ -70,12 +73,19 @@ class Pending:
     options: ExpectOptions | None = None
     request: RequestOptions | None = None
     request_id: Any = None
+    #: What it watches: messages, pings or pongs (ExpectOptions.of).
+    of: str = "messages"
     step: int = 0
     count: int = 0
     last: float = 0.0
     schemas: Mapping[str, Any] = field(default_factory=dict)
     # For latencies: perf_counter, as uvloop's loop clock moves in whole milliseconds.
     armed_precisely: float = field(default_factory=time.perf_counter)
+
+    def _what(self, matcher: Matcher, *, plural: bool = False) -> str:
+        """What matches, in words: ``message matching message.type equals "ack"``, or ``pings`` for any."""
+        noun = self.of if plural else self.of[:-1]
+        return f"{noun} matching {describe(matcher)}" if matcher else noun
 
     def _matches(self, matcher: Matcher, lookup: Lookup) -> bool:
         return conditions.holds(matcher, lookup, explain=False, schemas=self.schemas).passed
@@ -111,9 +121,7 @@ class Pending:
         if self.kind == "no_message":
             if self._matches(self.matchers[0], lookup):
                 return Outcome(
-                    False,
-                    f"got a message matching {describe(self.matchers[0])} {_ms(after)} after it was armed:"
-                    f" {show(message)}",
+                    False, f"got a {self._what(self.matchers[0])} {_ms(after)} after it was armed: {show(message)}"
                 )
             return None
         if self.kind == "sequence":
@@ -121,8 +129,8 @@ class Pending:
                 if self._matches(self.matchers[later], lookup) and not self._matches(self.matchers[self.step], lookup):
                     return Outcome(
                         False,
-                        f"step {later + 1} ({describe(self.matchers[later])}) arrived before step {self.step + 1}"
-                        f" ({describe(self.matchers[self.step])}): {show(message)}",
+                        f"step {later + 1} ({describe(self.matchers[later], self.of[:-1])}) arrived before step"
+                        f" {self.step + 1} ({describe(self.matchers[self.step], self.of[:-1])}): {show(message)}",
                     )
             if self._matches(self.matchers[self.step], lookup):
                 self.step += 1
@@ -136,7 +144,7 @@ class Pending:
                 if self.options.at_most is not None and self.count > self.options.at_most:
                     return Outcome(
                         False,
-                        f"{self.count} messages matching {describe(self.matchers[0])}, expected at most"
+                        f"{self.count} {self._what(self.matchers[0], plural=True)}, expected at most"
                         f" {self.options.at_most}; the last: {show(message)}",
                     )
             return None
@@ -155,7 +163,7 @@ class Pending:
             ):
                 return Outcome(
                     False,
-                    f"no message matching {describe(self.matchers[0])} for {_ms(self.options.every)}"
+                    f"no {self._what(self.matchers[0])} for {_ms(self.options.every)}"
                     f" ({_ms(self.last - self.armed)} after arming was the last)",
                 )
             if self.deadline is not None and now >= self.deadline:
@@ -200,20 +208,21 @@ class Pending:
                 False, f"no reply with {self.request.reply_id or self.request.id} = {show(self.request_id)} {when}"
             )
         if self.kind == "message":
-            return Outcome(False, f"no message matching {describe(self.matchers[0])} {when}")
+            return Outcome(False, f"no {self._what(self.matchers[0])} {when}")
         if self.kind == "no_message":
             return Outcome(True)
         if self.kind == "sequence":
             return Outcome(
                 False,
-                f"only {self.step} of {len(self.matchers)} steps {when}; waiting for {describe(self.matchers[self.step])}",
+                f"only {self.step} of {len(self.matchers)} steps {when}; waiting for"
+                f" {describe(self.matchers[self.step], self.of[:-1])}",
             )
         assert self.options is not None
         low, high = self.options.at_least, self.options.at_most
         if (low is None or self.count >= low) and (high is None or self.count <= high):
             return Outcome(True)
         bound = f"at least {low}" if low is not None and self.count < low else f"at most {high}"
-        return Outcome(False, f"{self.count} messages matching {describe(self.matchers[0])} {when}, expected {bound}")
+        return Outcome(False, f"{self.count} {self._what(self.matchers[0], plural=True)} {when}, expected {bound}")
 
 
 def arm_expect(options: ExpectOptions, where: str, now: float, schemas: Mapping[str, Any]) -> Pending:
@@ -222,9 +231,9 @@ def arm_expect(options: ExpectOptions, where: str, now: float, schemas: Mapping[
     window = options.within if kind in ("message", "sequence") else options.for_
     if kind == "sequence":
         assert options.sequence is not None
-        matchers = list(options.sequence)
+        matchers = [matcher_conditions(step) for step in options.sequence]
     else:
-        matchers = [getattr(options, kind)]
+        matchers = [matcher_conditions(getattr(options, kind))]
     return Pending(
         options.name,
         where,
@@ -233,6 +242,7 @@ def arm_expect(options: ExpectOptions, where: str, now: float, schemas: Mapping[
         None if window is None else now + window,
         matchers,
         options=options,
+        of=options.of,
         last=now,
         schemas=schemas,
     )

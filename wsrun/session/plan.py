@@ -196,5 +196,6 @@ def _resolve(
         max_message_size=scenario.max_message_size,
         ssl=context if target.startswith("wss://") else None,
         transport=inputs.transport or scenario.transport,
+        answer_pings=scenario.answer_pings,
     )
     return Plan(scenario, file, options, variables, env, mask, vu, iteration, thresholds, {}, inputs)

@@ -250,7 +250,7 @@ class Session:
         return await conn.next_event_before(due)
 
     async def _dispatch(self, event: Event, *, fire: bool = True) -> None:
-        """Count and record an event, let pending expectations see a message, then run its rules.
+        """Count and record an event, let the pending expectations that watch it see it, then run its rules.
 
         No rule fires once this session has sent its close frame (as in k6, where no
         handler runs after ``socket.close()``): what arrives during the closing
@@ -271,14 +271,22 @@ class Session:
         elif isinstance(event, Ping):
             self.state.pings_received += 1
             self._record.frame("received", "ping", event.data)
+            if self.state.pending:
+                self.actions.feed_control("pings", event.data)
             if fire:
-                await self.actions.fire("ping")
+                self.state.ping_handled = event.data  # what a bare `pong` in its rules answers
+                try:
+                    await self.actions.fire("ping")
+                finally:
+                    self.state.ping_handled = None
         elif isinstance(event, Pong):
             self.state.pongs_received += 1
             if event.rtt is not None:
                 self._record.measure("ws_ping", event.rtt * 1000)
             rtt = f" after {event.rtt * 1000:.1f}ms" if event.rtt is not None else " (unsolicited)"
             self._record.frame("received", "pong", event.data, rtt)
+            if self.state.pending:
+                self.actions.feed_control("pongs", event.data)
             if fire:
                 await self.actions.fire("pong")
 

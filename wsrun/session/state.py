@@ -36,6 +36,7 @@ class SessionState:
         "last_message",
         "lookup",
         "pending",
+        "ping_handled",
         "pings_received",
         "plan",
         "pongs_received",
@@ -53,6 +54,8 @@ class SessionState:
         self.last_message: Any = MISSING
         self.pings_received = 0
         self.pongs_received = 0
+        #: The payload of the ping whose rules are running: what a bare ``pong`` answers.
+        self.ping_handled: bytes | None = None
         #: This session sent its close frame: no rule fires from then on.
         self.closing = False
         #: A close waiting for pending expectations (``close: {wait_for_pending: true}``): its code and reason,

@@ -19,12 +19,15 @@ from .actions import (
     ACTIONS,
     CLIENT_CLOSE_CODES,
     Action,
+    AnswerPings,
     CheckAction,
     Close,
     CloseOptions,
     Log,
     Ping,
     PingOptions,
+    Pong,
+    PongOptions,
     Send,
     SendBinary,
     SendJson,
@@ -45,7 +48,7 @@ from .base import (
     parse_duration,
 )
 from .checks import SHAPES, AllOf, AnyOf, Check, Condition, Conditions, leaves
-from .expectations import Expect, ExpectOptions, Matcher, Request, RequestOptions
+from .expectations import Expect, ExpectOptions, Matcher, Request, RequestOptions, Watched, matcher_conditions
 from .payloads import MAX_SIZE, Payload, SizedText
 from .scenario import Rule, Scenario, Stage, Tls, json_schema
 
@@ -60,6 +63,7 @@ __all__ = [
     "SHAPES",
     "Action",
     "AllOf",
+    "AnswerPings",
     "AnyOf",
     "Check",
     "CheckAction",
@@ -77,6 +81,8 @@ __all__ = [
     "Payload",
     "Ping",
     "PingOptions",
+    "Pong",
+    "PongOptions",
     "PositiveDuration",
     "Request",
     "RequestOptions",
@@ -93,7 +99,9 @@ __all__ = [
     "TemplateText",
     "Tls",
     "TransportName",
+    "Watched",
     "json_schema",
     "leaves",
+    "matcher_conditions",
     "parse_duration",
 ]

@@ -1,5 +1,5 @@
 """
-Actions: each a mapping with one key naming it; `ping` and `close` may be bare words.
+Actions: each a mapping with one key naming it; `ping`, `pong` and `close` may be bare words.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .expectations import Expect, Request
 from .payloads import Payload, SizedText
 
 # ---------------------------------------------------------------------------
-# Actions. Each is a mapping with one key naming it; `ping` and `close` may be bare words.
+# Actions. Each is a mapping with one key naming it; `ping`, `pong` and `close` may be bare words.
 
 
 class _BareWord:
@@ -159,6 +159,54 @@ class Ping(_BareWord, _Strict):
     )
 
 
+class PongOptions(_Strict):
+    """The options of a pong: its payload."""
+
+    data: TemplateText | None = Field(
+        None,
+        title="Pong payload",
+        description="Text carried by the pong frame, at most 125 bytes in UTF-8 (RFC 6455 5.5). Templates"
+        " allowed. Default: in an on: ping rule, the payload of the ping being handled (the pong answers it);"
+        " elsewhere, empty.",
+        examples=["keepalive", "{{ now_ms }}"],
+    )
+
+    @field_validator("data")
+    @classmethod
+    def _fits_a_control_frame(cls, data: str | None) -> str | None:
+        if data is not None and len(data.encode()) > 125:
+            raise ValueError(
+                f"a pong payload is at most 125 bytes in UTF-8 (RFC 6455 5.5), this is {len(data.encode())}"
+            )
+        return data
+
+
+class Pong(_BareWord, _Strict):
+    """Send a pong frame: the answer to the ping being handled, or an unsolicited one."""
+
+    word: ClassVar[str] = "pong"
+    pong: PongOptions | None = Field(
+        None,
+        title="Send a pong",
+        description="Sends a pong frame (RFC 6455 5.5.3). The bare word `- pong` in an on: ping rule answers the"
+        " ping being handled, with its payload (with answer_pings: false, the scenario decides when a ping is"
+        " answered); elsewhere it is an unsolicited pong with no payload. Give a payload with data.",
+        examples=[{"data": "still here"}],
+    )
+
+
+class AnswerPings(_Strict):
+    """Switch the automatic pongs to the server's pings on or off, from now on."""
+
+    answer_pings: bool = Field(
+        title="Answer pings automatically",
+        description="false: from now on, wsrun does not answer the server's pings (ping rules and expectations"
+        " still see them), so that a server's heartbeat timeout can be tested; true: it answers them again."
+        " Needs no open connection.",
+        examples=[False, True],
+    )
+
+
 #: The close codes a client may send (RFC 6455 7.4.1; 1011 as updated in IANA's registry): 1004-1006 and 1015
 #: are never sent on the wire, 1012-1014 are a server's.
 CLIENT_CLOSE_CODES = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011)
@@ -270,6 +318,8 @@ _ACTIONS: dict[str, type[BaseModel]] = {
     "send_json": SendJson,
     "send_binary": SendBinary,
     "ping": Ping,
+    "pong": Pong,
+    "answer_pings": AnswerPings,
     "close": Close,
     "check": CheckAction,
     "store": Store,
@@ -280,7 +330,7 @@ _ACTIONS: dict[str, type[BaseModel]] = {
 
 def _action_kind(value: Any) -> str | None:
     if isinstance(value, str):
-        return value if value in ("ping", "close") else None
+        return value if value in _BARE_WORDS else None
     if isinstance(value, dict) and len(value) == 1:
         key = next(iter(value))
         return key if key in _ACTIONS else None
@@ -290,8 +340,11 @@ def _action_kind(value: Any) -> str | None:
     return None
 
 
+_BARE_WORDS = ("ping", "pong", "close")
 ACTIONS = tuple(_ACTIONS)
-ACTION_HELP = "an action is a mapping with one key, one of: " + ", ".join(ACTIONS) + " (or the bare word ping or close)"
+ACTION_HELP = (
+    "an action is a mapping with one key, one of: " + ", ".join(ACTIONS) + " (or the bare word ping, pong or close)"
+)
 
 Action = Annotated[
     Annotated[Log, Tag("log")]
@@ -299,6 +352,8 @@ Action = Annotated[
     | Annotated[SendJson, Tag("send_json")]
     | Annotated[SendBinary, Tag("send_binary")]
     | Annotated[Ping, Tag("ping")]
+    | Annotated[Pong, Tag("pong")]
+    | Annotated[AnswerPings, Tag("answer_pings")]
     | Annotated[Close, Tag("close")]
     | Annotated[CheckAction, Tag("check")]
     | Annotated[Store, Tag("store")]

@@ -4,10 +4,11 @@ Expectations and requests: what the messages to come must (or must not) be.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     JsonValue,
     model_validator,
@@ -17,8 +18,36 @@ from .. import templates
 from .base import Name, PositiveDuration, _json_payload, _Strict
 from .checks import Conditions
 
-#: A condition on incoming messages: one, a list that must all hold, {all: [...]} or {any: [...]}.
-Matcher = Conditions
+
+def _the_word_any(value: Any) -> Any:
+    """A matcher written as a word must be ``any``: say so, rather than why it is not a condition either."""
+    if isinstance(value, str) and value != "any":
+        raise ValueError(
+            f"write a condition (a mapping), a list of them, an all, an any, or the word any; got {value!r}"
+        )
+    return value
+
+
+#: A condition on the frames watched: one, a list that must all hold, {all: [...]}, {any: [...]}, or the word any.
+Matcher = Annotated[
+    Conditions | Literal["any"],
+    BeforeValidator(_the_word_any),
+    Field(
+        description="A condition on the frames watched (see of): one condition, a list of them that must all"
+        " hold, {all: [...]}, {any: [...]}, or the word any: every frame watched matches."
+    ),
+]
+
+#: What an expectation watches (``of``): data messages (text and binary), the server's pings, or pongs received.
+Watched = Literal["messages", "pings", "pongs"]
+
+
+def matcher_conditions(matcher: Any) -> Any:
+    """A matcher as a session evaluates it: as written, or for ``any`` (or no matcher) an empty list, which
+    every frame meets."""
+    if matcher is None or isinstance(matcher, str):
+        return []
+    return matcher
 
 
 class ExpectOptions(_Strict):
@@ -50,12 +79,12 @@ class ExpectOptions(_Strict):
         " (default: the rest of the session); passes when the window ends without one.",
         examples=[{"that": "message.type", "equals": "error"}],
     )
-    sequence: list[Conditions] | None = Field(
+    sequence: list[Matcher] | None = Field(
         None,
         min_length=2,
         title="Expect messages in order",
         description="Passes when messages matching these steps (at least two; each a condition, a list of"
-        " them, an all or an any) arrive in this order, other messages allowed between them; fails when a later step arrives"
+        " them, an all, an any, or the word any) arrive in this order, other messages allowed between them; fails when a later step arrives"
         " before an earlier one, or `within` (if given) passes or the session ends first.",
         examples=[[{"that": "message.type", "equals": "ack"}, {"that": "message.type", "equals": "event"}]],
     )
@@ -73,6 +102,15 @@ class ExpectOptions(_Strict):
         description="Fails when no message matching this condition (a list must all hold; all: and any: as in when) comes within"
         " `every` of the previous one (or of arming), throughout `for` (default: the rest of the session).",
         examples=[{"that": "message.type", "equals": "heartbeat"}],
+    )
+    of: Watched = Field(
+        "messages",
+        title="Frames watched",
+        description="Which incoming frames the expectation sees: messages (text and binary data messages),"
+        " pings (the server's pings) or pongs (pongs received, to our pings or unsolicited). For pings and"
+        " pongs, its conditions read the frame's payload as message (text when it is UTF-8, else bytes)."
+        " Default: messages.",
+        examples=["pings", "pongs"],
     )
     within: PositiveDuration | None = Field(
         None,
@@ -158,11 +196,12 @@ class Expect(_Strict):
     expect: ExpectOptions = Field(
         title="Expect",
         description="Arms an expectation about the messages to come: it sees every incoming message (text or"
-        " binary) from now until it is decided. Give a name and exactly one kind: message, no_message, sequence,"
-        " count or heartbeat.",
+        " binary), or with of: pings or of: pongs every ping or pong, from now until it is decided. Give a name"
+        " and exactly one kind: message, no_message, sequence, count or heartbeat.",
         examples=[
             {"name": "acknowledged", "message": {"that": "message.type", "equals": "ack"}, "within": "500ms"},
             {"name": "busy enough", "count": {"that": "message.type", "equals": "event"}, "at_least": 3, "for": "1s"},
+            {"name": "server heartbeat", "of": "pings", "heartbeat": "any", "every": "30s"},
         ],
     )
 

@@ -67,7 +67,7 @@ class Rule(_Strict):
         title="On event",
         description="Runs the actions on each occurrence of this event: open (once, after the handshake),"
         " message (each text message), binary (each binary message), ping (each ping from the server; the pong"
-        " goes back on its own), pong (each pong received), close (once, when the connection closed), error"
+        " goes back on its own unless answer_pings is false), pong (each pong received), close (once, when the connection closed), error"
         " (each error: a failed handshake, an abnormal close, the session timeout), failure (each failed check,"
         " expect or request while the connection is open; failure.name and failure.reason say which and why).",
         examples=["open", "message"],
@@ -110,7 +110,8 @@ class Rule(_Strict):
         min_length=1,
         title="Actions",
         description="The actions to run, in order; each is a mapping with one key (log, send, send_json,"
-        " send_binary, ping, close, check, store, expect, request), or the bare word ping or close. An action"
+        " send_binary, ping, pong, answer_pings, close, check, store, expect, request), or the bare word ping,"
+        " pong or close. An action"
         " that cannot run (a send after the scenario's own close, say) is reported, and the rest still run.",
         examples=[["ping"], [{"send": "hello"}, {"log": "sent hello"}], ["close"]],
     )
@@ -269,6 +270,15 @@ class Scenario(_Strict):
         description="If set, each of our pings must be answered within this time; otherwise it is an error,"
         " error rules run, and the connection is closed with 1011. A duration such as 2s. Default: no limit.",
         examples=["2s", "500ms"],
+    )
+    answer_pings: bool = Field(
+        True,
+        title="Answer pings",
+        description="true: each ping from the server is answered with a pong on its own, as RFC 6455 5.5.2"
+        " requires. false: wsrun does not answer them (ping rules and expectations still see them; a pong"
+        " action answers by hand), so that a server's heartbeat timeout and the close it then sends can be"
+        " tested. The answer_pings action switches it during the session. Default: true.",
+        examples=[False, True],
     )
     max_message_size: int = Field(
         2**20,
