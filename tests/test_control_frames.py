@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import WSMsgType, web
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
@@ -309,6 +310,64 @@ async def test_answer_pings_back_on_answers_again() -> None:
             url=url,
         )
     assert run.check("closed by us")[:2] == (1, 0)
+
+
+@contextlib.asynccontextmanager
+async def aiohttp_heartbeat_server(heartbeat: float) -> AsyncIterator[str]:
+    """An aiohttp server whose WebSocketResponse has ``heartbeat``: a ping every ``heartbeat`` seconds, and
+    the TCP connection dropped (no close frame) when no pong comes within half of it; it echoes text."""
+
+    async def echo(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=heartbeat)
+        await ws.prepare(request)
+        async for message in ws:
+            if message.type is WSMsgType.TEXT:
+                await ws.send_str(message.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", echo)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        yield f"ws://{host}:{port}/"
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_aiohttp_heartbeat_drops_a_client_that_does_not_answer() -> None:
+    """aiohttp's heartbeat (a framework's own keepalive): without pongs the session is dropped without a
+    close frame (1006); answering, it lasts until we close it."""
+    async with aiohttp_heartbeat_server(0.5 * UNIT) as url:
+        silent = await run_yaml(
+            """
+            url: ws://x
+            answer_pings: false
+            timeout: 5s
+            checks:
+              - {name: dropped for its heartbeat, that: close_code, equals: 1006}
+            """,
+            url=url,
+        )
+        answering = await run_yaml(
+            """
+            url: ws://x
+            rules:
+              - {after: 1500ms, do: [close]}
+            checks:
+              - {name: dropped for its heartbeat, that: close_code, equals: 1006}
+              - {name: pinged, that: pings_received, at_least: 2}
+            """,
+            url=url,
+        )
+    assert silent.check("dropped for its heartbeat")[:2] == (1, 0)
+    assert silent.result.closed_by == "server"
+    assert silent.errors == ["connection dropped without a close frame (1006)"]
+    assert answering.check("dropped for its heartbeat") == (0, 1, "expected close_code equals 1006, got 1000")
+    assert answering.check("pinged")[:2] == (1, 0)
 
 
 # -- the pong action --------------------------------------------------------------------------------
