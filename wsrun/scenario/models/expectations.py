@@ -9,28 +9,37 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BeforeValidator,
+    Discriminator,
     Field,
     JsonValue,
+    Tag,
     model_validator,
 )
 
 from .. import templates
 from .base import Name, PositiveDuration, _json_payload, _Strict
-from .checks import Conditions
+from .checks import _SHAPES_HELP, AllOf, AnyOf, Condition, ConditionList, Conditions, _shape  # noqa: F401 - Conditions resolves ConditionList
 
 
 def _the_word_any(value: Any) -> Any:
     """A matcher written as a word must be ``any``: say so, rather than why it is not a condition either."""
     if isinstance(value, str) and value != "any":
-        raise ValueError(
-            f"write a condition (a mapping), a list of them, an all, an any, or the word any; got {value!r}"
-        )
+        raise ValueError(f"write a condition (a mapping), a list of them, or the word any; got {value!r}")
     return value
+
+
+def _matcher_shape(value: Any) -> str | None:
+    return "the word any" if value == "any" else _shape(value)
 
 
 #: A condition on the frames watched: one, a list that must all hold, {all: [...]}, {any: [...]}, or the word any.
 Matcher = Annotated[
-    Conditions | Literal["any"],
+    Annotated[Condition, Tag("one condition")]
+    | Annotated[ConditionList, Tag("list of")]
+    | Annotated[AllOf, Tag("all of")]
+    | Annotated[AnyOf, Tag("any of")]
+    | Annotated[Literal["any"], Tag("the word any")],
+    Discriminator(_matcher_shape, custom_error_type="condition", custom_error_message=_SHAPES_HELP),
     BeforeValidator(_the_word_any),
     Field(
         description="A condition on the frames watched (see of): one condition, a list of them that must all"
