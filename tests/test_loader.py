@@ -84,8 +84,8 @@ def test_every_problem_is_located() -> None:
     )
     assert found == [
         "s.yaml:5:9: rules[0].do[0]: unknown action 'snd': did you mean 'send'? an action is a mapping with one key,"
-        " one of: log, send, send_json, send_binary, ping, pong, answer_pings, close, check, store, expect, request"
-        " (or the bare word ping, pong or close)",
+        " one of: log, send, send_json, send_binary, ping, pong, answer_pings, close, check, store, expect, request,"
+        " increment, add (or the bare word ping, pong or close)",
         "s.yaml:6:9: rules[1].on: 'opn' is not allowed: use 'open', 'message', 'binary', 'ping', 'pong', 'close', 'error'"
         " or 'failure'",
         "s.yaml:8:12: rules[2].every: 1 has no unit: write a duration with a unit, like 250ms, 1s, 1.5s, 2m or 1m30s",
@@ -93,7 +93,7 @@ def test_every_problem_is_located() -> None:
         " not_equals, contains, not_contains, matches, at_least, at_most, exists, schema, name, all, any",
         "s.yaml:14:1: timout: unknown key 'timout': did you mean 'timeout'? allowed here: name, description, url,"
         " headers, subprotocols, tags, transport, compression, connect_timeout, close_timeout, pong_timeout, answer_pings, max_message_size, tls,"
-        " timeout, vus, iterations, duration, stages, graceful_stop, thresholds, summary_trend_stats, vars, secrets,"
+        " timeout, vus, iterations, duration, stages, graceful_stop, thresholds, metrics, summary_trend_stats, vars, secrets,"
         " patterns, rules, checks",
     ]
 
@@ -397,7 +397,7 @@ def test_a_key_spelt_like_pydantics_marker() -> None:
             (
                 "name, description, url, headers, subprotocols, tags, transport, compression, connect_timeout,"
                 " close_timeout, pong_timeout, answer_pings, max_message_size, tls, timeout, vus, iterations, duration, stages,"
-                " graceful_stop, thresholds, summary_trend_stats, vars, secrets, patterns, rules, checks"
+                " graceful_stop, thresholds, metrics, summary_trend_stats, vars, secrets, patterns, rules, checks"
             ).split(", ")
         )
     ]

@@ -41,9 +41,11 @@ METRICS_LIST = (
     ],
 )
 def test_parse_accepts_k6_thresholds(key: str, expression: str, stat: str, op: str, bound: float) -> None:
-    """parse() splits a valid threshold into metric, statistic, operator and bound."""
+    """parse() splits a valid threshold into metric, statistic, operator and bound, and says the metric's kind."""
     threshold = parse(key, expression)
-    assert threshold == Threshold(key, (), stat, op, bound, expression.strip())
+    kind = "trend" if key.startswith("ws_") and key not in ("ws_msgs_received", "ws_sessions") else "counter"
+    kind = "rate" if key == "checks" else kind
+    assert threshold == Threshold(key, (), stat, op, bound, expression.strip(), kind)  # type: ignore[arg-type]
 
 
 def test_parse_keeps_the_expression_as_written_without_outer_spaces() -> None:
@@ -93,8 +95,16 @@ def test_parse_all_parses_every_expression_of_every_key() -> None:
 @pytest.mark.parametrize(
     ("key", "expression", "message"),
     [
-        ("http_req_duration", "p(95) < 100", f"unknown metric 'http_req_duration'; metrics: {METRICS_LIST}"),
-        ("ws_pings{my_tag:hello}", "avg < 1", f"unknown metric 'ws_pings'; metrics: {METRICS_LIST}"),
+        (
+            "http_req_duration",
+            "p(95) < 100",
+            "unknown metric 'http_req_duration': did you mean 'ws_session_duration'? metrics: " + METRICS_LIST,
+        ),
+        (
+            "ws_pings{my_tag:hello}",
+            "avg < 1",
+            f"unknown metric 'ws_pings': did you mean 'ws_ping'? metrics: {METRICS_LIST}",
+        ),
         (
             "WS_PING",
             "avg < 1",
@@ -180,7 +190,10 @@ def test_problems_locates_a_bad_key_at_the_key() -> None:
     """A bad key is one problem at ("thresholds", key), however many expressions it has."""
     found = problems({"http_req_duration": ["p(95) < 100", "avg < 1"], "ws_ping": ["avg < 1"]})
     assert found == [
-        (("thresholds", "http_req_duration"), f"unknown metric 'http_req_duration'; metrics: {METRICS_LIST}")
+        (
+            ("thresholds", "http_req_duration"),
+            "unknown metric 'http_req_duration': did you mean 'ws_session_duration'? metrics: " + METRICS_LIST,
+        )
     ]
 
 

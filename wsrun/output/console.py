@@ -19,8 +19,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from ..scenario.metric_names import DEFAULT_TREND_STATS, TRENDS
-from ..scenario.thresholds import parse_metric
+from ..scenario.metric_names import DEFAULT_TREND_STATS
 from ..session.load import Load
 from ..session.results import Frame, LogLine, RunResult, SessionResult
 from ..session.verdicts import ThresholdResult
@@ -28,11 +27,13 @@ from .text import (
     NO_SAMPLES,
     format_bytes,
     format_count,
-    format_ms,
+    format_stat,
     frame_head,
+    gauge_text,
     plural,
     printable,
     rate_of,
+    rate_text,
     threshold_value,
 )
 
@@ -285,21 +286,29 @@ class Reporter:
         if passes or fails or "checks" in judged:
             shown = f"{100 * passes / (passes + fails):.2f}% ✓ {passes} ✗ {fails}" if passes + fails else NO_SAMPLES
             rows.append(("checks", shown, judged.pop("checks", [])))
-        names = sorted({*metrics.counters, *metrics.trends, *judged})
-        # A request's own metric is a trend even when nothing measured it (its threshold then says so).
-        trends = {*TRENDS, *metrics.trends, *(t.threshold.metric for t in result.thresholds if t.threshold.is_trend)}
+        names = sorted({*metrics.counters, *metrics.trends, *metrics.rates, *metrics.gauges, *judged})
         for key in names:
-            name, tags = parse_metric(key, extra_trends=trends)
+            # A threshold's key says its metric, tags and kind; a request's own metric is a trend even
+            # when nothing measured it (its threshold then says so).
+            judging = judged[key][0].threshold if key in judged else None
+            name, tags = (judging.metric, judging.tags) if judging is not None else (key, ())
+            kind = judging.kind if judging is not None else metrics.kind(key)
             selected = result.series.select(dict(tags)) if tags else metrics
-            if name in trends:
+            if kind == "trend":
                 trend = selected.trends[name]
                 if not trend.count and key not in judged:
                     continue
                 value = (
-                    " ".join(f"{stat}={format_ms(trend.stat(stat))}" for stat in self.trend_stats)
+                    " ".join(f"{stat}={format_stat(trend, trend.stat(stat))}" for stat in self.trend_stats)
                     if trend.count
                     else f"{NO_SAMPLES}: nothing was measured"
                 )
+            elif kind == "rate":
+                rate = selected.rates.get(name)
+                value = rate_text(rate) if rate is not None and rate.count else f"{NO_SAMPLES}: nothing was added"
+            elif kind == "gauge":
+                gauge = selected.gauges.get(name)
+                value = gauge_text(gauge) if gauge is not None and gauge.count else f"{NO_SAMPLES}: never set"
             else:
                 count = selected.counters.get(name, 0)
                 value = rate_of(count, result.duration, bytes_=name.startswith("data_"))

@@ -18,7 +18,7 @@ from ..scenario.metric_names import COUNTERS, DEFAULT_TREND_STATS, TRENDS
 from ..session.metrics import Trend
 from ..session.results import CheckResult, Frame, RunResult, SessionResult
 from .charts import LANE_INDEX, LANES, histogram, lane, per_second_bars, scatter, timeline
-from .text import ARROWS, format_bytes, format_ms, html_text, rate_of, threshold_value
+from .text import ARROWS, format_bytes, format_ms, format_number, format_stat, html_text, rate_of, threshold_value
 
 __all__ = ["render_html"]
 
@@ -162,14 +162,14 @@ def _thresholds(result: RunResult) -> str:
 
 
 def _metrics(result: RunResult) -> str:
-    """k6's summary: trends with their statistics, counters with their rates."""
+    """k6's summary: trends with their statistics; counters with their rates, rates and gauges beside them."""
     metrics = result.series.select()
     trends = [(name, trend) for name, trend in sorted(metrics.trends.items()) if trend.count]
     head = "".join(f'<th class="num">{stat}</th>' for stat in DEFAULT_TREND_STATS)
     trend_rows = "".join(
         f'<tr><td class="mono" title="{html_text(TRENDS.get(name, "a trend declared by the scenario"))}">{html_text(name)}</td>'
         f'<td class="num">{trend.count:,}</td>'
-        + "".join(f'<td class="num">{format_ms(trend.stat(stat))}</td>' for stat in DEFAULT_TREND_STATS)
+        + "".join(f'<td class="num">{format_stat(trend, trend.stat(stat))}</td>' for stat in DEFAULT_TREND_STATS)
         + "</tr>"
         for name, trend in trends
     )
@@ -184,9 +184,22 @@ def _metrics(result: RunResult) -> str:
         data = name.startswith("data_")
         total, rate = format_bytes(count) if data else f"{count:,.0f}", rate_of(count, result.duration, bytes_=data)
         counter_rows.append(
-            f'<tr><td class="mono" title="{html_text(COUNTERS.get(name, ""))}">{html_text(name)}</td>'
-            f'<td class="num">{total}</td><td class="num">{rate}</td></tr>'
+            f'<tr><td class="mono" title="{html_text(COUNTERS.get(name, "a counter declared by the scenario"))}">'
+            f'{html_text(name)}</td><td class="num">{total}</td><td class="num">{rate}</td></tr>'
         )
+    for name, own in sorted(metrics.rates.items()):
+        if own.count:
+            counter_rows.append(
+                f'<tr><td class="mono" title="a rate declared by the scenario">{html_text(name)}</td>'
+                f'<td class="num">{own.trues:,} / {own.count:,}</td><td class="num">{100 * own.trues / own.count:.2f}%</td></tr>'
+            )
+    for name, gauge in sorted(metrics.gauges.items()):
+        if gauge.count:
+            counter_rows.append(
+                f'<tr><td class="mono" title="a gauge declared by the scenario: its last value">{html_text(name)}</td>'
+                f'<td class="num">{format_number(gauge.value)}</td><td class="num">min={format_number(gauge.minimum)}'
+                f" max={format_number(gauge.maximum)}</td></tr>"
+            )
     trend_table = (
         f'<table><thead><tr><th>trend</th><th class="num">count</th>{head}</tr></thead><tbody>{trend_rows}</tbody></table>'
         if trends
@@ -258,9 +271,11 @@ def _metric_figures(name: str, points: list[tuple[float, float]], trend: Trend |
 
 def _plots(result: RunResult) -> str:
     """Each timed metric against time and as a histogram; messages (and sessions) per second."""
-    over_time, trends = result.over_time, result.series.select().trends
+    over_time, metrics = result.over_time, result.series.select()
+    trends = metrics.trends
     points = over_time.points if over_time is not None else {}
     names = {name for name, trend in trends.items() if trend.count} | {name for name, kept in points.items() if kept}
+    names -= set(metrics.own())  # times are plotted; the scenario's own metrics are plain numbers, in the table
     order = list(TRENDS)
     parts, figures, few = [], [], []
     if over_time is None:

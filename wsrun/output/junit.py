@@ -8,7 +8,8 @@ copied in ``tests/data``), the strictest of the common ones:
   ``testsuites``, so skipped tests are counted on each ``testsuite`` only;
 - one ``<testsuite>`` per scenario file (its name is the file's path) with ``<properties>``
   (scenario, url, sessions, failed_sessions, vus_max, interrupted, timed_out, one ``tag.NAME``
-  per tag) first, the sample session's log lines in ``<system-out>`` and the errors and warnings
+  per tag, one ``metric.NAME`` per metric the scenario declares, with its value over the run) first,
+  the sample session's log lines in ``<system-out>`` and the errors and warnings
   in ``<system-err>``;
 - one ``<testcase>`` per check or expectation, its classname the file as a dotted name
   (``scenarios/k6-socket-on.yaml`` -> ``scenarios.k6-socket-on``); a failed one holds
@@ -48,11 +49,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from ..scenario.metric_names import COUNTERS
-from ..scenario.thresholds import RATES
 from ..session.results import CheckResult, Frame, RunResult, SessionResult
 from ..session.verdicts import ThresholdResult
-from .text import NO_SAMPLES, format_count, frame_text, printable
+from .text import NO_SAMPLES, format_count, frame_text, own_metric_text, printable
 
 __all__ = ["classname", "junit_xml"]
 
@@ -160,10 +159,12 @@ def _actual(outcome: ThresholdResult) -> str:
     threshold, actual = outcome.threshold, outcome.actual
     if actual is None:
         return NO_SAMPLES
-    if threshold.metric in RATES:
+    if threshold.kind == "rate":
         return f"{actual:.4f}"
-    if threshold.metric in COUNTERS:
+    if threshold.kind == "counter":
         return f"{actual:.2f}/s" if threshold.stat == "rate" else format_count(actual)
+    if threshold.kind == "gauge" or (threshold.plain and threshold.stat != "count"):
+        return f"{actual:.6g}"  # a scenario's own plain number
     # Never in scientific notation: up to 3 decimals (a microsecond), trailing zeros dropped.
     return format_count(actual) if threshold.stat == "count" else f"{actual:.3f}".rstrip("0").rstrip(".") + "ms"
 
@@ -250,6 +251,8 @@ def _suite(result: RunResult, started: datetime, hostname: str) -> ET.Element:
         "timed_out": str(result.timed_out),
         **{f"tag.{tag}": value for tag, value in result.tags.items()},
     }
+    metrics = result.series.select()
+    values.update({f"metric.{name}": own_metric_text(metrics, name) for name in metrics.own()})
     for key, value in values.items():
         ET.SubElement(properties, "property", name=printable(key), value=printable(value))
     if result.has_checks:

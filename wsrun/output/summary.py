@@ -8,9 +8,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from ..scenario.metric_names import TRENDS
-from ..scenario.thresholds import parse_metric
-from ..session.metrics import Series
+from ..scenario.thresholds import Threshold
+from ..session.metrics import Metrics, Series
 from ..session.results import RunResult
 
 __all__ = ["k6_summary"]
@@ -21,7 +20,8 @@ def _check_id(path: str) -> str:
 
 
 def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
-    """``metrics.<name>`` with trend stats (ms) or count/rate, thresholds, and the checks of the root group.
+    """``metrics.<name>`` with trend stats (ms, or a scenario's plain numbers), count/rate for counters,
+    passes/fails/value for rates, value/min/max for gauges, thresholds, and the checks of the root group.
 
     As in k6's ``--summary-export``, a threshold's value is ``true`` when it FAILED. In a suite
     of several files, metrics add up over all of them, as in one k6 run, and each file's checks
@@ -31,6 +31,7 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
     root: dict[str, dict[str, Any]] = {}
     groups: dict[str, dict[str, Any]] = {}
     thresholds: dict[str, dict[str, bool]] = {}
+    judged: dict[str, Threshold] = {}
     for result in results:
         series.merge(result.series)
         # A suite keeps each file's checks apart, in a group named by the file (k6's groups).
@@ -53,6 +54,7 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
             entry["passes"] += check.passes
             entry["fails"] += check.fails
         for outcome in result.thresholds:
+            judged.setdefault(outcome.threshold.key, outcome.threshold)
             failed = thresholds.setdefault(outcome.threshold.key, {})
             source = outcome.threshold.source
             failed[source] = failed.get(source, False) or not outcome.passed
@@ -64,25 +66,34 @@ def k6_summary(results: Sequence[RunResult], duration: float) -> dict[str, Any]:
             out[name] = trend.stats()
     for name, count in metrics.counters.items():
         out[name] = {"count": count, "rate": count / seconds}
+    for name in [*metrics.rates, *metrics.gauges]:
+        out[name] = _entry(metrics, name, metrics.kind(name))
     passes = sum(check.passes for result in results for check in result.checks.values())
     fails = sum(check.fails for result in results for check in result.checks.values())
     out["checks"] = {"passes": passes, "fails": fails, "value": passes / (passes + fails) if passes + fails else 0}
-    trends = {
-        *TRENDS,
-        *metrics.trends,
-        *(o.threshold.metric for r in results for o in r.thresholds if o.threshold.is_trend),
-    }
-    for key, judged in thresholds.items():
-        name, tags = parse_metric(key, extra_trends=trends)
-        if tags:  # a sub-metric gets its own entry, as in k6
-            selected = series.select(dict(tags))
-            if name in trends:
-                trend = selected.trends[name]
-                out[key] = trend.stats() if trend.count else {}  # never a trend of zeros
-            else:
-                out[key] = {"count": selected.counters.get(name, 0)}
-        out.setdefault(key, {})["thresholds"] = judged
+    for key, failed in thresholds.items():
+        threshold = judged[key]
+        if threshold.tags:  # a sub-metric gets its own entry, as in k6
+            selected = series.select(dict(threshold.tags))
+            out[key] = _entry(selected, threshold.metric, threshold.kind)
+        out.setdefault(key, {})["thresholds"] = failed
     return {
         "root_group": {"name": "", "path": "", "id": _check_id(""), "groups": groups, "checks": root},
         "metrics": dict(sorted(out.items())),
     }
+
+
+def _entry(metrics: Metrics, name: str, kind: str) -> dict[str, Any]:
+    """One metric's entry, as k6 writes its kind; never statistics of nothing (a trend of zeros)."""
+    if kind == "trend":
+        trend = metrics.trends[name]
+        return trend.stats() if trend.count else {}
+    if kind == "rate":
+        rate = metrics.rates.get(name)
+        if rate is None or not rate.count:
+            return {}
+        return {"passes": rate.trues, "fails": rate.count - rate.trues, "value": rate.trues / rate.count}
+    if kind == "gauge":
+        gauge = metrics.gauges.get(name)
+        return {"value": gauge.value, "min": gauge.minimum, "max": gauge.maximum} if gauge and gauge.count else {}
+    return {"count": metrics.counters.get(name, 0)}

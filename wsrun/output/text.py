@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 
-from ..scenario.metric_names import COUNTERS
+from ..session.metrics import Gauge, Metrics, Rate, Trend
 from ..session.results import Frame
 from ..session.verdicts import ThresholdResult
 
@@ -16,12 +16,17 @@ __all__ = [
     "format_bytes",
     "format_count",
     "format_ms",
+    "format_number",
+    "format_stat",
     "frame_head",
     "frame_text",
+    "gauge_text",
     "html_text",
+    "own_metric_text",
     "plural",
     "printable",
     "rate_of",
+    "rate_text",
     "threshold_value",
 ]
 
@@ -93,6 +98,42 @@ def format_count(count: float) -> str:
     return f"{count:.0f}" if float(count).is_integer() else f"{count:.2f}"
 
 
+def format_number(value: float) -> str:
+    """A plain number (a scenario's own trend or gauge): 3, 1.5, 0.000125, 1234567."""
+    return f"{value:.6g}" if abs(value) < 1e6 else format_count(value)
+
+
+def format_stat(trend: Trend, value: float) -> str:
+    """A trend's statistic: a time as k6 prints it, or a scenario's plain number."""
+    return format_ms(value) if trend.time else format_number(value)
+
+
+def rate_text(rate: Rate) -> str:
+    """A rate as k6 prints it: ``99.00% ✓ 99 ✗ 1``."""
+    return f"{100 * rate.trues / rate.count:.2f}% ✓ {rate.trues} ✗ {rate.count - rate.trues}"
+
+
+def gauge_text(gauge: Gauge) -> str:
+    """A gauge as k6 prints it: its last value, then ``min=… max=…``."""
+    return f"{format_number(gauge.value)} min={format_number(gauge.minimum)} max={format_number(gauge.maximum)}"
+
+
+def own_metric_text(metrics: Metrics, name: str) -> str:
+    """One of the scenario's own metrics in a line, for the reports without a table of them (JUnit)."""
+    kind = metrics.kind(name)
+    if kind == "trend":
+        trend = metrics.trends[name]
+        stats = " ".join(f"{stat}={format_number(trend.stat(stat))}" for stat in ("avg", "min", "med", "max", "p(95)"))
+        return f"count={trend.count} {stats}" if trend.count else f"count=0 ({NO_SAMPLES})"
+    if kind == "rate":
+        rate = metrics.rates[name]
+        return rate_text(rate) if rate.count else NO_SAMPLES
+    if kind == "gauge":
+        gauge = metrics.gauges[name]
+        return gauge_text(gauge) if gauge.count else NO_SAMPLES
+    return format_count(metrics.counters[name])
+
+
 #: Runs shorter than this show no rate per second: over a few milliseconds one event
 #: would read as hundreds a second.
 RATE_FROM = 1.0
@@ -119,10 +160,12 @@ def threshold_value(result: ThresholdResult) -> str:
     threshold, actual = result.threshold, result.actual
     if actual is None:
         return NO_SAMPLES
-    if threshold.metric == "checks":
+    if threshold.kind == "rate":
         return f"{actual * 100:.2f}%"
     if threshold.stat == "rate":
         return f"{actual:,.2f}/s"
-    if threshold.stat != "count" and threshold.metric not in COUNTERS:  # a trend, built in or declared
+    if threshold.kind == "gauge" or (threshold.plain and threshold.stat != "count"):
+        return format_number(actual)
+    if threshold.stat != "count" and threshold.kind == "trend":  # a time, built in or a request's
         return format_ms(actual)
     return format_bytes(actual) if threshold.metric.startswith("data_") else format_count(actual)

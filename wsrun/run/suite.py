@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
 from ..output.ndjson import NdjsonWriter
+from ..scenario.custom_metrics import declared_trends
 from ..scenario.models import Scenario
-from ..scenario.namespace import declared_trends
 from ..session.load import Load, LoadRun, load_of
 from ..session.overtime import OverTime
 from ..session.plan import Plan, prepare
@@ -212,6 +212,7 @@ async def run_jobs(
                     out_file,
                     trends={name for job in jobs for name in declared_trends(job.scenario)},
                     thresholds=[threshold for plan in plans for threshold in plan.thresholds],
+                    custom={name: kind for job in jobs for name, kind in job.scenario.metrics.items()},
                 )
             tasks = [
                 asyncio.create_task(run_one(index, job, plan, served))

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..output.ndjson import NdjsonWriter
-from ..scenario.namespace import declared_trends
+from ..scenario.custom_metrics import declared_trends
 from ..session.load import Load, LoadRun
 from ..session.overtime import OverTime
 from ..session.plan import Plan
@@ -149,7 +149,12 @@ async def _run_share(plan: Plan, task: _Task, reporter: object, progress: Progre
     writer = None
     if task.out is not None:
         trends = declared_trends(plan.scenario)
-        writer = NdjsonWriter(open(task.out, "w", encoding="utf-8"), trends=trends, thresholds=plan.thresholds)
+        writer = NdjsonWriter(
+            open(task.out, "w", encoding="utf-8"),
+            trends=trends,
+            thresholds=plan.thresholds,
+            custom=plan.scenario.metrics,
+        )
     over_time = OverTime() if task.report else None
     run = LoadRun(
         plan,

@@ -19,10 +19,12 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import TypeAliasType
 
 from ..errors import Problem, ScenarioError
+from .custom_metrics import declared_trends
+from .custom_metrics import problems as metric_problems
 from .files import expand
 from .kinds import comparison_problems
 from .models import ACTION_HELP, ACTIONS, SHAPES, AllOf, AnyOf, Condition, Conditions, Scenario, leaves
-from .namespace import declared_trends, did_you_mean, unknown_names
+from .namespace import did_you_mean, unknown_names
 from .schemas import Schema, SchemaProblem, load_schema_file
 from .thresholds import problems as threshold_problems
 from .yamlfile import Document, FileProblem, YamlProblem, read_text, read_yaml
@@ -187,7 +189,11 @@ def _load(text: str, file: str) -> Loaded:
         scenario, problems, conditions = None, _problems(exc.errors(), document, file), _salvage(Scenario, data, ())
     else:
         conditions = _conditions(scenario)
-        names = unknown_names(scenario) + threshold_problems(scenario.thresholds, declared_trends(scenario))
+        names = (
+            unknown_names(scenario)
+            + metric_problems(scenario)
+            + threshold_problems(scenario.thresholds, declared_trends(scenario), scenario.metrics)
+        )
         names += comparison_problems(conditions, scenario.vars)
         problems = [Problem(file, *document.locate(loc), format_loc(loc), message) for loc, message in names]
     reached: set[str] = set()

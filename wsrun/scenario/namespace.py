@@ -16,6 +16,7 @@ from typing import Any
 
 from . import templates
 from .models import (
+    Add,
     CheckAction,
     Close,
     Expect,
@@ -173,6 +174,8 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
                 sources.append(((*loc, "pong", "data"), action.pong.data))
             elif isinstance(action, Close) and action.close is not None:
                 sources.append(((*loc, "close", "reason"), action.close.reason))
+            elif isinstance(action, Add):
+                sources.append(((*loc, "add", "value"), action.add.value))
     for place, node in conditions:
         for where, condition in leaves(node, place):
             yield (*where, "that"), condition.that, False
@@ -182,11 +185,6 @@ def _used_names(scenario: Scenario) -> Iterator[tuple[tuple[str | int, ...], str
         for where, text in _template_strings(value, loc):
             for name in templates.names(text):
                 yield where, name, True
-
-
-def declared_trends(scenario: Scenario) -> set[str]:
-    """The latency trends that request actions declare (metric:), beside the built-in ones."""
-    return {action.request.metric for rule in scenario.rules for action in rule.do if isinstance(action, Request)}
 
 
 def scenario_names(scenario: Scenario) -> set[str]:
@@ -231,7 +229,8 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
     """Every name the scenario reads but nothing defines, as (location, message)."""
     defined = scenario_names(scenario)
     patterns = {name: group_names(pattern) for name, pattern in scenario.patterns.items()}
-    allowed = sorted({*FACTS, *NEEDS_KEY, *defined, *patterns})
+    readable = defined | set(scenario.metrics)  # a metric of its own reads this session's value
+    allowed = sorted({*FACTS, *NEEDS_KEY, *readable, *patterns})
     problems = _pattern_names(scenario, defined)
     for loc, name, _ in _used_names(scenario):
         root, _, rest = name.partition(".")
@@ -242,7 +241,7 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
             groups = patterns[root]
             hint = did_you_mean(group, groups)
             problems.append((loc, f"patterns.{root} has no group {group!r}: {hint}its groups: {', '.join(groups)}"))
-        elif root not in FACTS and root not in NEEDS_KEY and root not in defined and root not in patterns:
+        elif root not in FACTS and root not in NEEDS_KEY and root not in readable and root not in patterns:
             problems.append(
                 (loc, f"unknown name {root!r}: {did_you_mean(root, allowed)}known names: {', '.join(allowed)}")
             )
@@ -281,7 +280,7 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
                     message = f"{root} needs a name after it, like {root}.HOME"
                 elif root in scenario.vars:
                     message = f"{{{{ {name} }}}}: a variable may use only variables defined above it"
-                elif root in FACTS or root in NEEDS_KEY or root in defined or root in patterns:
+                elif root in FACTS or root in NEEDS_KEY or root in readable or root in patterns:
                     message = (
                         f"{{{{ {name} }}}} is not known before connecting: a variable may use env.NAME,"
                         f" {', '.join(CLOCK_FACTS)} and variables above it"

@@ -3,17 +3,19 @@ Thresholds in k6's syntax: ``ws_ping: ["p(95) < 100"]``, ``checks: ["rate > 0.99
 
 Pure functions: parse a metric key (``ws_ping{my_tag:hello}``) and an expression,
 and evaluate them against a run's metrics. Time values are in milliseconds.
+A scenario's own metrics (``metrics:``) are given as ``custom``: name -> kind.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from .metric_names import COUNTERS, TRENDS
+from .metric_names import COUNTERS, KIND_STATS, RATES, TRENDS, MetricKind, builtin_kind
+from .namespace import did_you_mean
 
-__all__ = ["RATES", "Threshold", "parse", "parse_all", "problems"]
+__all__ = ["RATES", "Threshold", "kind_of", "parse", "parse_all", "problems"]
 
 _EXPRESSION = re.compile(
     r"^\s*(avg|min|med|max|count|rate|value|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\s*$"
@@ -21,9 +23,13 @@ _EXPRESSION = re.compile(
 _METRIC = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(?:\{([^{}]*)\})?\s*$")
 
 #: Which statistics each kind of metric has, as in k6.
-_TREND_STATS = "avg, min, med, max, count or p(N)"
-_COUNTER_STATS = "count or rate"
-RATES = {"checks": "the share of check evaluations that passed"}
+_STATS: dict[str, tuple[str, ...]] = {
+    "trend": ("avg", "min", "med", "max", "count"),  # and p(N)
+    "counter": ("count", "rate"),
+    "rate": ("rate",),
+    "gauge": ("value",),
+}
+_NO_CUSTOM: Mapping[str, MetricKind] = {}
 
 
 @dataclass(frozen=True)
@@ -36,11 +42,14 @@ class Threshold:
     op: str
     bound: float
     source: str
+    kind: MetricKind = "trend"
+    #: A metric the scenario declares (metrics:): its values are plain numbers, never milliseconds.
+    plain: bool = False
 
     @property
     def is_trend(self) -> bool:
-        """A trend's threshold: built in, or a request's own metric (every other metric is named here)."""
-        return self.metric not in COUNTERS and self.metric not in RATES
+        """A trend's threshold: built in, a request's own metric, or a trend the scenario declares."""
+        return self.kind == "trend"
 
     @property
     def key(self) -> str:
@@ -50,15 +59,22 @@ class Threshold:
         return self.metric + "{" + ",".join(f"{k}:{v}" for k, v in self.tags) + "}"
 
 
-def parse_metric(key: str, extra_trends: Collection[str] = ()) -> tuple[str, tuple[tuple[str, str], ...]]:
+def kind_of(metric: str, custom: Mapping[str, MetricKind] = _NO_CUSTOM) -> MetricKind:
+    """A known metric's kind: built in, declared by the scenario, else a request's latency trend."""
+    return builtin_kind(metric) or custom.get(metric) or "trend"
+
+
+def parse_metric(
+    key: str, extra_trends: Collection[str] = (), custom: Mapping[str, MetricKind] = _NO_CUSTOM
+) -> tuple[str, tuple[tuple[str, str], ...]]:
     """``ws_ping{my_tag:hello}`` -> ("ws_ping", (("my_tag", "hello"),)); ValueError explains a bad key."""
     match = _METRIC.match(key)
     if match is None:
         raise ValueError(f"{key!r} is not a metric: write a name, optionally with tags, like ws_ping{{my_tag:hello}}")
     name, filters = match.group(1), match.group(2)
-    known = sorted({*TRENDS, *COUNTERS, *RATES, *extra_trends})
+    known = sorted({*TRENDS, *COUNTERS, *RATES, *extra_trends, *custom})
     if name not in known:
-        raise ValueError(f"unknown metric {name!r}; metrics: {', '.join(known)}")
+        raise ValueError(f"unknown metric {name!r}: {did_you_mean(name, known)}metrics: {', '.join(known)}")
     tags: list[tuple[str, str]] = []
     for part in (filters or "").split(","):
         if not part.strip():
@@ -74,7 +90,9 @@ def parse_metric(key: str, extra_trends: Collection[str] = ()) -> tuple[str, tup
     return name, tuple(sorted(tags))
 
 
-def parse_expression(metric: str, expression: str, extra_trends: Collection[str] = ()) -> tuple[str, str, float]:
+def parse_expression(
+    metric: str, expression: str, extra_trends: Collection[str] = (), custom: Mapping[str, MetricKind] = _NO_CUSTOM
+) -> tuple[str, str, float]:
     """``p(95) < 100`` -> ("p(95)", "<", 100.0), checked against the metric's kind."""
     match = _EXPRESSION.match(expression)
     if match is None:
@@ -86,47 +104,52 @@ def parse_expression(metric: str, expression: str, extra_trends: Collection[str]
         if not 0 <= float(percent) <= 100:
             raise ValueError(f"{expression!r}: a percentile is between p(0) and p(100)")
         stat = f"p({percent})"
-    if (
-        (metric in TRENDS or metric in extra_trends)
-        and stat not in ("avg", "min", "med", "max", "count")
-        and percent is None
-    ):
-        raise ValueError(f"{expression!r}: {metric} is a trend; its statistics are {_TREND_STATS}")
-    if metric in COUNTERS and stat not in ("count", "rate"):
-        raise ValueError(f"{expression!r}: {metric} is a counter; its statistics are {_COUNTER_STATS}")
-    if metric in RATES and stat != "rate":
-        raise ValueError(f"{expression!r}: {metric} is a rate; its statistic is rate")
+    kind = kind_of(metric, custom)
+    if stat not in _STATS[kind] and not (kind == "trend" and percent is not None):
+        its = "its statistic is" if len(_STATS[kind]) == 1 else "its statistics are"
+        raise ValueError(f"{expression!r}: {metric} is a {kind}; {its} {KIND_STATS[kind]}")
     return stat, op, bound
 
 
-def parse(key: str, expression: str, extra_trends: Collection[str] = ()) -> Threshold:
+def parse(
+    key: str, expression: str, extra_trends: Collection[str] = (), custom: Mapping[str, MetricKind] = _NO_CUSTOM
+) -> Threshold:
     """Parse one threshold; ValueError says what is wrong and what is allowed."""
-    metric, tags = parse_metric(key, extra_trends)
-    stat, op, bound = parse_expression(metric, expression, extra_trends)
-    return Threshold(metric, tags, stat, op, bound, expression.strip())
+    metric, tags = parse_metric(key, extra_trends, custom)
+    stat, op, bound = parse_expression(metric, expression, extra_trends, custom)
+    kind = kind_of(metric, custom)
+    return Threshold(metric, tags, stat, op, bound, expression.strip(), kind, plain=metric in custom)
 
 
 def problems(
-    thresholds: dict[str, list[str]], extra_trends: Collection[str] = ()
+    thresholds: dict[str, list[str]],
+    extra_trends: Collection[str] = (),
+    custom: Mapping[str, MetricKind] = _NO_CUSTOM,
 ) -> list[tuple[tuple[str | int, ...], str]]:
     """Every threshold that does not parse, as (location, message), for the loader."""
     found: list[tuple[tuple[str | int, ...], str]] = []
     for key, expressions in thresholds.items():
         try:
-            parse_metric(key, extra_trends)
+            parse_metric(key, extra_trends, custom)
         except ValueError as exc:
             found.append((("thresholds", key), str(exc)))
             continue
         for index, expression in enumerate(expressions):
             try:
-                parse(key, expression, extra_trends)
+                parse(key, expression, extra_trends, custom)
             except ValueError as exc:
                 found.append((("thresholds", key, index), str(exc)))
     return found
 
 
-def parse_all(thresholds: dict[str, list[str]], extra_trends: Collection[str] = ()) -> list[Threshold]:
+def parse_all(
+    thresholds: dict[str, list[str]],
+    extra_trends: Collection[str] = (),
+    custom: Mapping[str, MetricKind] = _NO_CUSTOM,
+) -> list[Threshold]:
     """Parse thresholds already checked by :func:`problems`."""
     return [
-        parse(key, expression, extra_trends) for key, expressions in thresholds.items() for expression in expressions
+        parse(key, expression, extra_trends, custom)
+        for key, expressions in thresholds.items()
+        for expression in expressions
     ]

@@ -18,10 +18,12 @@ from ..errors import Disconnected, TemplateError
 from ..scenario import conditions
 from ..scenario.conditions import Outcome
 from ..scenario.models import (
+    Add,
     AnswerPings,
     CheckAction,
     Close,
     Expect,
+    Increment,
     Log,
     Payload,
     Request,
@@ -38,6 +40,7 @@ from ..scenario.namespace import dig
 from ..scenario.templates import MISSING, render, render_value, text_of
 from ..transport.base import Connection, close_reason_bytes, describe_close
 from .expect import Pending, arm_expect, arm_request
+from .metrics import sample_value
 from .record import Recorder
 from .state import SessionState
 
@@ -238,6 +241,20 @@ class Actions:
             self.state.stored[action.store.as_] = value
             if action.store.as_ in self.secrets:
                 self.record.hide(value)
+        elif isinstance(action, Increment):
+            self.record.add(action.increment, "counter", 1)
+        elif isinstance(action, Add):
+            self._add(action)
+
+    def _add(self, action: Add) -> None:
+        """A sample of one of the scenario's own metrics; a value that kind cannot hold skips it, as an error."""
+        metric, value = action.add.metric, action.add.value
+        kind = self.plan.scenario.metrics[metric]
+        try:
+            sample = sample_value(kind, render_value(value, self.lookup) if isinstance(value, str) else value)
+        except ValueError as exc:
+            raise _Skipped(f"add to {metric} skipped: {exc}") from None
+        self.record.add(metric, kind, sample)
 
     async def _pong(self, action: PongAction) -> None:
         """A pong with the given payload; the bare word answers the ping being handled (else it is empty)."""

@@ -16,9 +16,10 @@ from websockets.headers import build_authorization_basic
 from websockets.uri import parse_uri
 
 from ..errors import TemplateError, UsageError
+from ..scenario.custom_metrics import declared_trends
 from ..scenario.loader import load_schemas
 from ..scenario.models import Scenario
-from ..scenario.namespace import declared_trends, look_up
+from ..scenario.namespace import look_up
 from ..scenario.templates import render
 from ..scenario.thresholds import Threshold, parse_all
 from ..transport.base import ConnectOptions, TransportName, check_url, missing_transport, tls_context
@@ -97,7 +98,7 @@ def prepare(
     missing = missing_transport(transport or scenario.transport)
     if missing is not None:
         raise UsageError(f"{file}: {missing}")
-    thresholds = parse_all(scenario.thresholds, declared_trends(scenario))
+    thresholds = parse_all(scenario.thresholds, declared_trends(scenario), scenario.metrics)
     first = _resolve(scenario, file, dict(env or {}), inputs, 1, 0, thresholds)
     # Later sessions share the first one's TLS context (loading certificates is slow) and schemas.
     return replace(first, inputs=replace(inputs, ssl=first.options.ssl), schemas=load_schemas(scenario, file))

@@ -14,9 +14,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..scenario.conditions import Outcome
+from ..scenario.metric_names import MetricKind
 from ..scenario.models import Check, CheckAction, Expect, ExpectOptions, Request, RequestOptions, Scenario
 from .masking import Mask
-from .metrics import Trend
+from .metrics import Gauge, Rate, Trend
 from .results import CheckResult, Frame, LogLine, SessionResult
 
 __all__ = [
@@ -115,6 +116,29 @@ class Recorder:
         (trends.get(metric) or trends.setdefault(metric, Trend())).add(ms)
         if self._on_sample is not None:
             self._on_sample(metric, ms, self._sample_tags())
+
+    def add(self, metric: str, kind: MetricKind, value: float) -> None:
+        """A sample of one of the scenario's own metrics (see :func:`~wsrun.session.metrics.sample_value`)."""
+        metrics = self.result.metrics
+        if kind == "counter":
+            metrics.counters[metric] = metrics.counters.get(metric, 0) + value
+        elif kind == "trend":
+            (metrics.trends.get(metric) or metrics.trends.setdefault(metric, Trend(time=False))).add(value)
+        elif kind == "rate":
+            metrics.rates.setdefault(metric, Rate()).add(value)
+        else:
+            metrics.gauges.setdefault(metric, Gauge()).set(value, time.time())
+        if self._on_sample is not None:
+            self._on_sample(metric, value, self._sample_tags())
+
+    def register_metrics(self, scenario: Scenario) -> None:
+        """The scenario's own counters, at 0 (a count is always measured), and its trends, of plain numbers."""
+        metrics = self.result.metrics
+        for name, kind in scenario.metrics.items():
+            if kind == "counter":
+                metrics.counters.setdefault(name, 0)
+            elif kind == "trend":
+                metrics.trends.setdefault(name, Trend(time=False))
 
     def _check_sample(self, name: str, passed: bool) -> None:
         """Each evaluation of a check is a sample of k6's ``checks`` rate: 1 passed, 0 failed, tagged with it."""

@@ -67,6 +67,7 @@ class Session:
             self.result.transcript = deque(maxlen=TIMELINE_LENGTH)
         self._record = Recorder(self.result, plan.mask, on_log=on_log, on_sample=on_sample, name_lines=name_lines)
         self._record.register_checks(self.scenario)
+        self._record.register_metrics(self.scenario)
         self.state = SessionState(plan, self.result)
         self.actions = Actions(self.state, self._record)
 

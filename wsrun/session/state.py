@@ -75,17 +75,21 @@ class Names:
     kept until the next message (the message object is the key), so that the many
     conditions a message meets in a load run search it once per pattern."""
 
-    __slots__ = ("_captured", "_matched", "_patterns", "_state")
+    __slots__ = ("_captured", "_matched", "_metrics", "_patterns", "_state")
 
     def __init__(self, state: SessionState) -> None:
         self._state = state
         self._patterns = state.plan.scenario.patterns
+        self._metrics = state.plan.scenario.metrics
         self._matched: Any = MISSING  # the message the captures are of
         self._captured: dict[str, Any] = {}
 
     def __call__(self, name: str) -> Any:
         state = self._state
         root, _, rest = name.partition(".")
+        kind = self._metrics.get(root)
+        if kind is not None:  # the scenario's own metric (the loader keeps these names apart from the others)
+            return _unset_if_none(state.result.metrics.current(root, kind)) if not rest else MISSING
         fact = _FACTS.get(root)
         if fact is not None and root not in state.stored and root not in state.plan.variables:
             value = fact(state)

@@ -9,7 +9,6 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..scenario.metric_names import COUNTERS
 from ..scenario.thresholds import RATES, Threshold
 from .metrics import Metrics, Series
 
@@ -37,14 +36,21 @@ class ThresholdResult:
 
 def _value(threshold: Threshold, metrics: Metrics, checks: tuple[int, int], duration: float) -> float | None:
     """The statistic a threshold judges; None when it has no samples (a trend never measured, a checks
-    rate with no check evaluated): an objective with nothing measured proves nothing. Counts are
-    always measured: 0 messages is a count, and a trend's count of 0 is too."""
+    rate with no check evaluated, a rate or gauge never given a value): an objective with nothing
+    measured proves nothing. Counts are always measured: 0 messages is a count, and a trend's count
+    of 0 is too."""
     if threshold.metric in RATES:
         passes, fails = checks
         return passes / (passes + fails) if passes + fails else None
-    if threshold.metric in COUNTERS:
+    if threshold.kind == "counter":
         count = metrics.counters.get(threshold.metric, 0)
         return count if threshold.stat == "count" else count / max(duration, 1e-9)
+    if threshold.kind == "rate":
+        rate = metrics.rates.get(threshold.metric)
+        return rate.rate if rate is not None else None
+    if threshold.kind == "gauge":
+        gauge = metrics.gauges.get(threshold.metric)
+        return gauge.value if gauge is not None and gauge.count else None
     trend = metrics.trends.get(threshold.metric)
     if trend is None or not trend.count:
         return 0 if threshold.stat == "count" else None

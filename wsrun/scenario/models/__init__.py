@@ -7,6 +7,7 @@ models; the loader validates YAML documents with them. No I/O happens here.
 - :mod:`.base`: strict models, durations, names, templated values
 - :mod:`.checks`: conditions and checks
 - :mod:`.expectations`: expect and request
+- :mod:`.metrics`: the actions that record a scenario's own metrics
 - :mod:`.payloads`: what send and send_binary send: bytes, payloads of a given size
 - :mod:`.actions`: the actions of a rule
 - :mod:`.scenario`: rules, TLS, stages, the scenario, its JSON Schema
@@ -49,6 +50,7 @@ from .base import (
 )
 from .checks import SHAPES, AllOf, AnyOf, Check, Condition, Conditions, leaves
 from .expectations import Expect, ExpectOptions, Matcher, Request, RequestOptions, Watched, matcher_conditions
+from .metrics import Add, AddOptions, Increment, MetricName
 from .payloads import MAX_SIZE, Payload, SizedText
 from .scenario import Rule, Scenario, Stage, Tls, json_schema
 
@@ -62,6 +64,8 @@ __all__ = [
     "MAX_SIZE",
     "SHAPES",
     "Action",
+    "Add",
+    "AddOptions",
     "AllOf",
     "AnswerPings",
     "AnyOf",
@@ -75,8 +79,10 @@ __all__ = [
     "Event",
     "Expect",
     "ExpectOptions",
+    "Increment",
     "Log",
     "Matcher",
+    "MetricName",
     "Name",
     "Payload",
     "Ping",

@@ -23,6 +23,7 @@ from pydantic_core import CoreSchema
 from .base import Name, TemplateText, _json_payload, _Strict
 from .checks import Check
 from .expectations import Expect, Request
+from .metrics import Add, Increment
 from .payloads import Payload, SizedText
 
 # ---------------------------------------------------------------------------
@@ -325,6 +326,8 @@ _ACTIONS: dict[str, type[BaseModel]] = {
     "store": Store,
     "expect": Expect,
     "request": Request,
+    "increment": Increment,
+    "add": Add,
 }
 
 
@@ -358,6 +361,8 @@ Action = Annotated[
     | Annotated[CheckAction, Tag("check")]
     | Annotated[Store, Tag("store")]
     | Annotated[Expect, Tag("expect")]
-    | Annotated[Request, Tag("request")],
+    | Annotated[Request, Tag("request")]
+    | Annotated[Increment, Tag("increment")]
+    | Annotated[Add, Tag("add")],
     Discriminator(_action_kind, custom_error_type="action", custom_error_message=ACTION_HELP),
 ]

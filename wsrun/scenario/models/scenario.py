@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..metric_names import parse_trend_stat
+from ..metric_names import MetricKind, parse_trend_stat
 from ..patterns import check_pattern
 from .actions import Action
 from .base import (
@@ -35,6 +35,7 @@ from .base import (
     parse_duration,
 )
 from .checks import Check, Conditions
+from .metrics import MetricName
 
 # ---------------------------------------------------------------------------
 # Rules.
@@ -110,8 +111,8 @@ class Rule(_Strict):
         min_length=1,
         title="Actions",
         description="The actions to run, in order; each is a mapping with one key (log, send, send_json,"
-        " send_binary, ping, pong, answer_pings, close, check, store, expect, request), or the bare word ping,"
-        " pong or close. An action"
+        " send_binary, ping, pong, answer_pings, close, check, store, expect, request, increment, add), or the"
+        " bare word ping, pong or close. An action"
         " that cannot run (a send after the scenario's own close, say) is reported, and the rest still run.",
         examples=[["ping"], [{"send": "hello"}, {"log": "sent hello"}], ["close"]],
     )
@@ -354,6 +355,16 @@ class Scenario(_Strict):
         examples=[
             {"ws_ping": ["p(95) < 100"], "checks": ["rate > 0.99"], "ws_connecting{my_tag:hello}": ["max < 500"]}
         ],
+    )
+    metrics: dict[MetricName, MetricKind] = Field(
+        default_factory=dict,
+        title="The scenario's own metrics",
+        description="Metrics the scenario records itself (k6's custom metrics), by name: counter (a total, grown"
+        " by increment and add), trend (samples of plain numbers, with avg, min, med, max and percentiles), rate"
+        " (the share of true samples) or gauge (the last value, with its min and max). Names are lowercase"
+        " letters, digits and _, not a built-in metric, variable, stored or built-in name. Each name reads this"
+        " session's value in templates and conditions; thresholds judge the whole run. Default: none.",
+        examples=[{"pongs_answered": "counter", "seq_gap": "trend", "in_order": "rate", "queue_depth": "gauge"}],
     )
     summary_trend_stats: list[str] | None = Field(
         None,
