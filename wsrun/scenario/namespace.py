@@ -221,6 +221,10 @@ def _pattern_names(scenario: Scenario, defined: set[str]) -> list[tuple[tuple[st
     return problems
 
 
+#: What ``failure`` holds in an ``on: failure`` rule (Actions.fire_failures sets it).
+FAILURE_FIELDS = ("name", "reason")
+
+
 def _in_failure_rule(scenario: Scenario, loc: tuple[str | int, ...]) -> bool:
     return loc[0] == "rules" and scenario.rules[int(loc[1])].on == "failure"
 
@@ -247,6 +251,9 @@ def unknown_names(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]
             )
         elif root == "failure" and not _in_failure_rule(scenario, loc):
             problems.append((loc, "failure is set only in an `on: failure` rule (failure.name, failure.reason)"))
+        elif root == "failure" and rest and group not in FAILURE_FIELDS:
+            hint = did_you_mean(group, FAILURE_FIELDS)
+            problems.append((loc, f"failure has no field {group!r}: {hint}it has: {', '.join(FAILURE_FIELDS)}"))
     for var in scenario.vars:
         if var in FACTS or var in NEEDS_KEY:
             problems.append((("vars", var), f"{var!r} is a built-in name; choose another name for this variable"))
