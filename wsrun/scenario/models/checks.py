@@ -14,6 +14,8 @@ from pydantic import (
     JsonValue,
     PrivateAttr,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from typing_extensions import TypeAliasType
@@ -116,6 +118,16 @@ class Condition(_Strict):
         # Read past pydantic's __getattr__: this runs for every message of a load run.
         comparison: tuple[str, Any] = object.__getattribute__(self, "__pydantic_private__")["_comparison"]
         return comparison
+
+    @field_validator("at_least", "at_most", mode="before")
+    @classmethod
+    def _number_or_text(cls, value: Any, info: ValidationInfo) -> Any:
+        # One error for a value of neither type, rather than one per branch of the union (.float, .str).
+        if value is None or isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value
+        raise ValueError(
+            f'{info.field_name} needs a number, or a template giving one (like "{{{{ last_seq }}}}"); got {value!r}'
+        )
 
     @model_validator(mode="after")
     def _one_comparison(self) -> Condition:
