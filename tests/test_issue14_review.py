@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import textwrap
+from urllib.parse import quote
 
 import pytest
 
 from wsrun.errors import ScenarioError
 from wsrun.scenario.loader import load_text
+
+from .helpers import run_yaml
+from .test_secrets import outputs
 
 
 def problems(text: str) -> list[str]:
@@ -43,3 +49,37 @@ def test_at_least_of_the_wrong_type_is_one_error_without_pydantic_s_branches(wri
 
 def load_value(written: str) -> object:
     return {"true": True, "[1]": [1], "{n: 1}": {"n": 1}}[written]
+
+
+@pytest.mark.usefixtures("transport")
+async def test_a_secret_put_into_a_ping_or_pong_by_a_filter_is_masked_in_the_hex_of_the_frame(echo_url: str) -> None:
+    """A control frame's payload shows as hex: the hex of `{{ token | base64 }}`, `| url` and `| json` is masked
+    there, in the report, JUnit and the HTML report, as the filtered text is in a message."""
+    secret = 'Tr0ub4dor"&3/x'
+    run = await run_yaml(
+        """
+        url: ws://h
+        vars: {token: 'Tr0ub4dor"&3/x'}
+        secrets: [token]
+        rules:
+          - on: open
+            do:
+              - ping: {data: "{{ token | base64 }}"}
+              - ping: {data: "{{ token | url }}"}
+              - pong: {data: "{{ token | json }}"}
+              - expect: {name: two pongs, of: pongs, count: any, at_least: 2, for: 5s}
+          - on: pong
+            when: {that: pongs_received, equals: 2}
+            do: [close]
+        checks:
+          - {name: closed, that: close_code, equals: 1000}
+        """,
+        echo_url,
+    )
+    assert run.check("two pongs")[:2] == (1, 0) and run.check("closed")[:2] == (1, 0)
+    encoded = [base64.b64encode(secret.encode()).decode(), quote(secret, safe=""), json.dumps(secret)]
+    hexes = [form.encode().hex() for form in encoded]
+    shown = outputs(run)
+    for name, text in shown.items():
+        assert [form for form in hexes if form in text.lower()] == [], name
+    assert shown["console"].count("***") >= 5  # three sent, two pongs back

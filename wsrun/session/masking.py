@@ -90,8 +90,13 @@ def _caseless_forms(value: str | bytes) -> set[str]:
     """The forms whose letters an encoder may write in either case, mixed too (``%c3%A9``, ``DeadBEEF``): lowercase."""
     data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
     forms = _hex_forms(data)
+    # What a template filter makes of it (| base64, | url, | json) in a frame shown as hex (a ping's payload).
+    filtered = set(_base64_forms(data))
     if isinstance(value, str):
         forms |= {form.lower() for form in _percent_forms(value) if "%" in form}
+        filtered |= {quote(value, safe="", errors="surrogateescape"), _json(value, False), _json(value, True)}
+    for form in filtered - {value}:
+        forms |= _hex_forms(form.encode("utf-8", "surrogateescape"))
     return forms
 
 
