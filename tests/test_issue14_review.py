@@ -13,7 +13,7 @@ from wsrun.errors import ScenarioError
 from wsrun.scenario.loader import load_text
 
 from .helpers import run_yaml
-from .test_secrets import outputs
+from .test_secrets import outputs, pieces
 
 
 def problems(text: str) -> list[str]:
@@ -83,3 +83,38 @@ async def test_a_secret_put_into_a_ping_or_pong_by_a_filter_is_masked_in_the_hex
     for name, text in shown.items():
         assert [form for form in hexes if form in text.lower()] == [], name
     assert shown["console"].count("***") >= 5  # three sent, two pongs back
+
+
+@pytest.mark.usefixtures("transport")
+async def test_a_secret_repeated_to_a_size_is_not_half_shown_where_the_payload_ends(echo_url: str) -> None:
+    """send: {size: 31, fill: "{{ token }}"} ends with 15 of the token's 16 characters: that part of it is a
+    secret too, sent and echoed, text and binary, in frames, log lines, check reasons, JUnit and HTML."""
+    run = await run_yaml(
+        """
+        url: ws://h
+        vars: {token: ABCDEFGHIJKLMNOP, blob: deadbeefcafebabe0011223344556677}
+        secrets: [token, blob]
+        rules:
+          - on: open
+            do:
+              - send: {size: 31, fill: "{{ token }}"}
+              - send_binary: {size: 31, hex: "{{ blob }}"}
+              - expect: {name: both echoed, count: any, at_least: 2, for: 5s}
+          - on: message
+            do: [{log: "{{ message }}"}, {check: {name: echo, equals: "{{ token }}"}}]
+          - on: binary
+            do: [{check: {name: binary echo, equals: "{{ blob }}"}}, close]
+        checks:
+          - {name: closed, that: close_code, equals: 1000}
+        """,
+        echo_url,
+    )
+    assert run.check("both echoed")[:2] == (1, 0)
+    assert run.check("echo") == (0, 1, 'expected message equals "***", got "***"')
+    assert run.check("binary echo") == (0, 1, 'expected message equals "***", got <31 bytes: ***>')
+    assert run.logs == ["***"]
+    for name, text in outputs(run).items():
+        assert pieces("ABCDEFGHIJKLMNOP", text, 3) == [], name
+        assert pieces("deadbeefcafebabe0011223344556677", text, 6) == [], name
+    frames = [frame.text for frame in run.result.transcript if frame.kind in ("text", "binary")]
+    assert sorted(frames) == ["***", "***", "<31 bytes: ***>", "<31 bytes: ***>"]

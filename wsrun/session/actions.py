@@ -166,9 +166,14 @@ class Actions:
     def _built(self, payload: Payload | SizedText, what: str) -> str | bytes:
         """A payload as built now (prebuilt when constant); rendered text that does not decode skips the send."""
         try:
-            return payload.build(self.lookup)
+            built = payload.build(self.lookup)
         except ValueError as exc:
             raise _Skipped(f"{what} skipped: {exc}") from None
+        if payload.size is not None and payload.constant is None and not payload.random and self.record.mask:
+            # A pattern repeated to a size may stop inside a secret: what it shows of it is a secret too.
+            if cut := self.record.mask.cut_short(built):
+                self.record.hide(cut)
+        return built
 
     async def _act(self, action: Any, where: str) -> None:
         if isinstance(action, Log):

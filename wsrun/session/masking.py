@@ -288,6 +288,16 @@ class Mask:
             return masked
         return masked[: limit - 1] + CUT
 
+    def cut_short(self, value: str | bytes) -> str | bytes:
+        """The start of a secret (SHORTEST_PART characters or bytes, or more) that ends the value, else
+        empty: what a payload repeated to a size keeps of a secret where it stops."""
+        if isinstance(value, str):
+            tail = self._half_shown(value[-self.longest :])
+            return tail if len(tail) >= SHORTEST_PART else ""
+        hexed = self._half_shown(value[-(self.longest // 2 + 1) :].hex())
+        size = (len(hexed) + 1) // 2
+        return value[-size:] if size >= SHORTEST_PART else b""
+
     def edge(self, text: str, *, every: bool = False, new: Forms | None = None) -> str:
         """The text masked, and a secret that a cut made before it was known left half shown
         masked too: the longest start of a form just before the last ``…`` (``every=True``: each ``…``).
