@@ -354,6 +354,23 @@ def test_a_pattern_must_compile_and_name_its_groups_and_its_name() -> None:
     ]
 
 
+def test_a_group_named_twice_or_with_a_name_no_path_can_read_is_an_error() -> None:
+    """RE2 accepts both, and would silently read the first of two groups of one name."""
+    assert problems(
+        r"""
+        url: ws://h
+        patterns:
+          twice: '(?P<a>x)|(?<a>y)'
+          digit: '(?P<0a>x)'
+          escaped: '\\(?P<a>x\\)'
+        """
+    ) == [
+        "s.yaml:3:10: patterns.twice: group 'a' is named twice: which capture it reads would be a guess",
+        "s.yaml:4:10: patterns.digit: group name '0a': a group name is letters, digits and _, not starting with a"
+        " digit",
+    ]
+
+
 def test_both_spellings_of_a_named_group_are_accepted() -> None:
     """RE2 takes (?P<name>…) and (?<name>…)."""
     scenario = load_text(

@@ -9,6 +9,7 @@ functions: what a pattern captures from a message, and why a name is not set.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,13 +32,26 @@ def group_names(pattern: str) -> list[str]:
     return sorted(index, key=index.__getitem__)
 
 
+#: A named group as written, (?P<name> or (?<name>, not after a backslash (an escaped parenthesis).
+_GROUP = re.compile(r"(?<!\\)\(\?P?<([^>]*)>")
+_GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def check_pattern(pattern: str) -> str:
-    """A pattern RE2 compiles and that names at least one group; ValueError says what is wrong."""
+    """A pattern RE2 compiles, that names at least one group, each once, with a name a dotted path can read;
+    ValueError says what is wrong."""
     if not group_names(pattern):  # compile_regex raises RegexError (a ValueError) for a bad one
         raise ValueError(
             f"{pattern!r} has no named group: name each field to read, like (?P<type>[0-9]+);"
             " the name then reads it (NAME.type)"
         )
+    written = _GROUP.findall(pattern)
+    for name in written:
+        if not _GROUP_NAME.fullmatch(name):
+            raise ValueError(f"group name {name!r}: a group name is letters, digits and _, not starting with a digit")
+    twice = sorted({name for name in written if written.count(name) > 1})
+    if twice:
+        raise ValueError(f"group {', '.join(map(repr, twice))} is named twice: which capture it reads would be a guess")
     return pattern
 
 
