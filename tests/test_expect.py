@@ -290,6 +290,15 @@ def test_bad_expectations_are_load_errors() -> None:
         )
     with pytest.raises(ScenarioError, match="schema is not a valid JSON Schema"):
         load_text("url: ws://h\nchecks: [{name: n, that: message, schema: {type: 5}}]\n", "s.yaml")
+    with pytest.raises(
+        ScenarioError,
+        match=r"s\.yaml:3:\d+: rules\[0\]\.do\[0\]\.expect\.sequence: a sequence has at least two steps; for one"
+        r" message, write message: \(with within:\)$",
+    ):
+        load_text(
+            "url: ws://h\nrules:\n  - {on: open, do: [{expect: {name: n, sequence: [{equals: a}], within: 1s}}]}\n",
+            "s.yaml",
+        )
 
 
 async def test_a_condition_that_cannot_be_evaluated_fails_its_expectation(echo_url: str) -> None:

@@ -79,6 +79,8 @@ def _message(error: Any, loc: Loc) -> str:
         return f"must be a mapping with the keys: {keys}; got {value!r}"
     if kind == "too_short" and loc and loc[-1] == "do":
         return "must list at least one action"
+    if kind == "too_short" and loc and loc[-1] == "sequence":
+        return "a sequence has at least two steps; for one message, write message: (with within:)"
     if kind == "extra_forbidden":
         allowed = [key for key in allowed_keys(loc) if key != loc[-1]]
         return f"unknown key {loc[-1]!r}: {did_you_mean(str(loc[-1]), allowed)}allowed here: {', '.join(allowed)}"
