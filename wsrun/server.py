@@ -10,11 +10,12 @@ Paths choose the behaviour:
 - ``/heartbeat/<ms>``: send ``{"type": "heartbeat", "n": …}`` every <ms> milliseconds, and echo;
 - ``/pubsub``: answer ``{"type": "subscribe", "topic": T, "id": X}`` with ``{"type": "ack", "id": X}``,
   then publish ``{"type": "event", "topic": T, "n": …}`` every 100 ms (and answer other JSON like /json);
-- ``/status/<code>``: refuse the handshake with that HTTP status.
+- ``/status/<code>``: refuse the handshake with that HTTP status;
+- ``/stomp``: a STOMP 1.2 broker over WebSocket (subprotocol ``v12.stomp``), see ``wsrun.stomp``.
 
 With ``ping_every``, the server also pings each client at that interval (the command line's
 default: PING_EVERY, 500 ms, for ``--serve`` and ``wsrun serve`` alike).
-Any subprotocol the client offers is accepted (the first one).
+Any subprotocol the client offers is accepted (the first one; on ``/stomp``, ``v12.stomp`` when offered).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
+
+from .stomp import SUBPROTOCOL, Broker, serve_stomp
 
 __all__ = ["PING_EVERY", "running", "url_of"]
 
@@ -64,6 +67,9 @@ def _refuse(connection: ServerConnection, request: Request) -> Response | None:
 
 
 def _first_offered(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    on_stomp = connection.request is not None and connection.request.path.split("?", 1)[0] == "/stomp"
+    if on_stomp and SUBPROTOCOL in offered:
+        return Subprotocol(SUBPROTOCOL)
     return offered[0] if offered else None
 
 
@@ -98,7 +104,7 @@ async def _every(ws: ServerConnection, seconds: float, message: Callable[[int], 
             await ws.send(message(n))
 
 
-async def _handle(ws: ServerConnection, ping_every: float | None) -> None:
+async def _handle(ws: ServerConnection, ping_every: float | None, broker: Broker) -> None:
     path = ws.request.path.split("?", 1)[0] if ws.request else "/"
     pinger = asyncio.create_task(_pinger(ws, ping_every)) if ping_every else None
     pushers: list[asyncio.Task[None]] = []
@@ -106,6 +112,9 @@ async def _handle(ws: ServerConnection, ping_every: float | None) -> None:
         beat = max(int(path[11:]), 1) / 1000
         pushers.append(asyncio.create_task(_every(ws, beat, lambda n: json.dumps({"type": "heartbeat", "n": n}))))
     try:
+        if path == "/stomp":
+            await serve_stomp(ws, broker)
+            return
         if path == "/headers":
             assert ws.request is not None
             headers: dict[str, Any] = {name.lower(): value for name, value in ws.request.headers.raw_items()}
@@ -137,8 +146,10 @@ async def _handle(ws: ServerConnection, ping_every: float | None) -> None:
 async def running(host: str = "127.0.0.1", port: int = 0, ping_every: float | None = None) -> AsyncIterator[Server]:
     """Run the test server while the block runs; ``port=0`` picks a free port."""
 
+    broker = Broker()
+
     async def handler(ws: ServerConnection) -> None:
-        await _handle(ws, ping_every)
+        await _handle(ws, ping_every, broker)
 
     async with serve(
         handler,
