@@ -1,0 +1,110 @@
+"""The protocol examples in scenarios/ pass against real servers of their protocols (python-socketio,
+strawberry-graphql, the embedded STOMP broker) and fail, naming the right check, when the server misbehaves
+or the client stops its heart-beats; on both transports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from wsrun.server import running, url_of
+
+from .helpers import Run, run_yaml
+from .protocol_servers import graphql_app, socketio_app, uvicorn_serving
+
+pytestmark = pytest.mark.usefixtures("transport")
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+ENGINE_IO = "/socket.io/?EIO=4&transport=websocket"
+
+
+async def run_example(name: str, url: str, **prepare_args: object) -> Run:
+    path = SCENARIOS / name
+    return await run_yaml(path.read_text(encoding="utf-8"), url, file=str(path), **prepare_args)
+
+
+def failed(run: Run) -> dict[str, str]:
+    """The checks and expectations that failed, by name, with their reasons."""
+    return {name: tally.reason for name, tally in run.result.checks.items() if tally.fails}
+
+
+@pytest.fixture
+async def stomp_url() -> AsyncIterator[str]:
+    """The embedded server, whose /stomp path is a STOMP 1.2 broker."""
+    async with running() as server:
+        yield url_of(server, "/stomp")
+
+
+# -- Socket.IO ---------------------------------------------------------------------------------------
+
+
+async def test_socketio_example_passes() -> None:
+    """Joins /chat, gets the ack of its emit and the broadcast, answers every ping: all checks pass."""
+    async with uvicorn_serving(socketio_app()) as base:
+        run = await run_example("socketio-chat.yaml", base + ENGINE_IO)
+    assert failed(run) == {} and run.errors == []
+    assert run.check("chat acknowledged within 1s")[:2] == (1, 0)
+    assert run.check("ack says ok")[:2] == (1, 0)
+    assert run.check("the server pings")[:2] == (1, 0)
+
+
+async def test_socketio_example_fails_on_a_missing_ack() -> None:
+    """A server that broadcasts but never acknowledges: the ack expectation fails, saying what it waited for."""
+    release = asyncio.Event()
+    try:
+        async with uvicorn_serving(socketio_app(acks=False, release=release)) as base:
+            run = await run_example("socketio-chat.yaml", base + ENGINE_IO)
+            release.set()
+    finally:
+        release.set()
+    reasons = failed(run)
+    assert set(reasons) == {"chat acknowledged within 1s", "ack says ok"}, reasons
+    assert reasons["chat acknowledged within 1s"] == r"no message matching message matches /^43/chat,1\[/ within 1000ms"
+    assert run.check("chat broadcast to /chat")[:2] == (1, 0)
+
+
+# -- GraphQL over graphql-transport-ws ---------------------------------------------------------------
+
+
+async def test_graphql_example_passes() -> None:
+    """connection_ack in time, next 1, 2, 3 in order (each valid against its schema), complete, the bad
+    query's error."""
+    async with uvicorn_serving(graphql_app()) as base:
+        run = await run_example("graphql-subscription.yaml", base + "/graphql")
+    assert failed(run) == {} and run.errors == []
+    assert run.check("next matches its schema")[:2] == (3, 0)
+    assert run.check("bad query answered with error")[:2] == (1, 0)
+
+
+async def test_graphql_example_fails_on_next_out_of_order() -> None:
+    """A subscription that yields 1, 3, 2: the in-order sequence fails, naming the step that came early."""
+    async with uvicorn_serving(graphql_app(in_order=False)) as base:
+        run = await run_example("graphql-subscription.yaml", base + "/graphql")
+    reasons = failed(run)
+    assert set(reasons) == {"next 1, 2, 3 in order, then complete"}, reasons
+    assert reasons["next 1, 2, 3 in order, then complete"].startswith(
+        "step 3 (message.payload.data.count equals 3) arrived before step 2 (message.payload.data.count equals 2): "
+    )
+
+
+# -- STOMP over WebSocket ----------------------------------------------------------------------------
+
+
+async def test_stomp_example_passes(stomp_url: str) -> None:
+    """CONNECTED, a receipted SUBSCRIBE, the MESSAGE with its headers, heart-beats both ways, DISCONNECT."""
+    run = await run_example("stomp.yaml", stomp_url)
+    assert failed(run) == {} and run.errors == []
+    assert run.check("MESSAGE has its content-type")[:2] == (1, 0)
+    assert run.check("broker heart-beats at least every 1s")[:2] == (1, 0)
+
+
+async def test_stomp_example_fails_when_the_client_stops_its_heart_beats(stomp_url: str) -> None:
+    """A client that promised heart-beats and sends none is dropped by the broker: an ERROR frame and 1011."""
+    run = await run_example("stomp.yaml", stomp_url, overrides={"heart_beats": "off"})
+    reasons = failed(run)
+    assert "no heart-beat from the client in 1000ms" in reasons["never an ERROR frame"]
+    assert reasons["closed normally, not dropped by the broker"] == "expected close_code equals 1000, got 1011"
+    assert any("1011" in error and "STOMP heart-beat missed" in error for error in run.errors), run.errors
