@@ -21,6 +21,8 @@ from .helpers import UNIT
 #: The Socket.IO server pings every this many seconds (Engine.IO `2`); a client silent for PING_TIMEOUT more is dropped.
 PING_INTERVAL = 0.2
 PING_TIMEOUT = 1.0 * UNIT
+#: Where Engine.IO v4 takes a WebSocket without HTTP long-polling first.
+ENGINE_IO = "/socket.io/?EIO=4&transport=websocket"
 
 
 @contextlib.asynccontextmanager
@@ -46,22 +48,29 @@ async def uvicorn_serving(app: Any) -> AsyncIterator[str]:
             sock.close()
 
 
-def socketio_app(*, acks: bool = True, release: asyncio.Event | None = None) -> Any:
-    """A Socket.IO chat on the namespace /chat: each `chat` event is broadcast to the namespace, then
-    acknowledged with ``{"ok": true, "text": …}``. With ``acks=False`` the handler broadcasts and then
-    hangs until ``release`` is set (at the fixture's end): the ack never comes in time."""
+@contextlib.asynccontextmanager
+async def socketio_serving(*, acks: bool = True) -> AsyncIterator[str]:
+    """A Socket.IO chat on the namespace /chat; yields its Engine.IO WebSocket URL. Each `chat` event is
+    broadcast to the namespace, then acknowledged with ``{"ok": true, "text": …}``. With ``acks=False``
+    the handler broadcasts and then hangs until the server stops: the ack never comes in time."""
     sio = socketio.AsyncServer(
         async_mode="asgi", transports=["websocket"], ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT
     )
+    stopping = asyncio.Event()
 
     @sio.on("chat", namespace="/chat")  # type: ignore[untyped-decorator]
     async def chat(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         await sio.emit("chat", data, namespace="/chat")
-        if not acks and release is not None:
-            await release.wait()
+        if not acks:
+            await stopping.wait()
         return {"ok": True, "text": data.get("text")}
 
-    return socketio.ASGIApp(sio)
+    async with uvicorn_serving(socketio.ASGIApp(sio)) as base:
+        try:
+            yield base + ENGINE_IO
+        finally:
+            stopping.set()
+            await asyncio.wait_for(sio.shutdown(), 5 * UNIT)  # its background tasks, before the web server
 
 
 @strawberry.type
@@ -71,9 +80,10 @@ class Query:
         return "world"
 
 
-def graphql_app(*, in_order: bool = True) -> GraphQL[Any, Any]:
-    """GraphQL over graphql-transport-ws at /graphql: ``subscription { count(to: N) }`` yields 1..N, then
-    completes. With ``in_order=False`` it swaps the last two (1, 3, 2)."""
+@contextlib.asynccontextmanager
+async def graphql_serving(*, in_order: bool = True) -> AsyncIterator[str]:
+    """GraphQL over graphql-transport-ws; yields its URL (/graphql). ``subscription { count(to: N) }`` yields
+    1..N, then completes; with ``in_order=False`` it swaps the last two (1, 3, 2)."""
 
     @strawberry.type
     class Subscription:
@@ -86,4 +96,5 @@ def graphql_app(*, in_order: bool = True) -> GraphQL[Any, Any]:
                 yield n
 
     schema = strawberry.Schema(query=Query, subscription=Subscription)
-    return GraphQL(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+    async with uvicorn_serving(GraphQL(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])) as base:
+        yield base + "/graphql"

@@ -4,7 +4,6 @@ or the client stops its heart-beats; on both transports."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,12 +12,11 @@ import pytest
 from wsrun.server import running, url_of
 
 from .helpers import Run, run_yaml
-from .protocol_servers import graphql_app, socketio_app, uvicorn_serving
+from .protocol_servers import graphql_serving, socketio_serving
 
 pytestmark = pytest.mark.usefixtures("transport")
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-ENGINE_IO = "/socket.io/?EIO=4&transport=websocket"
 
 
 async def run_example(name: str, url: str, **prepare_args: object) -> Run:
@@ -43,8 +41,8 @@ async def stomp_url() -> AsyncIterator[str]:
 
 async def test_socketio_example_passes() -> None:
     """Joins /chat, gets the ack of its emit and the broadcast, answers every ping: all checks pass."""
-    async with uvicorn_serving(socketio_app()) as base:
-        run = await run_example("socketio-chat.yaml", base + ENGINE_IO)
+    async with socketio_serving() as url:
+        run = await run_example("socketio-chat.yaml", url)
     assert failed(run) == {} and run.errors == []
     assert run.check("chat acknowledged within 1s")[:2] == (1, 0)
     assert run.check("ack says ok")[:2] == (1, 0)
@@ -53,13 +51,8 @@ async def test_socketio_example_passes() -> None:
 
 async def test_socketio_example_fails_on_a_missing_ack() -> None:
     """A server that broadcasts but never acknowledges: the ack expectation fails, saying what it waited for."""
-    release = asyncio.Event()
-    try:
-        async with uvicorn_serving(socketio_app(acks=False, release=release)) as base:
-            run = await run_example("socketio-chat.yaml", base + ENGINE_IO)
-            release.set()
-    finally:
-        release.set()
+    async with socketio_serving(acks=False) as url:
+        run = await run_example("socketio-chat.yaml", url)
     reasons = failed(run)
     assert set(reasons) == {"chat acknowledged within 1s", "ack says ok"}, reasons
     assert reasons["chat acknowledged within 1s"] == r"no message matching message matches /^43/chat,1\[/ within 1000ms"
@@ -72,8 +65,8 @@ async def test_socketio_example_fails_on_a_missing_ack() -> None:
 async def test_graphql_example_passes() -> None:
     """connection_ack in time, next 1, 2, 3 in order (each valid against its schema), complete, the bad
     query's error."""
-    async with uvicorn_serving(graphql_app()) as base:
-        run = await run_example("graphql-subscription.yaml", base + "/graphql")
+    async with graphql_serving() as url:
+        run = await run_example("graphql-subscription.yaml", url)
     assert failed(run) == {} and run.errors == []
     assert run.check("next matches its schema")[:2] == (3, 0)
     assert run.check("bad query answered with error")[:2] == (1, 0)
@@ -81,8 +74,8 @@ async def test_graphql_example_passes() -> None:
 
 async def test_graphql_example_fails_on_next_out_of_order() -> None:
     """A subscription that yields 1, 3, 2: the in-order sequence fails, naming the step that came early."""
-    async with uvicorn_serving(graphql_app(in_order=False)) as base:
-        run = await run_example("graphql-subscription.yaml", base + "/graphql")
+    async with graphql_serving(in_order=False) as url:
+        run = await run_example("graphql-subscription.yaml", url)
     reasons = failed(run)
     assert set(reasons) == {"next 1, 2, 3 in order, then complete"}, reasons
     assert reasons["next 1, 2, 3 in order, then complete"].startswith(
