@@ -17,7 +17,8 @@ as a heart-beat. What it does:
   not 0), drops it with an ``ERROR`` frame and close code 1011 once nothing came from it for twice
   max(that, 100) ms.
 
-The frame codec (``parse``, ``frame``) does no I/O; ``serve_stomp`` is the connection's loop.
+A body ends at its first NUL: ``content-length`` is sent, not read. The frame codec (``parse``, ``frame``)
+does no I/O; ``serve_stomp`` is the connection's loop.
 """
 
 from __future__ import annotations
