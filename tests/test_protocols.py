@@ -74,17 +74,24 @@ async def test_graphql_example_passes() -> None:
     assert failed(run) == {} and run.errors == []
     assert run.check("next matches its schema")[:2] == (3, 0)
     assert run.check("bad query answered with error")[:2] == (1, 0)
+    assert run.check("each next counts up")[:2] == (3, 0)
+    assert run.check("the error names the bad field")[:2] == (1, 0)
 
 
 async def test_graphql_example_fails_on_next_out_of_order() -> None:
-    """A subscription that yields 1, 3, 2: the in-order sequence fails, naming the step that came early."""
+    """A subscription that yields 1, 3, 2: the in-order sequence fails, naming the step that came early, and so
+    does the templated comparison with the previous count, on the 2."""
     async with graphql_serving(in_order=False) as url:
         run = await run_example("graphql-subscription.yaml", url)
     reasons = failed(run)
-    assert set(reasons) == {"next 1, 2, 3 in order, then complete"}, reasons
+    assert set(reasons) == {"next 1, 2, 3 in order, then complete", "each next counts up"}, reasons
     assert reasons["next 1, 2, 3 in order, then complete"].startswith(
         "step 3 (message.payload.data.count equals 3) arrived before step 2 (message.payload.data.count equals 2): "
     )
+    assert reasons["each next counts up"] == (
+        "none of: expected last_count not to be set, got 3; or expected message.payload.data.count at_least 3, got 2"
+    )
+    assert run.check("each next counts up")[:2] == (2, 1)
 
 
 # -- STOMP over WebSocket ----------------------------------------------------------------------------
