@@ -81,9 +81,10 @@ class Query:
 
 
 @contextlib.asynccontextmanager
-async def graphql_serving(*, in_order: bool = True) -> AsyncIterator[str]:
+async def graphql_serving(*, in_order: bool = True, stalls: bool = False) -> AsyncIterator[str]:
     """GraphQL over graphql-transport-ws; yields its URL (/graphql). ``subscription { count(to: N) }`` yields
-    1..N, then completes; with ``in_order=False`` it swaps the last two (1, 3, 2)."""
+    1..N, then completes; with ``in_order=False`` it swaps the last two (1, 3, 2); with ``stalls=True`` it
+    yields 1, then nothing until the client leaves."""
 
     @strawberry.type
     class Subscription:
@@ -94,6 +95,8 @@ async def graphql_serving(*, in_order: bool = True) -> AsyncIterator[str]:
                 numbers[-2:] = numbers[:-3:-1]
             for n in numbers:
                 yield n
+                if stalls:
+                    await asyncio.Event().wait()  # cancelled when the client leaves
 
     schema = strawberry.Schema(query=Query, subscription=Subscription)
     async with uvicorn_serving(GraphQL(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])) as base:

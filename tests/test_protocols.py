@@ -43,7 +43,7 @@ async def test_socketio_example_passes() -> None:
     """Joins /chat, gets the ack of its emit and the broadcast, answers every ping: all checks pass."""
     async with socketio_serving() as url:
         run = await run_example("socketio-chat.yaml", url)
-    assert failed(run) == {} and run.errors == []
+    assert failed(run) == {} and run.errors == [] and run.logs == []
     assert run.check("chat acknowledged within 1s")[:2] == (1, 0)
     assert run.check("ack says ok")[:2] == (1, 0)
     assert run.check("broadcast carries the text")[:2] == (1, 0)
@@ -62,6 +62,9 @@ async def test_socketio_example_fails_on_a_missing_ack() -> None:
         == "no message matching sio.type equals 43 and sio.ack equals 1 within 1000ms"
     )
     assert run.check("chat broadcast to /chat")[:2] == (1, 0)
+    assert run.logs == [
+        "chat acknowledged within 1s failed: no message matching sio.type equals 43 and sio.ack equals 1 within 1000ms"
+    ]
 
 
 # -- GraphQL over graphql-transport-ws ---------------------------------------------------------------
@@ -72,7 +75,7 @@ async def test_graphql_example_passes() -> None:
     query's error."""
     async with graphql_serving() as url:
         run = await run_example("graphql-subscription.yaml", url)
-    assert failed(run) == {} and run.errors == []
+    assert failed(run) == {} and run.errors == [] and run.logs == []
     assert run.check("next matches its schema")[:2] == (3, 0)
     assert run.check("bad query answered with error")[:2] == (1, 0)
     assert run.check("each next counts up")[:2] == (3, 0)
@@ -95,13 +98,30 @@ async def test_graphql_example_fails_on_next_out_of_order() -> None:
     assert run.check("each next counts up")[:2] == (2, 1)
 
 
+async def test_graphql_example_stops_when_the_server_falls_silent() -> None:
+    """A subscription that stalls after its first next: the sequence fails at its deadline, the idle rule
+    closes after 3 s of silence, and the count fails at that close, not at the session's timeout."""
+    async with graphql_serving(stalls=True) as url:
+        run = await run_example("graphql-subscription.yaml", url)
+    reasons = failed(run)
+    assert set(reasons) == {"next 1, 2, 3 in order, then complete", "exactly 3 next"}, reasons
+    assert run.logs == ["no message for 3s: closing"]
+    assert run.result.close_code == 1000
+    assert reasons["exactly 3 next"].startswith(
+        '1 messages matching message.type equals "next" before the session ended'
+    )
+    assert reasons["next 1, 2, 3 in order, then complete"] == (
+        "only 1 of 4 steps within 2000ms; waiting for message.payload.data.count equals 2"
+    )
+
+
 # -- STOMP over WebSocket ----------------------------------------------------------------------------
 
 
 async def test_stomp_example_passes(stomp_url: str) -> None:
     """CONNECTED, a receipted SUBSCRIBE, the MESSAGE with its headers, heart-beats both ways, DISCONNECT."""
     run = await run_example("stomp.yaml", stomp_url)
-    assert failed(run) == {} and run.errors == []
+    assert failed(run) == {} and run.errors == [] and run.logs == []
     assert run.check("MESSAGE has its content-type")[:2] == (1, 0)
     assert run.check("broker heart-beats at least every 1s")[:2] == (1, 0)
 
