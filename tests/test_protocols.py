@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from wsrun.cli import main
 from wsrun.server import running, url_of
 
 from .helpers import Run, run_yaml
@@ -134,3 +135,13 @@ async def test_stomp_example_fails_when_the_client_stops_its_heart_beats(stomp_u
     assert "no heart-beat from the client in 1000ms" in reasons["never an ERROR frame"]
     assert reasons["closed normally, not dropped by the broker"] == "expected close_code equals 1000, got 1011"
     assert any("1011" in error and "STOMP heart-beat missed" in error for error in run.errors), run.errors
+
+
+def test_stomp_example_from_the_command_line(transport: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """As its comment says: --serve passes, and --var heart_beats=off fails (exit 1), the ERROR frame shown."""
+    example = str(SCENARIOS / "stomp.yaml")
+    assert main([example, "--serve", "-q", "--transport", transport]) == 0
+    assert "✓ passed" in capsys.readouterr().out
+    assert main([example, "--serve", "-q", "--transport", transport, "--var", "heart_beats=off"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ never an ERROR frame" in out and "closed by server: 1011 'STOMP heart-beat missed'" in out
