@@ -105,3 +105,13 @@ async def test_a_silent_client_is_dropped(stomp: ClientConnection) -> None:
     assert await receive(stomp) == "ERROR\nmessage:no heart-beat from the client in 200ms\n\n\0"
     await asyncio.wait_for(stomp.wait_closed(), 5 * UNIT)
     assert (stomp.close_code, stomp.close_reason) == (1011, "STOMP heart-beat missed")
+
+
+async def test_stomp_12_is_chosen_among_the_versions_offered() -> None:
+    """stomp.js offers v10.stomp, v11.stomp and v12.stomp: /stomp picks 1.2; other paths keep the first offered."""
+    offered = ["v10.stomp", "v11.stomp", "v12.stomp"]
+    async with running() as server:
+        async with connect(url_of(server, "/stomp"), subprotocols=offered) as ws:  # type: ignore[arg-type]
+            assert ws.subprotocol == "v12.stomp"
+        async with connect(url_of(server, "/echo"), subprotocols=offered) as ws:  # type: ignore[arg-type]
+            assert ws.subprotocol == "v10.stomp"
