@@ -126,6 +126,15 @@ class SendBinary(_Strict):
     )
 
 
+def _control_payload(data: str | None, frame: str) -> str | None:
+    """A ping's or pong's payload: at most 125 bytes in UTF-8 (RFC 6455 5.5)."""
+    if data is not None and len(data.encode()) > 125:
+        raise ValueError(
+            f"a {frame} payload is at most 125 bytes in UTF-8 (RFC 6455 5.5), this is {len(data.encode())}"
+        )
+    return data
+
+
 class PingOptions(_Strict):
     """The options of a ping: its payload."""
 
@@ -140,11 +149,7 @@ class PingOptions(_Strict):
     @field_validator("data")
     @classmethod
     def _fits_a_control_frame(cls, data: str | None) -> str | None:
-        if data is not None and len(data.encode()) > 125:
-            raise ValueError(
-                f"a ping payload is at most 125 bytes in UTF-8 (RFC 6455 5.5), this is {len(data.encode())}"
-            )
-        return data
+        return _control_payload(data, "ping")
 
 
 class Ping(_BareWord, _Strict):
@@ -175,11 +180,7 @@ class PongOptions(_Strict):
     @field_validator("data")
     @classmethod
     def _fits_a_control_frame(cls, data: str | None) -> str | None:
-        if data is not None and len(data.encode()) > 125:
-            raise ValueError(
-                f"a pong payload is at most 125 bytes in UTF-8 (RFC 6455 5.5), this is {len(data.encode())}"
-            )
-        return data
+        return _control_payload(data, "pong")
 
 
 class Pong(_BareWord, _Strict):
