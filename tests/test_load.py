@@ -173,7 +173,9 @@ async def test_timers_do_not_drift(echo_url: str) -> None:
     )
     lines: list[float] = []
     await Session(prepare(scenario, file="s", url=echo_url), lambda line: lines.append(line.at)).run()
-    assert len(lines) == 60
+    # 60 slots in 3 s, never more (a late run skips to the next slot: no burst of catch-up runs); a machine
+    # too busy to run a tick within its slot may skip a few.
+    assert 54 <= len(lines) <= 60
     # The last tick is due at 3.0 s after open: drift would push it late.
     assert lines[-1] - lines[0] == pytest.approx(2.95, abs=0.05 * UNIT)
 
