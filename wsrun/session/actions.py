@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import Disconnected, TemplateError
@@ -59,6 +60,10 @@ class _NotSent(Exception):
     """
 
 
+#: A compiled action: its handler, the two arguments it is called with, and its place (rules[i].do[j]).
+_Step = tuple[Callable[[Any, str], Awaitable[None]], Any, str, str]
+
+
 def _json_text(payload: Any, what: str) -> str:
     """A payload as JSON text; never the Infinity or NaN no JSON parser accepts (a value a server sent, say)."""
     try:
@@ -78,11 +83,36 @@ class Actions:
         self._loop = asyncio.get_running_loop()
         scenario = state.plan.scenario
         self.secrets = scenario.secrets
-        # rules[i].do[j] of every action, written once.
-        self._wheres = [
-            [f"rules[{index}].do[{position}]" for position in range(len(rule.do))]
-            for index, rule in enumerate(scenario.rules)
-        ]
+        # Each action's handler, by its type: looked up once per scenario, not per run (issue 15).
+        handlers: dict[type, Callable[[Any, str], Awaitable[None]]] = {
+            Log: self._log,
+            Send: self._send_text,
+            SendJson: self._send_json,
+            SendBinary: self._send_binary,
+            PingAction: self._ping,
+            PongAction: self._pong,
+            AnswerPings: self._answer_pings,
+            Close: self._close,
+            CheckAction: self._check,
+            Expect: self._expect,
+            Request: self._request,
+            Store: self._store,
+            Increment: self._increment,
+            Add: self._add,
+        }
+        # Every rule's steps, compiled once: its handlers with their arguments, and rules[i].do[j].
+        # A text sent as written (no template) goes straight to _send: nothing is rendered per message.
+        self._steps: list[list[_Step]] = []
+        for index, rule in enumerate(scenario.rules):
+            steps = []
+            for position, action in enumerate(rule.do):
+                where = f"rules[{index}].do[{position}]"
+                if type(action) is Send and isinstance(action.send, str) and "{{" not in action.send:
+                    steps.append((self._send, action.send, "send", where))
+                else:
+                    handler = next(handlers[kind] for kind in type(action).__mro__ if kind in handlers)
+                    steps.append((handler, action, where, where))
+            self._steps.append(steps)
         # The rules of each event, in file order: looked up for every message.
         self._rules_on: dict[str, list[tuple[int, Rule]]] = {}
         for index, rule in enumerate(scenario.rules):
@@ -107,9 +137,9 @@ class Actions:
             except TemplateError as exc:
                 self.record.log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")
                 return
-        for action, where in zip(rule.do, self._wheres[index], strict=True):
+        for handler, argument, detail, where in self._steps[index]:
             try:
-                await self._act(action, where)
+                await handler(argument, detail)
             except TemplateError as exc:
                 self.record.log(f"{where} ({rule.trigger}): {exc}", "error")
             except _Skipped as exc:
@@ -175,83 +205,89 @@ class Actions:
                 self.record.hide(cut)
         return built
 
-    async def _act(self, action: Any, where: str) -> None:
-        if isinstance(action, Log):
-            self.record.log(render(action.log, self.lookup))
-        elif isinstance(action, Send):
-            send = action.send
-            await self._send(render(send, self.lookup) if isinstance(send, str) else self._built(send, "send"), "send")
-        elif isinstance(action, SendJson):
-            payload = render_value(action.send_json, self.lookup)
-            await self._send(_json_text(payload, "send_json"), "send_json")
-        elif isinstance(action, SendBinary):
-            await self._send(self._built(action.send_binary, "send_binary"), "send_binary")
-        elif isinstance(action, PingAction):
-            conn = self._connection("ping")
-            data = action.ping.data if action.ping is not None else None
-            payload = render(data, self.lookup).encode() if data is not None else None
-            try:
-                payload = await conn.ping(payload)
-            except ValueError as exc:
-                raise _Skipped(f"ping skipped: {exc}") from None
-            except Disconnected:
-                raise self._gone("ping") from None
-            self.record.frame("sent", "ping", payload)
-        elif isinstance(action, PongAction):
-            await self._pong(action)
-        elif isinstance(action, AnswerPings):
-            # Needs no open connection: after the close it changes nothing, and is no mistake.
-            if self.state.conn is not None:
-                self.state.conn.answer_pings(action.answer_pings)
-        elif isinstance(action, Close):
-            self._connection("close")
-            options = action.close
-            code, reason = (options.code, render(options.reason, self.lookup)) if options else (1000, "")
-            try:  # a rendered reason too long for a close frame is an error now, not when it goes out
-                close_reason_bytes(reason)
-            except ValueError as exc:
-                raise _Skipped(f"close skipped: {exc}") from None
-            if options is not None and options.wait_for_pending:
-                # The loop closes once nothing pending has a deadline, and at the latest when the last deadline
-                # pending now passes: what rules arm meanwhile does not hold the close back.
-                waited = [pending for pending in self.state.pending if pending.deadline is not None]
-                latest = max((pending.deadline for pending in waited if pending.deadline is not None), default=0.0)
-                self.state.settle = (code, reason, waited, max(latest, self._loop.time()))
-                return
-            await self.close(code, reason)
-        elif isinstance(action, CheckAction):
-            self.check(action.check, where)
-        elif isinstance(action, Expect):
-            # No connection needed: messages already received are still to be processed.
-            self.state.pending.append(arm_expect(action.expect, where, self._loop.time(), self.plan.schemas))
-        elif isinstance(action, Request):
-            request = action.request
-            payload = render_value(request.send_json, self.lookup)
-            request_id = dig(payload, request.id.split("."))
-            if request_id is MISSING:  # pragma: no cover - the loader refuses a request without its id
-                raise _Skipped(f"request skipped: the request has no {request.id}")
-            try:
-                await self._send(_json_text(payload, "request"), "request")
-            except (_Skipped, _NotSent) as exc:
-                # Unsent, it cannot be answered: its check fails, as it would had it gone out unanswered.
-                failed = Outcome(False, str(exc))
-                self.record.outcome(request.name, where, failed)
-                self._failed(request.name, failed)
-                raise
-            self.state.pending.append(arm_request(request, request_id, where, self._loop.time()))
-        elif isinstance(action, Store):
-            value = self.lookup(action.store.from_)
-            if value is MISSING:
-                raise _Skipped(f"store skipped: {action.store.from_} is not set")
-            self.state.stored[action.store.as_] = value
-            if action.store.as_ in self.secrets:
-                self.record.hide(value)
-        elif isinstance(action, Increment):
-            self.record.add(action.increment, "counter", 1)
-        elif isinstance(action, Add):
-            self._add(action)
+    async def _log(self, action: Log, where: str) -> None:
+        self.record.log(render(action.log, self.lookup))
 
-    def _add(self, action: Add) -> None:
+    async def _send_text(self, action: Send, where: str) -> None:
+        send = action.send
+        await self._send(render(send, self.lookup) if isinstance(send, str) else self._built(send, "send"), "send")
+
+    async def _send_json(self, action: SendJson, where: str) -> None:
+        payload = render_value(action.send_json, self.lookup)
+        await self._send(_json_text(payload, "send_json"), "send_json")
+
+    async def _send_binary(self, action: SendBinary, where: str) -> None:
+        await self._send(self._built(action.send_binary, "send_binary"), "send_binary")
+
+    async def _ping(self, action: PingAction, where: str) -> None:
+        conn = self._connection("ping")
+        data = action.ping.data if action.ping is not None else None
+        payload = render(data, self.lookup).encode() if data is not None else None
+        try:
+            payload = await conn.ping(payload)
+        except ValueError as exc:
+            raise _Skipped(f"ping skipped: {exc}") from None
+        except Disconnected:
+            raise self._gone("ping") from None
+        self.record.frame("sent", "ping", payload)
+
+    async def _answer_pings(self, action: AnswerPings, where: str) -> None:
+        # Needs no open connection: after the close it changes nothing, and is no mistake.
+        if self.state.conn is not None:
+            self.state.conn.answer_pings(action.answer_pings)
+
+    async def _close(self, action: Close, where: str) -> None:
+        self._connection("close")
+        options = action.close
+        code, reason = (options.code, render(options.reason, self.lookup)) if options else (1000, "")
+        try:  # a rendered reason too long for a close frame is an error now, not when it goes out
+            close_reason_bytes(reason)
+        except ValueError as exc:
+            raise _Skipped(f"close skipped: {exc}") from None
+        if options is not None and options.wait_for_pending:
+            # The loop closes once nothing pending has a deadline, and at the latest when the last deadline
+            # pending now passes: what rules arm meanwhile does not hold the close back.
+            waited = [pending for pending in self.state.pending if pending.deadline is not None]
+            latest = max((pending.deadline for pending in waited if pending.deadline is not None), default=0.0)
+            self.state.settle = (code, reason, waited, max(latest, self._loop.time()))
+            return
+        await self.close(code, reason)
+
+    async def _check(self, action: CheckAction, where: str) -> None:
+        self.check(action.check, where)
+
+    async def _expect(self, action: Expect, where: str) -> None:
+        # No connection needed: messages already received are still to be processed.
+        self.state.pending.append(arm_expect(action.expect, where, self._loop.time(), self.plan.schemas))
+
+    async def _request(self, action: Request, where: str) -> None:
+        request = action.request
+        payload = render_value(request.send_json, self.lookup)
+        request_id = dig(payload, request.id.split("."))
+        if request_id is MISSING:  # pragma: no cover - the loader refuses a request without its id
+            raise _Skipped(f"request skipped: the request has no {request.id}")
+        try:
+            await self._send(_json_text(payload, "request"), "request")
+        except (_Skipped, _NotSent) as exc:
+            # Unsent, it cannot be answered: its check fails, as it would had it gone out unanswered.
+            failed = Outcome(False, str(exc))
+            self.record.outcome(request.name, where, failed)
+            self._failed(request.name, failed)
+            raise
+        self.state.pending.append(arm_request(request, request_id, where, self._loop.time()))
+
+    async def _store(self, action: Store, where: str) -> None:
+        value = self.lookup(action.store.from_)
+        if value is MISSING:
+            raise _Skipped(f"store skipped: {action.store.from_} is not set")
+        self.state.stored[action.store.as_] = value
+        if action.store.as_ in self.secrets:
+            self.record.hide(value)
+
+    async def _increment(self, action: Increment, where: str) -> None:
+        self.record.add(action.increment, "counter", 1)
+
+    async def _add(self, action: Add, where: str) -> None:
         """A sample of one of the scenario's own metrics; a value that kind cannot hold skips it, as an error."""
         metric, value = action.add.metric, action.add.value
         kind = self.plan.scenario.metrics[metric]
@@ -261,7 +297,7 @@ class Actions:
             raise _Skipped(f"add to {metric} skipped: {exc}") from None
         self.record.add(metric, kind, sample)
 
-    async def _pong(self, action: PongAction) -> None:
+    async def _pong(self, action: PongAction, where: str) -> None:
         """A pong with the given payload; the bare word answers the ping being handled (else it is empty)."""
         conn = self._connection("pong")
         data = action.pong.data if action.pong is not None else None

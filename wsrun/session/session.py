@@ -10,6 +10,7 @@ the session, and ``close_timeout`` bounds what runs after it.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import math
 from collections import deque
 from typing import Any
@@ -129,85 +130,95 @@ class Session:
 
     async def _loop_events(self, conn: Connection) -> None:
         opened = self._loop.time()
-        # Timers: [due, file order, rule, runs so far]. Due times are computed from
+        loop_time = self._loop.time
+        state = self.state
+        # Timers: a heap of [due, file order, rule, runs so far]. Due times are computed from
         # the open time (opened + n * every), never by adding up delays, so they
-        # do not drift; ties run in file order.
+        # do not drift; ties run in file order (the index breaks them: rules are never compared).
         timers: list[list[Any]] = []
         for index, rule in enumerate(self.scenario.rules):
             delay = rule.every if rule.every is not None else rule.after
             if delay is not None:
                 timers.append([opened + delay, index, rule, 1])
+        heapq.heapify(timers)
         # Idle rules by duration (ties in file order): in one silence they fire in this order, so
         # those fired so far are the first self._idle_fired, and a message re-arms them all at once.
         self._idle = idle = sorted(
             ((rule.idle, index, rule) for index, rule in enumerate(self.scenario.rules) if rule.idle is not None),
             key=lambda entry: (entry[0], entry[1]),
         )
+        watch_pongs = self.scenario.pong_timeout is not None
         self._heard, self._idle_fired = opened, 0
         handled = 0
-        yield_by = self._loop.time() + 0.05
+        yield_by = loop_time() + 0.05
         while True:
+            # Each turn costs O(1) when nothing is pending: the earliest of the few deadlines is
+            # compared, never searched for (issue 15: this runs once per message).
             if self.actions.failures:
                 await self.actions.fire_failures()  # the failures the last event's handling decided
-            if self.state.settle is not None and (self._settled() or self._loop.time() >= self.state.settle[3]):
+            if state.settle is not None and (self._settled() or loop_time() >= state.settle[3]):
                 await self._close_settled()
-            if timers and (self.state.closing or self.state.settle is not None):
+            if timers and (state.closing or state.settle is not None):
                 timers.clear()  # timers stop once the session closes, or waits to close
-            timers.sort(key=lambda timer: (timer[0], timer[1]))
-            due = timers[0][0] if timers else None
-            pong_due = self._pong_due(conn)
-            expect_due = min((d for p in self.state.pending if (d := p.due()) is not None), default=None)
-            settle_by = None if self.state.settle is None else self.state.settle[3]
+            wake = due = timers[0][0] if timers else None
+            pong_due = self._pong_due(conn) if watch_pongs else None
+            if pong_due is not None and (wake is None or pong_due < wake):
+                wake = pong_due
+            expect_due = None
+            if state.pending:
+                expect_due = min((d for p in state.pending if (d := p.due()) is not None), default=None)
+                if expect_due is not None and (wake is None or expect_due < wake):
+                    wake = expect_due
+            if state.settle is not None and (wake is None or state.settle[3] < wake):
+                wake = state.settle[3]
             idle_due = None
-            if self._idle_fired < len(idle) and not self.state.closing and self.state.settle is None:
+            if self._idle_fired < len(idle) and not state.closing and state.settle is None:
                 idle_due = self._heard + idle[self._idle_fired][0]
-            wake = min((d for d in (due, pong_due, expect_due, settle_by) if d is not None), default=None)
             # What is due goes before the next queued event: a flood of messages must not starve the timers.
             # Silence is not such a deadline: it is over when a message is queued, so it is only heard
             # when the queue was looked at and was empty.
-            looked = wake is None or self._loop.time() < wake
+            looked = wake is None or loop_time() < wake
             listen = wake if idle_due is None else idle_due if wake is None else min(wake, idle_due)
-            event = await self._next_event(conn, listen) if looked else None
+            event = await conn.next_event_before(listen) if looked else None
             if event is None:
-                if pong_due is not None and self._loop.time() >= pong_due:
+                if pong_due is not None and loop_time() >= pong_due:
                     await self._pong_timed_out(conn)
                     continue
-                if expect_due is not None and self._loop.time() >= expect_due:
+                if expect_due is not None and loop_time() >= expect_due:
                     self.actions.expire_pending()
                     continue
-                if (
-                    looked
-                    and idle_due is not None
-                    and self._loop.time() >= idle_due
-                    and (due is None or idle_due <= due)
-                ):
+                if looked and idle_due is not None and loop_time() >= idle_due and (due is None or idle_due <= due):
                     _, index, rule = idle[self._idle_fired]
                     self._idle_fired += 1
                     await self._run_timer(index, rule)
                     continue
-                if not timers or self._loop.time() < timers[0][0]:
+                if not timers or loop_time() < timers[0][0]:
                     continue  # a close waiting for pending expectations came due: the top of the loop sends it
                 timer = timers[0]
                 _, index, rule, runs = timer
                 if rule.every is None:
-                    timers.remove(timer)
+                    heapq.heappop(timers)
                 else:
                     # The next slot after now: a late run causes no burst of catch-up runs.
-                    behind = (self._loop.time() - opened) / rule.every
+                    behind = (loop_time() - opened) / rule.every
                     timer[3] = max(runs + 1, math.floor(behind) + 1)
                     timer[0] = opened + rule.every * timer[3]
+                    heapq.heapreplace(timers, timer)
                 await self._run_timer(index, rule)
                 continue
-            if isinstance(event, Closed):
+            if type(event) is Message:
+                await self._message(event)
+            elif isinstance(event, Closed):
                 await self._closed(event)
                 return
-            await self._dispatch(event)
+            else:
+                await self._dispatch(event)
             handled += 1
-            if handled % 64 == 0 or self._loop.time() >= yield_by:
+            if handled % 64 == 0 or loop_time() >= yield_by:
                 # Queued events never suspend: let the deadline and Ctrl-C be seen during a flood,
                 # and after events that took long to handle (schema validations, say).
                 await asyncio.sleep(0)
-                yield_by = self._loop.time() + 0.05
+                yield_by = loop_time() + 0.05
 
     async def _run_timer(self, index: int, rule: Rule) -> None:
         """A rule whose time came (every, after, idle)."""
@@ -246,10 +257,6 @@ class Session:
         if not conn.closed:
             await self.actions.close(1011, "pong timeout")
 
-    async def _next_event(self, conn: Connection, due: float | None) -> Event | None:
-        """The next event, or None when ``due`` (a timer, a pong deadline) comes first."""
-        return await conn.next_event_before(due)
-
     async def _dispatch(self, event: Event, *, fire: bool = True) -> None:
         """Count and record an event, let the pending expectations that watch it see it, then run its rules.
 
@@ -259,16 +266,7 @@ class Session:
         """
         fire = fire and not self.state.closing
         if isinstance(event, Message):
-            self._record.count("ws_msgs_received")
-            self.state.last_message = event.data
-            if self._idle:  # the silence is over: idle rules re-arm
-                self._heard, self._idle_fired = self._loop.time(), 0
-            kind = "text" if isinstance(event.data, str) else "binary"
-            self._record.frame("received", kind, event.data)
-            if self.state.pending:
-                self.actions.feed_pending(event.data)
-            if fire:
-                await self.actions.fire("message" if kind == "text" else "binary")
+            await self._message(event, fire)
         elif isinstance(event, Ping):
             self.state.pings_received += 1
             self._record.frame("received", "ping", event.data)
@@ -290,6 +288,20 @@ class Session:
                 self.actions.feed_control("pongs", event.data)
             if fire:
                 await self.actions.fire("pong")
+
+    async def _message(self, event: Message, fire: bool = True) -> None:
+        """A data message: counted, recorded, seen by the pending expectations, then its rules run."""
+        state = self.state
+        self._record.count("ws_msgs_received")
+        state.last_message = data = event.data
+        if self._idle:  # the silence is over: idle rules re-arm
+            self._heard, self._idle_fired = self._loop.time(), 0
+        text = isinstance(data, str)
+        self._record.frame("received", "text" if text else "binary", data)
+        if state.pending:
+            self.actions.feed_pending(data)
+        if fire and not state.closing:
+            await self.actions.fire("message" if text else "binary")
 
     def _note_close(self, event: Closed) -> None:
         """How the connection closed, in the result (reasons masked)."""
