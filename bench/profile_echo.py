@@ -1,6 +1,6 @@
 """wsrun's own CPU per message on the echo workload, in-process, with a cProfile of it.
 
-Usage: python bench/profile_echo.py [--transport picows|websockets] [--sessions 10] [--seconds 8]
+Usage: python bench/profile_echo.py [--transport picows|websockets|memory] [--sessions 10] [--seconds 8]
                                     [--profile] [--top 20]
 
 Starts a node ``ws`` echo server (bench/echo-server.js; ``npm install ws`` into bench/.node as
@@ -8,6 +8,9 @@ bench/run.py does), then runs ``wsrun`` (its ``main``, in this process, on uvloo
 line does) on the simplest scenario there is: ``on: message -> send``, closing after the given
 seconds. Prints this process's CPU (user + sys, start-up excluded) per message received; with
 --profile, a cProfile's top lines by own time (the profile slows the run: its µs are not the figure).
+``--transport memory`` replaces the connection by an in-memory echo (no socket, no server): what is
+left is wsrun's own work per message, the interpreter alone, free of the transport and of the load
+the echo server puts on a shared machine.
 Nothing here is a test: timings depend on the machine.
 """
 
@@ -54,6 +57,52 @@ def start_echo_server() -> tuple[subprocess.Popen[str], str]:
     return server, f"ws://127.0.0.1:{line.split()[1]}"
 
 
+class MemoryEcho:
+    """A connection that echoes each message at once, in memory: the interpreter's cost alone."""
+
+    connecting, status, headers, subprotocol = 0.0, 101, {}, None
+
+    def __init__(self) -> None:
+        from collections import deque
+
+        self.events: deque[object] = deque()
+        self.closed = False
+        self.bytes_sent = self.bytes_received = 0
+
+    async def next_event_before(self, due: float | None) -> object:
+        import asyncio
+
+        from wsrun.transport.events import Closed
+
+        if self.events:
+            return self.events.popleft()
+        if self.closed:
+            return Closed(1000, "", "client", None)
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(0 if due is None else max(0.0, due - loop.time()))
+        return None
+
+    async def next_event(self) -> object:
+        return await self.next_event_before(None)
+
+    async def send(self, data: str | bytes) -> None:
+        from wsrun.transport.events import Message
+
+        self.bytes_sent += len(data)
+        self.bytes_received += len(data)
+        self.events.append(Message(data))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = True
+        self.events.clear()
+
+    def oldest_unanswered_ping(self) -> float | None:
+        return None
+
+    async def abort(self) -> None:
+        self.closed = True
+
+
 def cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -61,7 +110,7 @@ def cpu() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--transport", default="picows", choices=["picows", "websockets"])
+    parser.add_argument("--transport", default="picows", choices=["picows", "websockets", "memory"])
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--profile", action="store_true")
@@ -69,15 +118,31 @@ def main() -> None:
     args = parser.parse_args()
 
     import wsrun.transport.picows_connection
-    import wsrun.transport.websockets_connection  # noqa: F401
+    import wsrun.transport.websockets_connection
     from wsrun.cli import main as run_wsrun  # imported before the clock starts: start-up is not the figure
 
+    if args.transport == "memory":
+        import wsrun.session.session
+
+        async def open_memory(options: object) -> MemoryEcho:
+            return MemoryEcho()
+
+        wsrun.session.session.open_connection = open_memory  # type: ignore[assignment]
     server, url = start_echo_server()
     try:
         with tempfile.TemporaryDirectory() as folder:
             path, summary = Path(folder) / "echo.yaml", Path(folder) / "summary.json"
             path.write_text(SCENARIO.format(sessions=args.sessions, seconds=args.seconds, payload="x" * 32))
-            argv = [str(path), "--url", url, "-q", "--summary-export", str(summary), "--transport", args.transport]
+            argv = [
+                str(path),
+                "--url",
+                url,
+                "-q",
+                "--summary-export",
+                str(summary),
+                "--transport",
+                "websockets" if args.transport == "memory" else args.transport,
+            ]
             profile = cProfile.Profile() if args.profile else None
             before = cpu()
             if profile is not None:

@@ -104,7 +104,7 @@ class Actions:
         # A text sent as written (no template) goes straight to _send: nothing is rendered per message.
         self._steps: list[list[_Step]] = []
         for index, rule in enumerate(scenario.rules):
-            steps = []
+            steps: list[_Step] = []
             for position, action in enumerate(rule.do):
                 where = f"rules[{index}].do[{position}]"
                 if type(action) is Send and isinstance(action.send, str) and "{{" not in action.send:

@@ -85,6 +85,8 @@ class Recorder:
         # The start of each frame still in the transcript, unmasked, and whether there was more,
         # and its suffix: what a secret learnt later is masked in (a cut text cannot be masked again).
         self._kept: deque[tuple[Frame, str, bool, str]] | None = None  # made at the first frame
+        #: Frames recorded and not yet made (see frame): time, direction, kind, start of the data, its size, suffix.
+        self._raw: deque[tuple[float, str, str, str | bytes, int, str]] = deque(maxlen=result.transcript.maxlen)
 
     def now(self) -> float:
         """Seconds since the session started."""
@@ -150,24 +152,44 @@ class Recorder:
         return {**self.result.tags, "url": self.result.url, "status": "" if status is None else str(status)}
 
     def frame(self, direction: str, kind: str, data: str | bytes, suffix: str = "") -> None:
-        """Record a frame in the transcript: masked first, then cut (a secret is never half shown)."""
-        if isinstance(data, str):
-            text = data
-        else:  # the hex of as many bytes as are kept
-            shown = data[: KEPT_TEXT // 2]
-            text = f"<{len(data)} bytes: {shown.hex()}{'…' if len(shown) < len(data) else ''}>"
-        kept, more = text[:KEPT_TEXT], len(text) > KEPT_TEXT
-        frame = Frame(self.now(), direction, kind, self.mask.cut(kept, FRAME_TEXT, more=more) + suffix)  # type: ignore[arg-type]
-        transcript = self.result.transcript
-        transcript.append(frame)
-        if self._kept is None or self._kept.maxlen != transcript.maxlen:
-            self._kept = deque(self._kept or (), maxlen=transcript.maxlen)
-        self._kept.append((frame, kept, more, suffix))
+        """Record a frame in the transcript: masked first, then cut (a secret is never half shown).
+
+        Once per message, so only what is needed later is kept now, in a ring as long as the
+        transcript: the time, the start of the data and its size. The text is made (masked, cut)
+        when the transcript is read (:meth:`flush`), with the mask as it is now: only :meth:`hide`
+        changes it during the session, and it flushes first.
+        """
+        raw = self._raw
+        if raw.maxlen != self.result.transcript.maxlen:
+            raw = self._raw = deque(raw, maxlen=self.result.transcript.maxlen)
+        head = data[:KEPT_TEXT] if isinstance(data, str) else data[: KEPT_TEXT // 2]
+        raw.append((time.perf_counter() - self._started, direction, kind, head, len(data), suffix))
+
+    def flush(self) -> None:
+        """Make the transcript's frames of what was recorded since the last flush."""
+        raw = self._raw
+        if not raw:
+            return
+        transcript, mask = self.result.transcript, self.mask
+        kept_frames = self._kept
+        if kept_frames is None or kept_frames.maxlen != transcript.maxlen:
+            kept_frames = self._kept = deque(kept_frames or (), maxlen=transcript.maxlen)
+        for at, direction, kind, head, size, suffix in raw:
+            if isinstance(head, str):
+                kept, more = head, size > KEPT_TEXT
+            else:  # the hex of as many bytes as are kept
+                text = f"<{size} bytes: {head.hex()}{'…' if len(head) < size else ''}>"
+                kept, more = text[:KEPT_TEXT], len(text) > KEPT_TEXT
+            frame = Frame(at, direction, kind, mask.cut(kept, FRAME_TEXT, more=more) + suffix)  # type: ignore[arg-type]
+            transcript.append(frame)
+            kept_frames.append((frame, kept, more, suffix))
+        raw.clear()
 
     def hide(self, secret: Any) -> None:
         """Mask a secret learnt during the session (a structured one: see Mask.add_value), also in
         what was already recorded, where a cut made before may have left it half shown."""
         mask, result = self.mask, self.result
+        self.flush()  # what was recorded so far is shown as it was masked until now, then masked anew
         new = mask.add_value(secret)
         if not new:  # known already: what was recorded is masked
             return
@@ -221,6 +243,7 @@ class Recorder:
         self._evaluated.add(where)
         self._check_sample(name, outcome.passed)
         if first_failure and excerpt_since is not None:
+            self.flush()
             tally.excerpt = [frame for frame in self.result.transcript if frame.at >= excerpt_since][-EXCERPT:]
 
     def shown(self, reason: str) -> str:

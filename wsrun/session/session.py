@@ -104,6 +104,7 @@ class Session:
                 await self._end_early()
         finally:
             self._done = True
+            self._record.flush()  # the transcript, whole, whatever happens next
             if self.state.conn is not None:  # nothing outlives the session, even on cancellation
                 await asyncio.wait_for(self.state.conn.abort(), 1.0)
         self._finish()
