@@ -1,6 +1,7 @@
 """wsrun's own CPU per message on the echo workload, in-process, with a cProfile of it.
 
 Usage: python bench/profile_echo.py [--transport picows|websockets|memory] [--sessions 10] [--seconds 8]
+                                    [--messages N]
                                     [--profile] [--top 20]
 
 Starts a node ``ws`` echo server (bench/echo-server.js; ``npm install ws`` into bench/.node as
@@ -40,6 +41,23 @@ rules:
   - {{on: open, do: [{{send: "{payload}"}}]}}
   - {{on: message, do: [{{send: "{payload}"}}]}}
   - {{after: {seconds}s, do: [close]}}
+"""
+
+#: --messages N: bench/run.py's echo scenario instead, N round trips a session, with two conditions per message.
+COUNTED = """
+url: ws://unused
+vus: {sessions}
+iterations: {sessions}
+compression: false
+timeout: 10m
+rules:
+  - {{on: open, do: [{{send: "{payload}"}}]}}
+  - on: message
+    when: {{that: messages_received, at_most: {last}}}
+    do: [{{send: "{payload}"}}]
+  - on: message
+    when: {{that: messages_received, at_least: {messages}}}
+    do: [close]
 """
 
 
@@ -113,6 +131,7 @@ def main() -> None:
     parser.add_argument("--transport", default="picows", choices=["picows", "websockets", "memory"])
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--messages", type=int, help="bench/run.py's scenario: this many messages a session")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
@@ -132,7 +151,13 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             path, summary = Path(folder) / "echo.yaml", Path(folder) / "summary.json"
-            path.write_text(SCENARIO.format(sessions=args.sessions, seconds=args.seconds, payload="x" * 32))
+            if args.messages:
+                scenario = COUNTED.format(
+                    sessions=args.sessions, messages=args.messages, last=args.messages - 1, payload="x" * 32
+                )
+            else:
+                scenario = SCENARIO.format(sessions=args.sessions, seconds=args.seconds, payload="x" * 32)
+            path.write_text(scenario)
             argv = [
                 str(path),
                 "--url",

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from wsrun.errors import TemplateError
-from wsrun.scenario.conditions import Outcome, evaluate, show
+from wsrun.scenario.conditions import Outcome, evaluate, holds, predicate, show
 from wsrun.scenario.models import Check, Condition
 from wsrun.scenario.templates import MISSING
 
@@ -231,3 +231,24 @@ def test_schema_reads_only_a_whole_text_message_as_json(
     """A value taken from parsed JSON keeps its type: "123" is a string; only `that: message` is parsed."""
     result = outcome({"that": that, "schema": schema}, actual)
     assert result == Outcome(not reason, reason)
+
+
+@pytest.mark.parametrize("comparison", [{"at_least": 5}, {"at_most": 5}, {"at_least": 4.5}, {"at_most": -1}])
+@pytest.mark.parametrize(
+    "value", [MISSING, None, 5, 5.0, 4, 6, "5", " 6 ", "x", True, False, float("nan"), [5], {"a": 5}, 10**400]
+)
+def test_a_compiled_comparison_holds_when_holds_says_so(comparison: dict[str, Any], value: Any) -> None:
+    """A rule's condition compiled once (predicate) decides as the general path does, value for value."""
+
+    condition = Condition.model_validate({"that": "n", **comparison})
+    test = predicate(condition)
+    assert test is not None
+    assert test(lambda name: value) == holds(condition, lambda name: value, explain=False).passed
+
+
+def test_only_a_comparison_with_a_number_is_compiled() -> None:
+    """Templated bounds, other comparisons and lists of conditions take the general path."""
+
+    assert predicate(Condition.model_validate({"that": "n", "at_least": "{{ m }}"})) is None
+    assert predicate(Condition.model_validate({"that": "n", "equals": 5})) is None
+    assert predicate([Condition.model_validate({"that": "n", "at_least": 5})]) is None

@@ -210,6 +210,31 @@ def holds(node: Any, lookup: Lookup, *, explain: bool = True, schemas: Mapping[s
     return _any(node.any, lookup, explain, schemas)
 
 
+def predicate(node: Any) -> Callable[[Lookup], bool] | None:
+    """A rule's condition compiled once, when it compares a name with a number written in the file
+    (``{that: messages_received, at_most: 99}``, run for every message of a load run): whether it holds,
+    as ``holds(node, lookup, explain=False).passed`` says, without the general path. None otherwise."""
+    if type(node) is not Condition:
+        return None
+    name, expected = node.comparison
+    if name not in ("at_least", "at_most") or isinstance(expected, (str, list, dict)):
+        return None
+    bound = _number(expected)
+    if bound is None:
+        return None
+    that = node.that
+
+    def at_least(lookup: Lookup) -> bool:
+        number = _number(lookup(that))  # None when not set (MISSING) or not a number: it fails
+        return number is not None and number >= bound
+
+    def at_most(lookup: Lookup) -> bool:
+        number = _number(lookup(that))
+        return number is not None and number <= bound
+
+    return at_least if name == "at_least" else at_most
+
+
 def _all(nodes: list[Any], lookup: Lookup, explain: bool, schemas: Mapping[str, Any] | None) -> Outcome:
     for node in nodes:
         outcome = holds(node, lookup, explain=explain, schemas=schemas)

@@ -113,6 +113,8 @@ class Actions:
                     handler = next(handlers[kind] for kind in type(action).__mro__ if kind in handlers)
                     steps.append((handler, action, where, where))
             self._steps.append(steps)
+        # Each rule's condition, compiled when it is a plain comparison with a number (None: the general path).
+        self._tests = [conditions.predicate(rule.when) for rule in scenario.rules]
         # The rules of each event, in file order: looked up for every message.
         self._rules_on: dict[str, list[tuple[int, Rule]]] = {}
         for index, rule in enumerate(scenario.rules):
@@ -131,8 +133,12 @@ class Actions:
     async def run_rule(self, index: int, rule: Rule) -> None:
         """Run a rule's actions in order, if its condition holds; a failing action does not stop the rest."""
         if rule.when is not None:
+            test = self._tests[index]
             try:
-                if not conditions.holds(rule.when, self.lookup, explain=False, schemas=self.plan.schemas).passed:
+                if test is not None:
+                    if not test(self.lookup):
+                        return
+                elif not conditions.holds(rule.when, self.lookup, explain=False, schemas=self.plan.schemas).passed:
                     return
             except TemplateError as exc:
                 self.record.log(f"rules[{index}].when ({rule.trigger}): {exc}", "error")

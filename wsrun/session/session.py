@@ -293,6 +293,7 @@ class Session:
     async def _message(self, event: Message, fire: bool = True) -> None:
         """A data message: counted, recorded, seen by the pending expectations, then its rules run."""
         state = self.state
+        fire = fire and not state.closing
         self._record.count("ws_msgs_received")
         state.last_message = data = event.data
         if self._idle:  # the silence is over: idle rules re-arm
@@ -301,7 +302,7 @@ class Session:
         self._record.frame("received", "text" if text else "binary", data)
         if state.pending:
             self.actions.feed_pending(data)
-        if fire and not state.closing:
+        if fire:
             await self.actions.fire("message" if text else "binary")
 
     def _note_close(self, event: Closed) -> None:
