@@ -11,7 +11,6 @@ worst of these wins (a signal, 99, 1).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shlex
@@ -26,12 +25,11 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .errors import ScenarioError, UsageError, WsrunError
 from .output.stdout import guard_stdout
-from .run import aio
 from .run.signals import Stopped, exit_for, signals_caught, signals_held
 from .scenario.variables import check_declared, parse_vars
 
-# Heavy modules (pydantic, websockets, rich) are imported where they are used,
-# so that `wsrun --version` and `--help` answer at once.
+# Heavy modules (asyncio, pydantic, websockets, rich) are imported where they are used,
+# so that `wsrun --version` and `--help` answer at once, and `wsrun validate` loads no event loop.
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -204,6 +202,7 @@ def _stderr() -> Console:
 
 def run(argv: Sequence[str]) -> int:
     from .output.console import Reporter
+    from .run import aio
     from .run.suite import Options, run_jobs
     from .scenario.metric_names import DEFAULT_TREND_STATS
 
@@ -372,6 +371,8 @@ def _port(text: str) -> int:
 
 
 def serve(argv: Sequence[str]) -> int:
+    import asyncio
+
     from .scenario.models import parse_duration
     from .server import PING_EVERY, running, url_of
 

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
-from rich.live import Live
 from rich.text import Text
 
 from ..scenario.metric_names import DEFAULT_TREND_STATS
@@ -106,6 +105,8 @@ class Reporter:
     async def _show_progress(self, figures: Callable[[], tuple[int, int, int, int]], load: Load) -> None:
         started = time.monotonic()
         await asyncio.sleep(PROGRESS_AFTER)  # short runs need no progress display
+        from rich.live import Live  # only here: a short run, a log or a pipe never shows one
+
         total = load.total_duration
         previous, before = figures()[2], time.monotonic()
         with Live(console=self.console, transient=True, refresh_per_second=4) as live:

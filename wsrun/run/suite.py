@@ -13,6 +13,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..output.ndjson import NdjsonWriter
 from ..scenario.custom_metrics import declared_trends
@@ -24,7 +25,10 @@ from ..session.record import LogSink, fan_out
 from ..session.results import LogLine, RunResult, SessionResult
 from ..transport.base import TransportName
 from .signals import STOP_SIGNALS
-from .workers import Progress, new_progress, run_in_workers
+
+if TYPE_CHECKING:
+    # multiprocessing and the workers' module are imported only by a run with --workers.
+    from .workers import Progress
 
 __all__ = ["DEFAULT_CONCURRENCY", "Job", "Options", "Snapshot", "run_jobs"]
 
@@ -154,6 +158,8 @@ async def run_jobs(
             load = load_of(plan.scenario, vus=options.vus, iterations=options.iterations, duration=options.duration)
             workers = min(options.workers, load.vus_max)
             if workers > 1 and not load.single:
+                from .workers import new_progress, run_in_workers
+
                 progress = new_progress(workers)
                 if on_start is not None and not suite:
                     on_start(_figures(progress), load)
