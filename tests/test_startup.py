@@ -10,8 +10,19 @@ from pathlib import Path
 
 from .helpers import UNIT
 
-#: Heavy packages, and what each is for: none may be imported by a command that does not use it.
-HEAVY = ("asyncio", "pydantic", "rich", "jsonschema", "picows", "websockets", "uvloop", "multiprocessing", "yaml")
+#: Heavy packages: none may be imported by a command that does not use it.
+HEAVY = (
+    "asyncio",
+    "pydantic",
+    "rich",
+    "jsonschema",
+    "picows",
+    "websockets",
+    "uvloop",
+    "multiprocessing",
+    "yaml",
+    "re2",
+)
 
 PLAIN = """
 url: ws://127.0.0.1:9/echo
@@ -49,10 +60,13 @@ def test_validate_loads_the_models_and_yaml_only(tmp_path: Path) -> None:
     assert imported_by(f"from wsrun.cli import main\nassert main(['validate', {path!r}]) == 0") == {"pydantic", "yaml"}
 
 
-def test_validate_imports_jsonschema_when_a_scenario_has_a_schema(tmp_path: Path) -> None:
-    """A schema: condition is checked when the file is validated: then, and only then, jsonschema is imported."""
-    path = scenario(tmp_path, PLAIN.replace("equals: 101}", "equals: 101}\n  - {name: shape, schema: {type: object}}"))
-    assert "jsonschema" in imported_by(f"from wsrun.cli import main\nassert main(['validate', {path!r}]) == 0")
+def test_validate_imports_jsonschema_and_re2_when_a_scenario_needs_them(tmp_path: Path) -> None:
+    """A schema: condition and a matches: pattern are checked when the file is validated: then, and only then,
+    jsonschema and RE2 are imported."""
+    more = "equals: 101}\n  - {name: shape, schema: {type: object}}\n  - {name: word, matches: '^h'}"
+    path = scenario(tmp_path, PLAIN.replace("equals: 101}", more))
+    loaded = imported_by(f"from wsrun.cli import main\nassert main(['validate', {path!r}]) == 0")
+    assert {"jsonschema", "re2"} <= loaded
 
 
 def test_a_run_imports_neither_workers_nor_the_other_transport_nor_jsonschema(tmp_path: Path) -> None:
