@@ -135,27 +135,50 @@ def caught_up(waiting: int, queued_bytes: int, write_buffer: int) -> bool:
 
 class _Waits(Protocol):
     events: Any  # a deque the connection's callbacks append to
-    waiter: asyncio.Future[None] | None  # resolved (by wake) when they do
+    waiter: asyncio.Future[None] | None  # resolved when they do, or by the alarm
+    alarm: asyncio.TimerHandle | None  # wakes the waiter at alarm_due (see ring)
+    alarm_due: float | None
 
 
 async def wait_for_events(state: _Waits, loop: asyncio.AbstractEventLoop, due: float | None) -> bool:
     """Wait until ``state.events`` holds one (True), or until ``due`` (loop time; False).
 
     The deadline wakes the waiter instead of cancelling the task: sessions wait
-    like this for every timer.
+    like this for every timer. One alarm per connection, armed again only when
+    the deadline changes: a session waits for the same timer across every event
+    that comes before it (a held session's pong, say), and a timer per wait,
+    armed and cancelled, cost as much as the rest of the wait.
     """
     while not state.events:
-        if due is not None and loop.time() >= due:
-            return False
+        if due is not None:
+            if loop.time() >= due:
+                return False
+            if state.alarm_due != due:
+                if state.alarm is not None:
+                    state.alarm.cancel()
+                state.alarm_due, state.alarm = due, loop.call_at(due, ring, state)
+        # An alarm left from an earlier deadline may wake this wait: the loop then waits again.
         waiter = state.waiter = loop.create_future()
-        timer = None if due is None else loop.call_at(due, wake, waiter)
         try:
             await waiter
         finally:
             state.waiter = None
-            if timer is not None:
-                timer.cancel()
     return True
+
+
+def ring(state: _Waits) -> None:
+    """The alarm of :func:`wait_for_events`: wake whatever waits now."""
+    state.alarm = state.alarm_due = None
+    waiter = state.waiter
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+def silence(state: _Waits) -> None:
+    """The connection ended: its alarm has nothing left to wake."""
+    if state.alarm is not None:
+        state.alarm.cancel()
+        state.alarm = state.alarm_due = None
 
 
 def encode_text(text: str) -> bytes:
@@ -190,11 +213,6 @@ def close_reason_bytes(reason: str) -> bytes:
     if len(encoded) > 123:
         raise ValueError(f"a close reason is at most 123 bytes (RFC 6455 5.5), this one is {len(encoded)}")
     return encoded
-
-
-def wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 def check_url(url: str) -> None:

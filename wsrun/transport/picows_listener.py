@@ -35,6 +35,7 @@ from .base import (
     ConnectOptions,
     behind,
     caught_up,
+    silence,
 )
 from .events import Message, Ping, Pong
 
@@ -94,6 +95,8 @@ class Listener(WSListener):
 
     __slots__ = (
         "aborted",
+        "alarm",
+        "alarm_due",
         "answer_pings",
         "bytes_received",
         "bytes_sent",
@@ -138,6 +141,8 @@ class Listener(WSListener):
         self.events: deque[Message | Ping | Pong | None] = deque()
         self.queued_bytes = 0
         self.waiter: asyncio.Future[None] | None = None
+        self.alarm: asyncio.TimerHandle | None = None
+        self.alarm_due: float | None = None
         self.reading_paused = False
         self.pings: dict[bytes, float] = {}
         #: Answer the server's pings on our own (RFC 6455 5.5.2); off to test a server's heartbeat timeout.
@@ -323,6 +328,7 @@ class Listener(WSListener):
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         if self.close_timer is not None:
             self.close_timer.cancel()
+        silence(self)
         if self.write_ready is not None and not self.write_ready.done():
             self.write_ready.set_result(None)
         self.put(None)

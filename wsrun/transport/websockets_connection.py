@@ -39,6 +39,7 @@ from .base import (
     close_facts,
     close_reason_bytes,
     encode_text,
+    silence,
     translate_error,
     wait_for_events,
 )
@@ -67,6 +68,8 @@ class _State:
 
     __slots__ = (
         "aborted",
+        "alarm",
+        "alarm_due",
         "bytes_received",
         "bytes_sent",
         "close_timer",
@@ -87,6 +90,8 @@ class _State:
         self.events: deque[Message | Ping | Pong | None] = deque()
         self.queued_bytes = 0
         self.waiter: asyncio.Future[None] | None = None
+        self.alarm: asyncio.TimerHandle | None = None
+        self.alarm_due: float | None = None
         self.pings: dict[bytes, float] = {}
         self.bytes_received = 0
         self.bytes_sent = 0
@@ -232,6 +237,7 @@ class _Hooked(ClientConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.wsrun.close_timer is not None:
             self.wsrun.close_timer.cancel()
+        silence(self.wsrun)
         self.wsrun.parts = None  # a message the connection ended in the middle of
         super().connection_lost(exc)
         self._wsrun_put(None)
