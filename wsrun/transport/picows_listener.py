@@ -209,6 +209,20 @@ class Listener(WSListener):
             # After we failed the connection, or after the server's close frame, nothing
             # more is read (RFC 6455 5.5.1, 7.1.7); picows still hands over its buffer.
             return
+        kind = frame.msg_type
+        if (
+            frame.fin
+            and (kind == WSMsgType.TEXT or kind == WSMsgType.BINARY)
+            and self.parts is None
+            and not (frame.rsv1 or frame.rsv2 or frame.rsv3)
+            and frame.payload_size <= self.max_size
+        ):
+            # The usual frame, a whole uncompressed message, which none of frame()'s checks fails: straight on.
+            try:
+                self.message(frame.get_payload_as_bytes(), kind == WSMsgType.TEXT)
+            except _Failed:
+                pass
+            return
         try:
             self.frame(transport, frame)
         except _Failed:
