@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from wsrun.cli import main
 from wsrun.scenario.models import json_schema
@@ -238,6 +241,34 @@ def test_serve_pings_every_500ms_by_default_as_serve_does(tmp_path: Path) -> Non
         finally:
             process.send_signal(signal.SIGTERM)  # docker stop, say: the server's normal end too
             assert process.wait(timeout=10 * UNIT) == 0
+
+
+async def test_serve_stops_on_sigterm_while_busy_with_a_client() -> None:
+    """A stop signal that lands while the server handles a message still stops it, at once and with 0 (raised
+    from a signal handler, it landed inside the connection's callback, and the server ran on)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wsrun", "serve", "--port", "0", "--ping-every", "off", stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 10 * UNIT)
+        url = next(word for word in line.decode().split() if word.startswith("ws://"))
+        async with connect(url, max_queue=None) as ws:
+            flood = "x" * 60_000
+            for _ in range(50):  # the server spends most of this in data_received
+                await ws.send(flood)
+            process.send_signal(signal.SIGTERM)
+            for _ in range(50):
+                await ws.send(flood)
+            async for _ in ws:  # read what it echoed, until it closes
+                pass
+        assert await asyncio.wait_for(process.wait(), 10 * UNIT) == 0
+    except (ConnectionClosed, OSError):  # the server went away mid-flood: its exit code says how
+        assert await asyncio.wait_for(process.wait(), 10 * UNIT) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 def test_serve_help_shows_its_defaults(capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .errors import ScenarioError, UsageError, WsrunError
 from .output.stdout import guard_stdout
-from .run.signals import Stopped, exit_for, signals_caught, signals_held
+from .run.signals import STOP_SIGNALS, Stopped, exit_for, signals_caught, signals_held
 from .scenario.variables import check_declared, parse_vars
 
 # Heavy modules (asyncio, pydantic, websockets, rich) are imported where they are used,
@@ -402,10 +402,15 @@ def serve(argv: Sequence[str]) -> int:
         return EXIT_USAGE
 
     async def forever() -> None:
+        # A stop signal ends the wait in the loop: raised from a signal handler instead, it could land inside a
+        # connection's callback, where asyncio reports it as that connection's error and the server runs on.
+        stop, loop = asyncio.Event(), asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop.set)
         try:
             async with running(args.host, args.port, every) as server:
                 print(f"wsrun test server on {url_of(server)} (Ctrl-C stops it)", flush=True)
-                await asyncio.Event().wait()
+                await stop.wait()
         except OSError as exc:
             print(f"wsrun serve: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
             raise SystemExit(EXIT_USAGE) from None
