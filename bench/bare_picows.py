@@ -1,8 +1,8 @@
 """The floor for wsrun's fast transport: a bare `picows` client loop, no interpreter on top.
 
-Usage: python bare_picows.py URL SESSIONS MESSAGES [OUT.json]
-Each session connects, then sends a message and waits for its echo, MESSAGES times.
-Writes (or prints) one JSON object: messages, seconds (connects included, start-up not).
+Usage: python bare_picows.py URL SESSIONS SECONDS [OUT.json]
+Each session connects, then sends a message and waits for its echo, again and again for SECONDS.
+Writes (or prints) one JSON object: messages received, seconds (connects included, start-up not).
 """
 
 import asyncio
@@ -16,28 +16,33 @@ PAYLOAD = b"x" * 32
 class Echo(WSListener):
     """Sends the next message from the echo's callback: the tightest loop picows allows."""
 
-    def __init__(self, messages: int) -> None:
-        self.left = messages
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.count = 0
         self.done = asyncio.get_running_loop().create_future()
 
     def on_ws_connected(self, transport: WSTransport) -> None:
+        asyncio.get_running_loop().call_later(self.seconds, self.stop)
         transport.send(WSMsgType.TEXT, PAYLOAD)
+
+    def stop(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.msg_type != WSMsgType.TEXT:
             return
-        self.left -= 1
-        if self.left:
+        self.count += 1
+        if not self.done.done():
             transport.send(WSMsgType.TEXT, PAYLOAD)
-        elif not self.done.done():
-            self.done.set_result(None)
 
 
-async def session(url: str, messages: int) -> None:
-    transport, listener = await ws_connect(lambda: Echo(messages), url)
+async def session(url: str, seconds: float) -> int:
+    transport, listener = await ws_connect(lambda: Echo(seconds), url)
     await listener.done
     transport.send_close()
     transport.disconnect()
+    return listener.count
 
 
 if __name__ == "__main__":

