@@ -19,7 +19,7 @@ that is not wsrun's own, and runs, with uvloop installed for every Python client
    transport: sessions held, ping p95, connect p95, peak memory of the process tree, CPU.
 3. startup: `wsrun validate` on one scenario, and the first connection of `wsrun FILE` (the
    moment its upgrade request reaches a listening socket), both from the process's start;
-   the median of several runs. bench/startup.py, when there is one, runs after it.
+   the median of several runs. bench/startup.py, when there is one, runs after it (in the first run).
 4. most (only when asked): the most sessions held with ping p95 under 100 ms.
 
 Then each goal of issue 15 with its figure and pass or miss. Nothing here is a test: timings
@@ -51,7 +51,7 @@ __all__ = ["ensure_tools", "start_echo_server"]  # bench/suite.py uses them
 
 PAYLOAD = "x" * 32
 
-K6_ECHO = """
+K6_ECHO_TIMED = """
 import ws from 'k6/ws';
 export const options = {{ vus: {sessions}, iterations: {sessions}, summaryTrendStats: ['avg', 'p(95)', 'max'] }};
 export default function () {{
@@ -65,7 +65,7 @@ export default function () {{
 }}
 """
 
-WSRUN_ECHO = """
+WSRUN_ECHO_TIMED = """
 url: ws://unused
 vus: {sessions}
 iterations: {sessions}
@@ -77,6 +77,23 @@ rules:
   - {{after: {ms}ms, do: [close]}}
 """
 
+# The echo of an earlier bench/run.py, MESSAGES round trips a session (for other bench/ scripts).
+WSRUN_ECHO = """
+url: ws://unused
+vus: {sessions}
+iterations: {sessions}
+compression: false
+timeout: 10m
+rules:
+  - {{on: open, do: [{{send: "{payload}"}}]}}
+  - on: message
+    when: {{that: messages_received, at_most: {last}}}
+    do: [{{send: "{payload}"}}]
+  - on: message
+    when: {{that: messages_received, at_least: {messages}}}
+    do: [close]
+"""
+
 K6_HOLD = """
 import ws from 'k6/ws';
 export const options = {{ vus: {sessions}, iterations: {sessions}, summaryTrendStats: ['avg', 'p(95)', 'max'] }};
@@ -84,7 +101,7 @@ export default function () {{
   ws.connect(__ENV.URL, {{}}, function (socket) {{
     socket.on('open', () => {{
       socket.setInterval(() => socket.ping(), 1000);
-      socket.setTimeout(() => socket.close(), {ms});
+      socket.setTimeout(() => socket.close(), {hold_ms});
     }});
   }});
 }}
@@ -99,7 +116,7 @@ timeout: 10m
 connect_timeout: 60s
 rules:
   - {{every: 1s, do: [ping]}}
-  - {{after: {ms}ms, do: [close]}}
+  - {{after: {hold_ms}ms, do: [close]}}
 """
 
 STARTUP = """
@@ -128,16 +145,21 @@ def run_wsrun(scenario: str, url: str, folder: Path, *extra: str) -> Measure:
     return measure(command, summary)
 
 
-def run_bare(library: str, url: str, sessions: int, seconds: float, folder: Path) -> Measure:
-    """The bare client loop of a library (bare_picows.py, bare_websockets.py): the floor under wsrun."""
+def run_bare(library: str, url: str, sessions: int, messages: int | str, folder: Path) -> Measure:
+    """The bare client loop of a library (bare_picows.py, bare_websockets.py): the floor under wsrun.
+    MESSAGES round trips a session, or for as long as a duration with an s says ("8s")."""
     out = folder / "bare.json"
     out.unlink(missing_ok=True)
-    command = [sys.executable, str(HERE / f"bare_{library}.py"), url, str(sessions), str(seconds), str(out)]
+    command = [sys.executable, str(HERE / f"bare_{library}.py"), url, str(sessions), str(messages), str(out)]
     return measure(command, out)
 
 
 def metric(m: Measure, name: str, stat: str) -> float:
     return float(m.summary.get("metrics", {}).get(name, {}).get(stat, float("nan")))
+
+
+def p95(m: Measure, name: str) -> float:
+    return metric(m, name, "p(95)")
 
 
 # -- the parts --------------------------------------------------------------------------------------
@@ -167,16 +189,16 @@ class Echo:
 def echo(k6: str, url: str, folder: Path, sessions: int, seconds: float) -> dict[str, Echo]:
     ms = round(seconds * 1000)
     out: dict[str, Echo] = {}
-    m = run_k6(k6, K6_ECHO.format(sessions=sessions, ms=ms, payload=PAYLOAD), url, folder)
+    m = run_k6(k6, K6_ECHO_TIMED.format(sessions=sessions, ms=ms, payload=PAYLOAD), url, folder)
     out["k6"] = Echo(metric(m, "ws_msgs_received", "count"), metric(m, "ws_session_duration", "max") / 1000, m)
-    scenario = WSRUN_ECHO.format(sessions=sessions, ms=ms, payload=PAYLOAD)
+    scenario = WSRUN_ECHO_TIMED.format(sessions=sessions, ms=ms, payload=PAYLOAD)
     for transport in TRANSPORTS:
         m = run_wsrun(scenario, url, folder, "--transport", transport)
         out[f"wsrun {transport}"] = Echo(
             metric(m, "ws_msgs_received", "count"), metric(m, "ws_session_duration", "max") / 1000, m
         )
     for library in TRANSPORTS:
-        m = run_bare(library, url, sessions, seconds, folder)
+        m = run_bare(library, url, sessions, f"{seconds:g}s", folder)
         out[f"bare {library}"] = Echo(float(m.summary.get("messages", 0)), float(m.summary.get("seconds", 0)), m)
     print(f"\necho, {sessions} sessions x {seconds:g} s; CPU = user + sys of the client, start-up included")
     print(
@@ -208,9 +230,9 @@ class Hold:
 
 def hold(k6: str, url: str, folder: Path, sessions: int, seconds: float) -> dict[str, Hold]:
     ms = round(seconds * 1000)
-    measures = {"k6": run_k6(k6, K6_HOLD.format(sessions=sessions, ms=ms), url, folder)}
+    measures = {"k6": run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=ms), url, folder)}
     for transport in TRANSPORTS:
-        scenario = WSRUN_HOLD.format(sessions=sessions, ms=ms)
+        scenario = WSRUN_HOLD.format(sessions=sessions, hold_ms=ms)
         measures[f"wsrun {transport}"] = run_wsrun(scenario, url, folder, "--transport", transport)
     out = {
         name: Hold(
@@ -278,9 +300,9 @@ def first_request(command: list[str], timeout: float = 10) -> float:
     return arrived[0] - started if arrived else float("nan")
 
 
-def startup(folder: Path, repeat: int) -> dict[str, float]:
+def startup(folder: Path, repeat: int, detail: bool) -> dict[str, float]:
     """Medians over REPEAT runs, in ms: `wsrun validate FILE`, and the first connection of `wsrun FILE` on each
-    transport."""
+    transport. DETAIL: bench/startup.py after them, when there is one."""
     path = folder / "startup.yaml"
     path.write_text(STARTUP.format(url="ws://127.0.0.1:9"))
     wsrun = wsrun_command()
@@ -302,7 +324,7 @@ def startup(folder: Path, repeat: int) -> dict[str, float]:
     for name, ms in out.items():
         low, high = min(spread[name]) * 1000, max(spread[name]) * 1000
         print(f"  {name:<30} median {ms:>6.0f} ms   (min {low:.0f}, max {high:.0f})", flush=True)
-    if (HERE / "startup.py").exists():
+    if detail and (HERE / "startup.py").exists():
         print("  bench/startup.py says:", flush=True)
         # k6 on the PATH, so that bench/startup.py measures it beside wsrun.
         path = f"{HERE / '.py' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
@@ -318,9 +340,9 @@ def most(k6: str, url: str, folder: Path, seconds: float, counts: list[int]) -> 
         best = 0
         for sessions in counts:
             if tool == "k6":
-                m = run_k6(k6, K6_HOLD.format(sessions=sessions, ms=ms), url, folder)
+                m = run_k6(k6, K6_HOLD.format(sessions=sessions, hold_ms=ms), url, folder)
             else:
-                m = run_wsrun(WSRUN_HOLD.format(sessions=sessions, ms=ms), url, folder, *tool.split()[1:])
+                m = run_wsrun(WSRUN_HOLD.format(sessions=sessions, hold_ms=ms), url, folder, *tool.split()[1:])
             ping = metric(m, "ws_ping", "p(95)")
             print(f"  {tool}: {sessions:,} sessions: ping p95 {ping:,.1f} ms, peak {m.rss_mb:,.0f} MB", flush=True)
             if not m.ok or not ping < 100:
@@ -433,7 +455,7 @@ def main() -> None:
             print(f"\n== run {run + 1} of {args.runs}; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
             echoes = echo(k6, url, folder, 10, echo_seconds) if "echo" in parts else None
             holds = hold(k6, url, folder, hold_sessions, hold_seconds) if "hold" in parts else None
-            starts = startup(folder, 3 if args.quick else 10) if "startup" in parts else None
+            starts = startup(folder, 3 if args.quick else 10, run == 0) if "startup" in parts else None
             if "most" in parts:
                 most(
                     k6,
