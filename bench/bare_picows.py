@@ -37,11 +37,12 @@ class Echo(WSListener):
 
 
 async def session(url: str, figure: str) -> int:
-    transport, listener = await ws_connect(lambda: Echo(Limit(figure)), url)
-    await listener.done
+    echo = Echo(Limit(figure))
+    transport, _ = await ws_connect(lambda: echo, url)
+    await echo.done
     transport.send_close()
     transport.disconnect()
-    return listener.count
+    return echo.count
 
 
 if __name__ == "__main__":

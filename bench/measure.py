@@ -19,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / ".node"
@@ -32,7 +33,7 @@ class Measure:
     wall: float
     cpu: float
     rss_mb: float
-    summary: dict
+    summary: dict[str, Any]
     ok: bool
     error: str = ""
 
@@ -74,7 +75,7 @@ def versions(k6: str) -> dict[str, str]:
         "print(json.dumps({'wsrun': wsrun.__file__.rsplit('/wsrun/', 1)[0], 'python': sys.version.split()[0], "
         "'uvloop': uvloop.__version__, 'websockets': websockets.__version__, 'picows': m.version('picows')}))"
     )
-    found = json.loads(
+    found: dict[str, str] = json.loads(
         subprocess.run(
             [sys.executable, "-c", probe], env=client_env(), capture_output=True, text=True, check=True
         ).stdout

@@ -327,9 +327,9 @@ def startup(folder: Path, repeat: int, detail: bool) -> dict[str, float]:
     if detail and (HERE / "startup.py").exists():
         print("  bench/startup.py says:", flush=True)
         # k6 on the PATH, so that bench/startup.py measures it beside wsrun.
-        path = f"{HERE / '.py' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        search = f"{HERE / '.py' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         runs = ["--runs", str(repeat)]
-        subprocess.run([sys.executable, str(HERE / "startup.py"), *runs], env={**env, "PATH": path}, check=False)
+        subprocess.run([sys.executable, str(HERE / "startup.py"), *runs], env={**env, "PATH": search}, check=False)
     return out
 
 
@@ -378,7 +378,7 @@ def goals(
         own = picows.us_per_message - echoes["bare picows"].us_per_message
         out.append(Goal("picows: wsrun's own CPU µs/msg (over bare picows)", own, "≤ ~8 µs", own <= 8, judged=False))
     if holds:
-        k6 = holds["k6"]
+        k6_hold = holds["k6"]
         for transport in TRANSPORTS:
             h = holds[f"wsrun {transport}"]
             judged = transport == "picows"
@@ -391,7 +391,7 @@ def goals(
                     judged,
                 )
             )
-            ratio = h.measure.rss_mb / k6.measure.rss_mb
+            ratio = h.measure.rss_mb / k6_hold.measure.rss_mb
             out.append(
                 Goal(f"{transport}: peak memory / k6's, {sessions:,} held", ratio, "≤ 0.25×", ratio <= 0.25, judged)
             )
