@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -448,6 +449,9 @@ def main() -> None:
     parts = args.only or ["echo", "hold", "startup"]
     echo_seconds = 2.0 if args.quick else 8.0
     hold_sessions, hold_seconds = (1_000, 5.0) if args.quick else (10_000, 10.0)
+    # Every held session is a socket in a client and another in the echo server: both inherit this limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 2 * hold_sessions + 1024)), hard))
     k6 = ensure_tools()
     server, url = start_echo_server()
     folder = Path(tempfile.mkdtemp(prefix="wsrun-bench-"))
