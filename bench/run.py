@@ -2,7 +2,7 @@
 wsrun against k6 and against the bare client loops, on the same machine and the same echo server,
 judged against issue 15's goals.
 
-    python bench/run.py                 # echo, hold and start-up (about 4 minutes)
+    python bench/run.py                 # echo, hold and start-up (about 3 minutes)
     python bench/run.py --quick         # smaller workloads, for a first look (about 1 minute)
     python bench/run.py --runs 3        # three runs, then each goal's figures and how often it was met
     python bench/run.py --only echo     # one part: echo, hold, startup, or most (the slow search)
