@@ -51,6 +51,12 @@ def ensure_tools() -> str:
     return str(k6)
 
 
+# Where every Python client starts: `python -m` and `-c` put the working directory first on sys.path, so a
+# client started in a checkout would import that checkout's wsrun, not the one PYTHONPATH names. bench/.py is
+# on PYTHONPATH already, so starting there adds nothing.
+CLIENT_CWD = PY_DIR
+
+
 def client_env() -> dict[str, str]:
     """The environment of every Python client: bench/.py (uvloop) first, then the caller's PYTHONPATH; bytecode
     read from __pycache__ as after a `pip install` (see compile_wsrun), even where PYTHONDONTWRITEBYTECODE is set."""
@@ -77,7 +83,7 @@ def versions(k6: str) -> dict[str, str]:
     )
     found: dict[str, str] = json.loads(
         subprocess.run(
-            [sys.executable, "-c", probe], env=client_env(), capture_output=True, text=True, check=True
+            [sys.executable, "-c", probe], env=client_env(), cwd=CLIENT_CWD, capture_output=True, text=True, check=True
         ).stdout
     )
     commit = subprocess.run(
@@ -130,7 +136,7 @@ def measure(command: list[str], summary: Path | None = None, timeout: float = 60
     process tree, sampled every 0.2 s (and never below the process's own peak)."""
     errors = tempfile.TemporaryFile()
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=client_env())
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=client_env(), cwd=CLIENT_CWD)
     deadline = started + timeout
     peak = 0.0
     while True:

@@ -44,7 +44,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import HERE, Measure, client_env, compile_wsrun, ensure_tools, measure, start_echo_server, versions
+from measure import (
+    CLIENT_CWD,
+    HERE,
+    Measure,
+    client_env,
+    compile_wsrun,
+    ensure_tools,
+    measure,
+    start_echo_server,
+    versions,
+)
 
 __all__ = ["ensure_tools", "start_echo_server"]  # bench/suite.py uses them
 
@@ -300,6 +310,7 @@ def first_request(command: list[str], timeout: float = 10) -> float:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=client_env(),
+        cwd=CLIENT_CWD,
     )
     thread.join()
     listener.close()
@@ -319,7 +330,9 @@ def startup(folder: Path, repeat: int, detail: bool) -> dict[str, float]:
     env = client_env()
     for _ in range(repeat):
         started = time.perf_counter()
-        done = subprocess.run([*wsrun, "validate", str(path)], capture_output=True, env=env, check=False)
+        done = subprocess.run(
+            [*wsrun, "validate", str(path)], capture_output=True, env=env, cwd=CLIENT_CWD, check=False
+        )
         validate.append(time.perf_counter() - started)
         if done.returncode != 0:
             print(f"  wsrun validate failed: {done.stderr.decode(errors='replace')[-300:]}")
