@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
 import pstats
 import resource
 import subprocess
@@ -28,51 +27,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-NODE_DIR = HERE / ".node"
+import measure
+from measure import NODE_DIR
+from run import WSRUN_ECHO, WSRUN_ECHO_TIMED
 
-SCENARIO = """
-url: ws://unused
-vus: {sessions}
-iterations: {sessions}
-compression: false
-timeout: 1m
-rules:
-  - {{on: open, do: [{{send: "{payload}"}}]}}
-  - {{on: message, do: [{{send: "{payload}"}}]}}
-  - {{after: {seconds}s, do: [close]}}
-"""
-
-#: --messages N: bench/run.py's echo scenario instead, N round trips a session, with two conditions per message.
-COUNTED = """
-url: ws://unused
-vus: {sessions}
-iterations: {sessions}
-compression: false
-timeout: 10m
-rules:
-  - {{on: open, do: [{{send: "{payload}"}}]}}
-  - on: message
-    when: {{that: messages_received, at_most: {last}}}
-    do: [{{send: "{payload}"}}]
-  - on: message
-    when: {{that: messages_received, at_least: {messages}}}
-    do: [close]
-"""
+#: The echo scenario of bench/run.py: send, wait for the echo, send the next, for a time; with --messages N,
+#: N round trips a session, with two conditions a message.
+SCENARIO, COUNTED = WSRUN_ECHO_TIMED, WSRUN_ECHO
 
 
 def start_echo_server() -> tuple[subprocess.Popen[str], str]:
+    """bench/measure.py's node `ws` echo server, its npm package installed first if need be."""
     if not (NODE_DIR / "node_modules" / "ws").is_dir():
         NODE_DIR.mkdir(exist_ok=True)
         subprocess.run(["npm", "install", "--silent", "--prefix", str(NODE_DIR), "ws@8"], check=True)
-    env = {**os.environ, "NODE_PATH": str(NODE_DIR / "node_modules")}
-    server = subprocess.Popen(["node", str(HERE / "echo-server.js"), "0"], stdout=subprocess.PIPE, text=True, env=env)
-    assert server.stdout is not None
-    line = server.stdout.readline()
-    if not line.startswith("listening"):
-        server.kill()
-        raise SystemExit(f"the echo server did not start: {line!r}")
-    return server, f"ws://127.0.0.1:{line.split()[1]}"
+    return measure.start_echo_server()
 
 
 class MemoryEcho:
@@ -156,7 +125,7 @@ def main() -> None:
                     sessions=args.sessions, messages=args.messages, last=args.messages - 1, payload="x" * 32
                 )
             else:
-                scenario = SCENARIO.format(sessions=args.sessions, seconds=args.seconds, payload="x" * 32)
+                scenario = SCENARIO.format(sessions=args.sessions, ms=round(args.seconds * 1000), payload="x" * 32)
             path.write_text(scenario)
             argv = [
                 str(path),
